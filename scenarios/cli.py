@@ -1,0 +1,109 @@
+"""The `cascadesim` command."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import trio
+import typer
+from rich.console import Console
+
+from scenarios.console import EventPrinter, listeners_table, try_it
+from scenarios.runner import run_scenario
+from scenarios.schema import Scenario, ScenarioError, load_scenario
+from services.cloud import Cloud
+from services.events import EventLog, JsonlSink
+from services.net import LiveNetwork
+
+app = typer.Typer(
+    help="Replay the 2025 us-east-1 DNS race and its cascade on this machine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+ScenarioPath = Annotated[Path, typer.Argument(help="A scenario file, e.g. scenarios/dns-race.toml.")]
+
+
+def _load(path: Path) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(scenario: ScenarioPath) -> None:
+    """Check a scenario file; print a one-line error and exit 2 if it is broken."""
+    loaded = _load(scenario)
+    console.print(
+        f"{scenario}: ok ({loaded.name}: {len(loaded.faults)} faults, {len(loaded.operator)} operator actions, "
+        f"{loaded.duration:g} s, enactors {loaded.enactors.variant})",
+        highlight=False,
+    )
+
+
+@app.command()
+def serve(
+    scenario: ScenarioPath,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: the scenario's duration).", min=0)
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write events.jsonl (default: runs/<name>-<stamp>/).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print routine events.")] = False,
+) -> None:
+    """Run the live DNS control plane and DynamoDB routers on loopback, streaming events, until done or Ctrl-C."""
+    loaded = _load(scenario)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # the wall-clock stamp names the run directory only
+    run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(scenario, run_dir / "scenario.toml")
+    with (run_dir / "events.jsonl").open("w", encoding="utf-8") as stream:
+        interrupted = _serve(loaded, duration, stream, verbose)
+    console.print(f"events written to {run_dir / 'events.jsonl'}", highlight=False)
+    if interrupted:
+        raise typer.Exit(130)
+
+
+def _serve(scenario: Scenario, duration: float | None, stream: object, verbose: bool) -> bool:
+    """Run until the duration ends or SIGINT/SIGTERM arrives; returns whether a signal stopped it."""
+    interrupted = False
+
+    async def main() -> None:
+        nonlocal interrupted
+        events = EventLog(trio.current_time)
+        events.subscribe(JsonlSink(stream))  # type: ignore[arg-type]
+        events.subscribe(EventPrinter(console, verbose=verbose))
+
+        def show(cloud: Cloud) -> None:
+            console.print(listeners_table(cloud.listeners()))
+            console.print(try_it(cloud.listeners()), highlight=False, soft_wrap=True)
+
+        async with trio.open_nursery() as nursery:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+                async def watch_signals() -> None:
+                    nonlocal interrupted
+                    async for signum in signals:
+                        interrupted = True
+                        events.emit("run_interrupted", "runner", f"{signal.Signals(signum).name}: stopping")
+                        nursery.cancel_scope.cancel()
+                        return
+
+                nursery.start_soon(watch_signals)
+                await run_scenario(scenario, LiveNetwork(), events, duration=duration, on_ready=show)
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return interrupted
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,80 @@
+"""Plays a scenario's faults and operator actions against a running Cloud, at their simulated times.
+
+A fault only changes a component's conditions (an Enactor's delay, the Planner's interval, a router's health);
+what follows from it is up to the simulated system. Windowed faults are undone when their window ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+
+from scenarios.schema import EnactorDelay, PlannerChurn, RestoreDns, RouterDown, Scenario
+from services.cloud import Cloud
+
+
+@dataclass(frozen=True)
+class _Step:
+    at: float
+    order: int
+    kind: str
+    message: str
+    apply: Callable[[], None]
+
+
+def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
+    """Every fault start, fault end and operator action, in time order."""
+    steps: list[_Step] = []
+    for fault in scenario.faults:
+        steps.extend(_fault_steps(fault, cloud, len(steps)))
+    for action in scenario.operator:
+        if isinstance(action, RestoreDns):
+            steps.append(_Step(action.at, len(steps), "operator", "restore_dns", cloud.dns.restore_dns))
+    return sorted(steps, key=lambda s: (s.at, s.order))
+
+
+def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown, cloud: Cloud, base: int) -> list[_Step]:
+    end = fault.at + fault.duration
+    if isinstance(fault, EnactorDelay):
+        enactor = cloud.dns.enactors[fault.enactor]
+
+        def set_delay(value: float) -> Callable[[], None]:
+            return lambda: setattr(enactor, "delay", value)
+
+        return [
+            _Step(fault.at, base, "fault_start", f"Enactor {fault.enactor} slowed: +{fault.delay:g} s before "
+                  "each endpoint's change batch", set_delay(fault.delay)),
+            _Step(end, base + 1, "fault_end", f"Enactor {fault.enactor} back to normal speed", set_delay(0.0)),
+        ]
+    if isinstance(fault, PlannerChurn):
+        planner = cloud.dns.planner
+        normal = planner.plan_interval
+
+        def set_interval(value: float) -> Callable[[], None]:
+            return lambda: setattr(planner, "plan_interval", value)
+
+        return [
+            _Step(fault.at, base, "fault_start", f"Planner churn: a new plan every {fault.plan_interval:g} s",
+                  set_interval(fault.plan_interval)),
+            _Step(end, base + 1, "fault_end", f"Planner back to a plan every {normal:g} s", set_interval(normal)),
+        ]
+    router = cloud.routers[fault.router - 1]
+
+    def set_health(value: bool) -> Callable[[], None]:
+        return lambda: setattr(router, "healthy", value)
+
+    return [
+        _Step(fault.at, base, "fault_start", f"{router.name} fails its health checks", set_health(False)),
+        _Step(end, base + 1, "fault_end", f"{router.name} healthy again", set_health(True)),
+    ]
+
+
+async def play(scenario: Scenario, cloud: Cloud) -> None:
+    """Apply each step when its time comes (relative to the event log's start); returns after the last."""
+    for step in timeline(scenario, cloud):
+        await anyio.sleep(max(0.0, step.at - cloud.events.now()))
+        if step.kind != "operator":  # operator actions report themselves, with what they did
+            cloud.events.emit(step.kind, "faults", step.message)
+        step.apply()

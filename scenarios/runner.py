@@ -1,0 +1,69 @@
+"""Runs a scenario: the Cloud plus its fault timeline, for a bounded time, on a live or virtual Network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+import trio
+
+from scenarios.faults import play
+from scenarios.schema import Scenario
+from services.cloud import Cloud
+from services.dns.planner import HealthProbe
+from services.events import EventLog, Sink
+from services.net import Network, VirtualNetwork
+from services.virtual import run_in_virtual_time
+
+
+async def run_scenario(
+    scenario: Scenario,
+    network: Network,
+    events: EventLog,
+    *,
+    duration: float | None = None,
+    probe: HealthProbe | None = None,
+    on_ready: Callable[[Cloud], None] | None = None,
+) -> Cloud:
+    """Start the cloud, play the faults, and stop everything after `duration` (default: the scenario's).
+
+    `on_ready` is called once every node listens and DNS has its first plan.
+    """
+    cloud = Cloud(scenario, network, events, probe=probe)
+    limit = scenario.duration if duration is None else duration
+    events.emit("run_started", "runner", f"scenario {scenario.name} started", scenario=scenario.name)
+    with anyio.move_on_after(max(0.0, limit - events.now())):
+        async with anyio.create_task_group() as tg:
+            await tg.start(cloud.run)
+            if on_ready is not None:
+                on_ready(cloud)
+            tg.start_soon(play, scenario, cloud)
+    events.emit("run_stopped", "runner", f"scenario {scenario.name} stopped after {events.now():.1f} s")
+    return cloud
+
+
+@dataclass
+class VirtualRun:
+    cloud: Cloud
+    events: EventLog
+
+
+def run_virtual(
+    scenario: Scenario,
+    *,
+    duration: float | None = None,
+    latency: float = 0.0005,
+    probe: HealthProbe | None = None,
+    sinks: tuple[Sink, ...] = (),
+) -> VirtualRun:
+    """Run a scenario in virtual time; the same scenario and seed give the same events every time."""
+
+    async def main() -> VirtualRun:
+        events = EventLog(trio.current_time)
+        for sink in sinks:
+            events.subscribe(sink)
+        cloud = await run_scenario(scenario, VirtualNetwork(latency), events, duration=duration, probe=probe)
+        return VirtualRun(cloud, events)
+
+    return run_in_virtual_time(main, scenario.seed)

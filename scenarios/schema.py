@@ -1,0 +1,201 @@
+"""Scenario files: TOML validated once, at the edge, into frozen models that forbid unknown keys.
+
+A mistake is reported as one line that names the file, the field and the problem, for example
+`scenarios/x.toml: dynamodb.routers = 0: must be at least 1`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from services.errors import CascadesimError
+
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ScenarioError(CascadesimError):
+    """A scenario file that cannot be used; the message is the one line to show the user."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class DnsConfig(_Model):
+    ttl: int = Field(5, ge=0, le=86400)
+    negative_ttl: int = Field(5, ge=0, le=86400)
+    authority_port: Port = 5300
+    resolver_port: Port = 5301
+    serve_stale: bool = False
+    last_known_good: bool = False
+
+
+class PlannerConfig(_Model):
+    plan_interval: PositiveSeconds = 2.0
+    health_timeout: PositiveSeconds = 0.5
+
+
+class EnactorsConfig(_Model):
+    variant: Literal["aws-2025", "fixed"] = "aws-2025"
+    poll_interval: PositiveSeconds = 0.5
+    transaction_time: Seconds = 0.2
+    lock_retry: PositiveSeconds = 0.1
+    cleanup_age: int = Field(10, ge=1)
+
+
+class DynamoDbConfig(_Model):
+    routers: int = Field(3, ge=1, le=254)
+
+
+class _Timed(_Model):
+    at: Seconds
+
+
+class EnactorDelay(_Timed):
+    """An Enactor spends `delay` extra seconds (retrying) before each endpoint's change batch."""
+
+    kind: Literal["enactor_delay"]
+    enactor: Literal["A", "B", "C"]
+    delay: PositiveSeconds
+    duration: PositiveSeconds
+
+
+class PlannerChurn(_Timed):
+    """The Planner publishes every `plan_interval` seconds for a while."""
+
+    kind: Literal["planner_churn"]
+    plan_interval: PositiveSeconds
+    duration: PositiveSeconds
+
+
+class RouterDown(_Timed):
+    """A DynamoDB router fails its health checks for a while."""
+
+    kind: Literal["router_down"]
+    router: int = Field(ge=1)
+    duration: PositiveSeconds
+
+
+class RestoreDns(_Timed):
+    """The operators' manual repair of the zone."""
+
+    kind: Literal["restore_dns"]
+
+
+Fault = Annotated[EnactorDelay | PlannerChurn | RouterDown, Field(discriminator="kind")]
+OperatorAction = Annotated[RestoreDns, Field(discriminator="kind")]
+
+
+class Scenario(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    seed: int = 0
+    duration: PositiveSeconds = 120.0
+    dns: DnsConfig = DnsConfig()
+    planner: PlannerConfig = PlannerConfig()
+    enactors: EnactorsConfig = EnactorsConfig()
+    dynamodb: DynamoDbConfig = DynamoDbConfig()
+    faults: tuple[Fault, ...] = ()
+    operator: tuple[OperatorAction, ...] = ()
+
+    @model_validator(mode="after")
+    def _routers_exist(self) -> Scenario:
+        for i, fault in enumerate(self.faults):
+            if isinstance(fault, RouterDown) and fault.router > self.dynamodb.routers:
+                raise _FieldProblem(
+                    f"faults[{i}].router", fault.router, f"there are only {self.dynamodb.routers} routers"
+                )
+        if self.dns.authority_port == self.dns.resolver_port:
+            raise _FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
+        return self
+
+
+class _FieldProblem(ValueError):
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        super().__init__(f"{field} = {value!r}: {problem}")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raises ScenarioError with a one-line message."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return parse_scenario(data, str(path))
+
+
+def parse_scenario(data: dict[str, Any], origin: str) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{origin}: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """The first problem in words (`field = value: problem`), noting how many more there are."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    text = _describe_one(first)
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return text
+
+
+def _describe_one(error: Any) -> str:
+    field = _field_path(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind == "value_error" and isinstance(ctx.get("error"), _FieldProblem):
+        return str(ctx["error"])
+    if kind == "extra_forbidden":
+        return f"{field}: unknown key"
+    if kind == "missing":
+        return f"{field}: required but missing"
+    problem = {
+        "greater_than_equal": "must be at least {ge}",
+        "greater_than": "must be greater than {gt}",
+        "less_than_equal": "must be at most {le}",
+        "less_than": "must be less than {lt}",
+        "int_type": "must be an integer",
+        "int_parsing": "must be an integer",
+        "int_from_float": "must be an integer",
+        "float_type": "must be a number",
+        "float_parsing": "must be a number",
+        "finite_number": "must be a finite number",
+        "bool_type": "must be true or false",
+        "bool_parsing": "must be true or false",
+        "string_type": "must be a string",
+        "string_too_short": "must not be empty",
+        "string_pattern_mismatch": "must be letters, digits, '.', '_' or '-'",
+        "literal_error": "must be one of {expected}",
+        "union_tag_invalid": "must be one of {expected_tags}",
+        "union_tag_not_found": "needs a 'kind' ({discriminator})",
+        "model_type": "must be a table",
+        "tuple_type": "must be an array of tables",
+    }.get(kind)
+    text = problem.format(**ctx) if problem else error["msg"]
+    return f"{field} = {error['input']!r}: {text}" if kind not in ("union_tag_not_found",) else f"{field}: {text}"
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    tags = {"enactor_delay", "planner_churn", "router_down", "restore_dns"}
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif item in tags:
+            continue
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"

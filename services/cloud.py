@@ -1,0 +1,86 @@
+"""Builds the simulated cloud from a scenario and runs it, on a live or a virtual Network.
+
+Addresses (live mode): DNS authority and shared resolver on 127.0.0.1 (UDP ports from the scenario), DynamoDB
+routers on 127.0.1.1..N port 8000.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+from anyio.abc import TaskStatus
+
+from scenarios.schema import Scenario
+from services.dns import DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
+from services.dns.planner import HealthProbe
+from services.dynamodb import Router
+from services.events import EventLog
+from services.net import Address, Network
+
+DNS_HOST = "127.0.0.1"
+ROUTER_PORT = 8000
+
+
+def router_address(index: int) -> Address:
+    """Router `index` (1-based) listens on 127.0.1.<index>."""
+    return (f"127.0.1.{index}", ROUTER_PORT)
+
+
+def rng_factory(seed: int) -> Callable[[str], random.Random]:
+    """A separate, reproducible random stream per component, derived from the scenario seed."""
+    return lambda component: random.Random(f"{seed}:{component}")
+
+
+@dataclass(frozen=True)
+class Listener:
+    role: str
+    protocol: str
+    address: Address
+
+
+class Cloud:
+    def __init__(
+        self, scenario: Scenario, network: Network, events: EventLog, *, probe: HealthProbe | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.network = network
+        self.events = events
+        self.routers = [Router(f"router-{i}") for i in range(1, scenario.dynamodb.routers + 1)]
+        targets = [RouterTarget(r.name, router_address(i)) for i, r in enumerate(self.routers, start=1)]
+        self.dns = DnsControlPlane(network, events, dns_settings(scenario), targets, rng_factory(scenario.seed), probe)
+
+    def listeners(self) -> list[Listener]:
+        settings = self.dns.settings
+        return [
+            Listener("DNS authority (cloud.test)", "udp", settings.authority),
+            Listener("shared resolver", "udp", settings.resolver),
+            *(Listener(f"DynamoDB {r.name}", "http", router_address(i)) for i, r in enumerate(self.routers, 1)),
+        ]
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled."""
+        async with anyio.create_task_group() as tg:
+            for i, router in enumerate(self.routers, start=1):
+                await tg.start(self.network.serve_http, router.app, router_address(i))
+            await tg.start(self.dns.run)
+            task_status.started()
+
+
+def dns_settings(scenario: Scenario) -> DnsSettings:
+    dns, enactors = scenario.dns, scenario.enactors
+    return DnsSettings(
+        ttl=dns.ttl,
+        negative_ttl=dns.negative_ttl,
+        authority=(DNS_HOST, dns.authority_port),
+        resolver=(DNS_HOST, dns.resolver_port),
+        serve_stale=dns.serve_stale,
+        last_known_good=dns.last_known_good,
+        plan_interval=scenario.planner.plan_interval,
+        health_timeout=scenario.planner.health_timeout,
+        variant=Variant(enactors.variant),
+        timing=EnactorTiming(enactors.poll_interval, enactors.transaction_time, enactors.lock_retry),
+        cleanup_age=enactors.cleanup_age,
+    )

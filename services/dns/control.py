@@ -1,0 +1,147 @@
+"""The DNS control plane assembled: Zone, plan store, Planner, three Enactors, the authority and the resolver."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import anyio
+from anyio.abc import TaskStatus
+
+from services.dns.authority import Authority
+from services.dns.cache import ResolverCache
+from services.dns.enactor import Enactor, EnactorTiming, EndpointLocks, Variant
+from services.dns.planner import HealthProbe, HttpHealthProbe, Planner, RouterTarget
+from services.dns.plans import PlanStore
+from services.dns.resolver import SharedResolver
+from services.dns.zone import Action, Change, RecordSet, RecordSetChange, Zone
+from services.events import EventLog
+from services.net import Address, Network
+
+ZONE = "cloud.test"
+REGIONAL = "dynamodb.us-east-1.cloud.test"
+IPV6 = "dynamodb.us-east-1.api.cloud.test"
+FIPS = "dynamodb-fips.us-east-1.cloud.test"
+DYNAMODB_ENDPOINTS = (REGIONAL, IPV6, FIPS)
+ENACTOR_NAMES = ("A", "B", "C")
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """What a scenario decides about DNS (seconds, generations)."""
+
+    ttl: int = 5
+    negative_ttl: int = 5
+    authority: Address = ("127.0.0.1", 5300)
+    resolver: Address = ("127.0.0.1", 5301)
+    serve_stale: bool = False
+    last_known_good: bool = False
+    plan_interval: float = 2.0
+    health_timeout: float = 0.5
+    variant: Variant = Variant.AWS_2025
+    timing: EnactorTiming = EnactorTiming()
+    cleanup_age: int = 10
+
+
+class DnsControlPlane:
+    def __init__(
+        self,
+        network: Network,
+        events: EventLog,
+        settings: DnsSettings,
+        routers: Sequence[RouterTarget],
+        rng_for: Callable[[str], random.Random],
+        probe: HealthProbe | None = None,
+    ) -> None:
+        self.network = network
+        self.events = events
+        self.settings = settings
+        self.zone = Zone(ZONE, negative_ttl=settings.negative_ttl)
+        self.zone.subscribe(self._on_record_change)
+        self.store = PlanStore()
+        self.locks = EndpointLocks()
+        self._probe = probe
+        self.planner = Planner(
+            self.store,
+            DYNAMODB_ENDPOINTS,
+            routers,
+            probe or _NoProbe(),
+            events,
+            plan_interval=settings.plan_interval,
+        )
+        self.enactors = {
+            name: Enactor(
+                name,
+                settings.variant,
+                store=self.store,
+                zone=self.zone,
+                locks=self.locks,
+                endpoints=DYNAMODB_ENDPOINTS,
+                events=events,
+                rng=rng_for(f"enactor-{name}"),
+                timing=settings.timing,
+                ttl=settings.ttl,
+                cleanup_age=settings.cleanup_age,
+            )
+            for name in ENACTOR_NAMES
+        }
+        self.authority = Authority(self.zone, rng_for("authority"))
+        self.resolver = SharedResolver(
+            network,
+            settings.authority,
+            ResolverCache(serve_stale=settings.serve_stale, last_known_good=settings.last_known_good),
+            rng_for("resolver"),
+        )
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve DNS and run the Planner and the Enactors until cancelled; `started` once DNS answers."""
+        async with anyio.create_task_group() as tg:
+            await tg.start(self.authority.serve, self.network, self.settings.authority)
+            await tg.start(self.resolver.serve, self.settings.resolver)
+            if self._probe is None:
+                async with HttpHealthProbe(self.network, self.settings.health_timeout) as probe:
+                    self.planner.probe = probe
+                    await self._run_loops(tg, task_status)
+            else:
+                await self._run_loops(tg, task_status)
+
+    async def _run_loops(self, tg: anyio.abc.TaskGroup, task_status: TaskStatus[None]) -> None:
+        await self.planner.publish_once()
+        for enactor in self.enactors.values():
+            tg.start_soon(enactor.run)
+        task_status.started()
+        await anyio.sleep(self.planner.plan_interval)
+        await self.planner.run()
+
+    def restore_dns(self) -> None:
+        """The operators' manual repair: write the newest plan onto every endpoint, bypassing the Enactors."""
+        plan = self.store.newest()
+        if plan is None:
+            return
+        self.zone.change(
+            [
+                Change(Action.UPSERT, RecordSet(e, plan.endpoints[e], self.settings.ttl, plan.generation))
+                for e in DYNAMODB_ENDPOINTS
+            ]
+        )
+        self.events.emit(
+            "operator_action", "operator", f"restore_dns: wrote plan {plan.generation} to every endpoint",
+            action="restore_dns", generation=plan.generation,
+        )
+
+    def _on_record_change(self, change: RecordSetChange) -> None:
+        was_empty = change.before is None or change.before.empty
+        now_empty = change.after is None or change.after.empty
+        if now_empty and not was_empty:
+            self.events.emit(
+                "record_emptied", "route53", f"{change.name} has no addresses: DNS answers NODATA",
+                name=change.name, generation=None if change.after is None else change.after.generation,
+            )
+        elif was_empty and not now_empty and change.before is not None:
+            self.events.emit("record_filled", "route53", f"{change.name} has addresses again", name=change.name)
+
+
+class _NoProbe:
+    async def __call__(self, routers: Sequence[RouterTarget]) -> dict[str, int]:
+        raise RuntimeError("the HTTP health probe is installed when the control plane runs")

@@ -1,0 +1,130 @@
+"""The shared caching resolver that every service and client queries, over UDP.
+
+It forwards misses to the authority, caches by the rules in `services.dns.cache`, and coalesces concurrent misses
+for the same name into one upstream query, as real recursive resolvers do. When the authority fails (timeout,
+SERVFAIL, unreachable) it serves stale data if allowed, and SERVFAIL otherwise.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import anyio
+import dns.exception
+import dns.message
+import dns.rcode
+from anyio.abc import TaskStatus
+
+from services.dns.cache import Answer, Cached, Key, ResolverCache
+from services.dns.wire import Query, copy_rrset, parse_query, respond, to_wire
+from services.errors import NodeUnreachable
+from services.net import Address, Network
+
+
+@dataclass
+class ResolverStats:
+    queries: int = 0
+    malformed: int = 0
+    hits: int = 0
+    misses: int = 0
+    coalesced: int = 0
+    stale_served: int = 0
+    servfail: int = 0
+
+
+@dataclass
+class _Pending:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: Cached | None = None
+
+
+class SharedResolver:
+    """A caching forwarder to one authority."""
+
+    def __init__(
+        self,
+        network: Network,
+        authority: Address,
+        cache: ResolverCache,
+        rng: random.Random,
+        *,
+        upstream_timeout: float = 1.0,
+    ) -> None:
+        self._network = network
+        self._authority = authority
+        self.cache = cache
+        self._rng = rng
+        self._upstream_timeout = upstream_timeout
+        self._pending: dict[Key, _Pending] = {}
+        self.stats = ResolverStats()
+
+    async def answer(self, wire: bytes) -> bytes | None:
+        self.stats.queries += 1
+        parsed = parse_query(wire)
+        if not isinstance(parsed, Query):
+            self.stats.malformed += 1
+            return parsed
+        key = (parsed.qname, parsed.rdtype)
+        now = anyio.current_time()
+        cached = self.cache.fresh(key, now)
+        if cached is not None:
+            self.stats.hits += 1
+        else:
+            cached = await self._resolve(key, parsed)
+        return to_wire(self._render(parsed, cached))
+
+    async def _resolve(self, key: Key, query: Query) -> Cached | None:
+        pending = self._pending.get(key)
+        if pending is not None:
+            self.stats.coalesced += 1
+            await pending.done.wait()
+            return pending.result
+        self.stats.misses += 1
+        pending = self._pending[key] = _Pending()
+        try:
+            answer = await self._ask_authority(query)
+            now = anyio.current_time()
+            if answer is not None:
+                pending.result = self.cache.store(key, answer, now)
+            else:
+                pending.result = self.cache.stale(key, now)
+                if pending.result is not None:
+                    self.stats.stale_served += 1
+            return pending.result
+        finally:
+            del self._pending[key]
+            pending.done.set()
+
+    async def _ask_authority(self, query: Query) -> Answer | None:
+        """The authority's answer, or None when it failed to give a usable one."""
+        upstream = dns.message.make_query(query.message.question[0].name, query.rdtype)
+        upstream.id = self._rng.randrange(1 << 16)
+        upstream.flags = 0  # no RD: we ask the authority, not another recursor
+        try:
+            wire = await self._network.udp_exchange(self._authority, upstream.to_wire(), self._upstream_timeout)
+            reply = dns.message.from_wire(wire)
+        except (TimeoutError, NodeUnreachable, OSError, dns.exception.DNSException):
+            return None
+        if reply.id != upstream.id or reply.question != upstream.question:
+            return None
+        if reply.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            return None
+        return Answer(reply.rcode(), tuple(reply.answer), tuple(reply.authority))
+
+    def _render(self, query: Query, cached: Cached | None) -> dns.message.Message:
+        if cached is None:
+            self.stats.servfail += 1
+            return respond(query, dns.rcode.SERVFAIL, authoritative=False, recursion_available=True)
+        response = respond(query, cached.answer.rcode, authoritative=False, recursion_available=True)
+        response.answer = [copy_rrset(r, min(r.ttl, cached.ttl)) for r in cached.answer.answer]
+        response.authority = [copy_rrset(r, min(r.ttl, cached.ttl)) for r in cached.answer.authority]
+        return response
+
+    async def serve(
+        self, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        async def handle(wire: bytes, peer: Address) -> bytes | None:
+            return await self.answer(wire)
+
+        await self._network.serve_udp(handle, address, task_status=task_status)

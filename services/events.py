@@ -1,0 +1,69 @@
+"""The event log: what happened, when, and why, in simulated seconds since the run started.
+
+Every component reports through one `EventLog`; sinks (the console stream, `events.jsonl`) subscribe to it.
+The log takes its clock as a function so that it reads virtual time under MockClock and never the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+Sink = Callable[["Event"], None]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened: `t` seconds into the run, `source` did `kind`."""
+
+    t: float
+    kind: str
+    source: str
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"t": round(self.t, 6), "kind": self.kind, "source": self.source, "message": self.message, **self.data},
+            sort_keys=False,
+        )
+
+
+class EventLog:
+    """Collects events in order and fans them out to sinks."""
+
+    def __init__(self, clock: Callable[[], float], start: float | None = None) -> None:
+        self._clock = clock
+        self._start = clock() if start is None else start
+        self._sinks: list[Sink] = []
+        self.events: list[Event] = []
+
+    def now(self) -> float:
+        """Seconds since the run started."""
+        return self._clock() - self._start
+
+    def subscribe(self, sink: Sink) -> None:
+        self._sinks.append(sink)
+
+    def emit(self, kind: str, source: str, message: str, **data: Any) -> Event:
+        event = Event(self.now(), kind, source, message, data)
+        self.events.append(event)
+        for sink in self._sinks:
+            sink(event)
+        return event
+
+    def of_kind(self, *kinds: str) -> list[Event]:
+        return [e for e in self.events if e.kind in kinds]
+
+
+class JsonlSink:
+    """Writes each event as one JSON line and flushes it, so an interrupted run keeps what it saw."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def __call__(self, event: Event) -> None:
+        self._stream.write(event.to_json() + "\n")
+        self._stream.flush()
