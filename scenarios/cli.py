@@ -54,9 +54,12 @@ def validate(scenario: ScenarioPath) -> None:
 def serve(
     scenario: ScenarioPath,
     duration: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds (default: the scenario's duration).", min=0)
+        float | None,
+        typer.Option(help="Stop after this many seconds (default: the scenario's duration).", min=0),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Where to write events.jsonl (default: runs/<name>-<stamp>/).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write events.jsonl (default: runs/<name>-<stamp>/).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print routine events.")] = False,
 ) -> None:
     """Run the live DNS control plane and DynamoDB routers on loopback, streaming events, until done or Ctrl-C."""

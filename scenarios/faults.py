@@ -44,8 +44,13 @@ def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown, cloud: Cloud, 
             return lambda: setattr(enactor, "delay", value)
 
         return [
-            _Step(fault.at, base, "fault_start", f"Enactor {fault.enactor} slowed: +{fault.delay:g} s before "
-                  "each endpoint's change batch", set_delay(fault.delay)),
+            _Step(
+                fault.at,
+                base,
+                "fault_start",
+                f"Enactor {fault.enactor} slowed: +{fault.delay:g} s before each endpoint's change batch",
+                set_delay(fault.delay),
+            ),
             _Step(end, base + 1, "fault_end", f"Enactor {fault.enactor} back to normal speed", set_delay(0.0)),
         ]
     if isinstance(fault, PlannerChurn):
@@ -56,8 +61,13 @@ def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown, cloud: Cloud, 
             return lambda: setattr(planner, "plan_interval", value)
 
         return [
-            _Step(fault.at, base, "fault_start", f"Planner churn: a new plan every {fault.plan_interval:g} s",
-                  set_interval(fault.plan_interval)),
+            _Step(
+                fault.at,
+                base,
+                "fault_start",
+                f"Planner churn: a new plan every {fault.plan_interval:g} s",
+                set_interval(fault.plan_interval),
+            ),
             _Step(end, base + 1, "fault_end", f"Planner back to a plan every {normal:g} s", set_interval(normal)),
         ]
     router = cloud.routers[fault.router - 1]

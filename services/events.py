@@ -26,7 +26,13 @@ class Event:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"t": round(self.t, 6), "kind": self.kind, "source": self.source, "message": self.message, **self.data},
+            {
+                "t": round(self.t, 6),
+                "kind": self.kind,
+                "source": self.source,
+                "message": self.message,
+                **self.data,
+            },
             sort_keys=False,
         )
 

@@ -12,6 +12,7 @@ Addresses are always (host, port) on loopback (127.0.0.0/8); anything else is re
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 from abc import ABC, abstractmethod
@@ -54,7 +55,11 @@ class Network(ABC):
 
     @abstractmethod
     async def serve_udp(
-        self, handler: UdpHandler, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self,
+        handler: UdpHandler,
+        address: Address,
+        *,
+        task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """Answer datagrams at `address` with `handler` until cancelled (port 0 picks a free port)."""
 
@@ -87,6 +92,7 @@ class LiveNetwork(Network):
         config.graceful_timeout = 0.5
         shutdown = anyio.Event()
         try:
+            hypercorn_serve: Any
             if sniffio.current_async_library() == "trio":
                 from hypercorn.trio import serve as hypercorn_serve
             else:
@@ -98,7 +104,11 @@ class LiveNetwork(Network):
             shutdown.set()
 
     async def serve_udp(
-        self, handler: UdpHandler, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self,
+        handler: UdpHandler,
+        address: Address,
+        *,
+        task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         host, port = address
         require_loopback(host)
@@ -138,10 +148,8 @@ async def _run_hypercorn(
 async def _answer_datagram(sock: Any, handler: UdpHandler, payload: bytes, peer: Address) -> None:
     reply = await handler(payload, peer)
     if reply is not None:
-        try:
+        with contextlib.suppress(OSError):  # the asker went away; a UDP server has nobody to tell
             await sock.sendto(reply, peer[0], peer[1])
-        except OSError:
-            pass  # the asker went away; a UDP server has nobody to tell
 
 
 class VirtualNetwork(Network):
@@ -180,7 +188,11 @@ class VirtualNetwork(Network):
             del self._http[bound]
 
     async def serve_udp(
-        self, handler: UdpHandler, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self,
+        handler: UdpHandler,
+        address: Address,
+        *,
+        task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         bound = self._claim(self._udp, address, handler)
         try:

@@ -74,7 +74,7 @@ class Authority:
         response.authority.append(self._apex_rrset(dns.rdatatype.SOA, ttl=zone.soa.negative_ttl))
         return response
 
-    def _apex_rrset(self, rdtype: int, ttl: int | None = None) -> dns.rrset.RRset:
+    def _apex_rrset(self, rdtype: dns.rdatatype.RdataType, ttl: int | None = None) -> dns.rrset.RRset:
         soa = self.zone.soa
         origin = dns.name.from_text(self.zone.origin)
         rrset = dns.rrset.RRset(origin, IN, rdtype)
@@ -88,7 +88,11 @@ class Authority:
         return rrset
 
     async def serve(
-        self, network: Network, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self,
+        network: Network,
+        address: Address,
+        *,
+        task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         async def handle(wire: bytes, peer: Address) -> bytes | None:
             return self.answer(wire)

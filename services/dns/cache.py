@@ -30,7 +30,7 @@ MAX_STALE = 86400.0
 class Answer:
     """The parts of a response a resolver caches."""
 
-    rcode: int
+    rcode: dns.rcode.Rcode
     answer: tuple[dns.rrset.RRset, ...]
     authority: tuple[dns.rrset.RRset, ...]
 
@@ -46,7 +46,7 @@ class Answer:
             return None
         for rrset in self.authority:
             if rrset.rdtype == dns.rdatatype.SOA:
-                return int(min(rrset.ttl, rrset[0].minimum))  # type: ignore[attr-defined]
+                return int(min(rrset.ttl, rrset[0].minimum))
         return None
 
 

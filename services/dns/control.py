@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import TaskStatus
@@ -40,7 +40,7 @@ class DnsSettings:
     plan_interval: float = 2.0
     health_timeout: float = 0.5
     variant: Variant = Variant.AWS_2025
-    timing: EnactorTiming = EnactorTiming()
+    timing: EnactorTiming = field(default_factory=EnactorTiming)
     cleanup_age: int = 10
 
 
@@ -126,8 +126,11 @@ class DnsControlPlane:
             ]
         )
         self.events.emit(
-            "operator_action", "operator", f"restore_dns: wrote plan {plan.generation} to every endpoint",
-            action="restore_dns", generation=plan.generation,
+            "operator_action",
+            "operator",
+            f"restore_dns: wrote plan {plan.generation} to every endpoint",
+            action="restore_dns",
+            generation=plan.generation,
         )
 
     def _on_record_change(self, change: RecordSetChange) -> None:
@@ -135,8 +138,11 @@ class DnsControlPlane:
         now_empty = change.after is None or change.after.empty
         if now_empty and not was_empty:
             self.events.emit(
-                "record_emptied", "route53", f"{change.name} has no addresses: DNS answers NODATA",
-                name=change.name, generation=None if change.after is None else change.after.generation,
+                "record_emptied",
+                "route53",
+                f"{change.name} has no addresses: DNS answers NODATA",
+                name=change.name,
+                generation=None if change.after is None else change.after.generation,
             )
         elif was_empty and not now_empty and change.before is not None:
             self.events.emit("record_filled", "route53", f"{change.name} has addresses again", name=change.name)

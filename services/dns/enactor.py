@@ -111,7 +111,11 @@ class Enactor:
         applied = self.applied_generation()
         if plan is None or plan.generation <= applied:
             return None
-        self._emit("enactor_picked", f"picked plan {plan.generation} (applied: {applied})", generation=plan.generation)
+        self._emit(
+            "enactor_picked",
+            f"picked plan {plan.generation} (applied: {applied})",
+            generation=plan.generation,
+        )
         for endpoint in self.endpoints:
             await self._apply(plan, endpoint)
         self._clean_up(plan)
@@ -145,10 +149,19 @@ class Enactor:
                     )
                     return
             self.zone.change(
-                [Change(Action.UPSERT, RecordSet(endpoint, plan.endpoints[endpoint], self.ttl, plan.generation))]
+                [
+                    Change(
+                        Action.UPSERT,
+                        RecordSet(endpoint, plan.endpoints[endpoint], self.ttl, plan.generation),
+                    )
+                ]
             )
             newest = self.store.last_generation
-            stale = f" (newest is {newest}: {newest - plan.generation} generations stale)" if newest > plan.generation else ""
+            stale = (
+                f" (newest is {newest}: {newest - plan.generation} generations stale)"
+                if newest > plan.generation
+                else ""
+            )
             self._emit(
                 "plan_applied",
                 f"applied plan {plan.generation} to {endpoint}{stale}",
@@ -178,14 +191,13 @@ class Enactor:
         else:
             # The plan's records go with the plan, whether or not an endpoint still points at them.
             emptied = [
-                rs for rs in self.zone.record_sets()
+                rs
+                for rs in self.zone.record_sets()
                 if not rs.empty and rs.generation is not None and rs.generation < threshold
             ]
         deleted = self.store.delete(old)
         if emptied:
-            self.zone.change(
-                [Change(Action.UPSERT, RecordSet(rs.name, (), rs.ttl, rs.generation)) for rs in emptied]
-            )
+            self.zone.change([Change(Action.UPSERT, RecordSet(rs.name, (), rs.ttl, rs.generation)) for rs in emptied])
         if deleted or emptied:
             self._emit(
                 "cleanup",
@@ -202,4 +214,3 @@ class Enactor:
 
     def _emit(self, kind: str, message: str, **data: object) -> None:
         self.events.emit(kind, self.source, f"Enactor {self.name} {message}", enactor=self.name, **data)
-

@@ -121,9 +121,7 @@ class SharedResolver:
         response.authority = [copy_rrset(r, min(r.ttl, cached.ttl)) for r in cached.answer.authority]
         return response
 
-    async def serve(
-        self, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
+    async def serve(self, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:
         async def handle(wire: bytes, peer: Address) -> bytes | None:
             return await self.answer(wire)
 

@@ -17,7 +17,13 @@ class StubResolver:
     """Asks one resolver for A records, retrying a lost datagram like a libc stub (RES_DFLRETRY = 2)."""
 
     def __init__(
-        self, network: Network, resolver: Address, rng: random.Random, *, timeout: float = 1.0, attempts: int = 2
+        self,
+        network: Network,
+        resolver: Address,
+        rng: random.Random,
+        *,
+        timeout: float = 1.0,
+        attempts: int = 2,
     ) -> None:
         self._network = network
         self._resolver = resolver

@@ -14,6 +14,7 @@ import dns.message
 import dns.opcode
 import dns.rcode
 import dns.rdataclass
+import dns.rdatatype
 import dns.rrset
 
 HEADER = struct.Struct("!HHHHHH")
@@ -25,8 +26,8 @@ class Query:
 
     message: dns.message.Message
     qname: str
-    rdtype: int
-    rdclass: int
+    rdtype: dns.rdatatype.RdataType
+    rdclass: dns.rdataclass.RdataClass
 
 
 def parse_query(wire: bytes) -> Query | bytes | None:
@@ -59,7 +60,7 @@ def error_response(msg_id: int, query_flags: int, rcode: int) -> bytes:
     return HEADER.pack(msg_id, flags, 0, 0, 0, 0)
 
 
-def respond(query: Query, rcode: int, *, authoritative: bool, recursion_available: bool) -> dns.message.Message:
+def respond(query: Query, rcode: dns.rcode.Rcode, *, authoritative: bool, recursion_available: bool) -> dns.message.Message:
     """A response skeleton for `query`: same id and question, EDNS echoed as the query used it."""
     response = dns.message.make_response(query.message)
     response.set_rcode(rcode)
@@ -84,10 +85,7 @@ def to_wire(response: dns.message.Message) -> bytes:
 
 def copy_rrset(rrset: dns.rrset.RRset, ttl: int) -> dns.rrset.RRset:
     """The same records with another TTL (cached answers count their TTL down)."""
-    copy = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype)
-    copy.update(rrset)
-    copy.ttl = max(0, ttl)
-    return copy
+    return dns.rrset.from_rdata_list(rrset.name, max(0, ttl), list(rrset))
 
 
 IN = dns.rdataclass.IN

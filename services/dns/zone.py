@@ -132,7 +132,9 @@ class Zone:
             name = _normalise(change.record_set.name)
             if not self.contains(name):
                 raise InvalidChangeBatch(f"{name} is not in zone {self.origin}")
-            record_set = RecordSet(name, change.record_set.addresses, change.record_set.ttl, change.record_set.generation)
+            record_set = RecordSet(
+                name, change.record_set.addresses, change.record_set.ttl, change.record_set.generation
+            )
             before = staged.get(name)
             if change.action is Action.CREATE and before is not None:
                 raise InvalidChangeBatch(f"Tried to create resource record set {name} but it already exists")

@@ -40,16 +40,22 @@ def test_race_scenario_empties_the_regional_record_and_blocks_later_applies() ->
     events = run.events.events
     emptied = next(e for e in events if e.kind == "record_emptied" and e.data["name"] == REGIONAL)
     stale_apply = [
-        e for e in events
-        if e.kind == "plan_applied" and e.data["enactor"] == "A" and e.data["endpoint"] == REGIONAL
+        e
+        for e in events
+        if e.kind == "plan_applied"
+        and e.data["enactor"] == "A"
+        and e.data["endpoint"] == REGIONAL
         and e.data["generation"] == emptied.data["generation"]
     ][-1]
     cleanup = next(e for e in events if e.kind == "cleanup" and REGIONAL in e.data["emptied"])
     blocked = [e for e in events if e.kind == "apply_blocked" and e.data["endpoint"] == REGIONAL]
     restored = next(e for e in events if e.kind == "operator_action")
     newer_applies_before = [
-        e for e in events
-        if e.kind == "plan_applied" and e.data["enactor"] != "A" and e.t < stale_apply.t
+        e
+        for e in events
+        if e.kind == "plan_applied"
+        and e.data["enactor"] != "A"
+        and e.t < stale_apply.t
         and e.data["generation"] > stale_apply.data["generation"] + 10
     ]
     assert newer_applies_before, "another Enactor applied a much newer plan before A's stale one landed"
@@ -116,7 +122,12 @@ def empties_record(variant: Variant, timings: Timings, horizon: float = 30.0) ->
             timing=EnactorTiming(timings.poll_interval, timings.transaction_time, 0.1),
         )
         plane = DnsControlPlane(
-            VirtualNetwork(), events, settings, ROUTERS, lambda c: random.Random(f"{timings.seed}:{c}"), AllHealthy()
+            VirtualNetwork(),
+            events,
+            settings,
+            ROUTERS,
+            lambda c: random.Random(f"{timings.seed}:{c}"),
+            AllHealthy(),
         )
         with anyio.move_on_after(horizon):
             async with anyio.create_task_group() as tg:
