@@ -51,6 +51,7 @@ class EnactorsConfig(_Model):
 
 class DynamoDbConfig(_Model):
     routers: int = Field(3, ge=1, le=254)
+    port: Port = 8000
 
 
 class _Timed(_Model):

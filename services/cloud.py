@@ -21,12 +21,11 @@ from services.events import EventLog
 from services.net import Address, Network
 
 DNS_HOST = "127.0.0.1"
-ROUTER_PORT = 8000
 
 
-def router_address(index: int) -> Address:
+def router_address(index: int, port: int) -> Address:
     """Router `index` (1-based) listens on 127.0.1.<index>."""
-    return (f"127.0.1.{index}", ROUTER_PORT)
+    return (f"127.0.1.{index}", port)
 
 
 def rng_factory(seed: int) -> Callable[[str], random.Random]:
@@ -49,7 +48,8 @@ class Cloud:
         self.network = network
         self.events = events
         self.routers = [Router(f"router-{i}") for i in range(1, scenario.dynamodb.routers + 1)]
-        targets = [RouterTarget(r.name, router_address(i)) for i, r in enumerate(self.routers, start=1)]
+        self.router_addresses = [router_address(i, scenario.dynamodb.port) for i in range(1, len(self.routers) + 1)]
+        targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
         self.dns = DnsControlPlane(network, events, dns_settings(scenario), targets, rng_factory(scenario.seed), probe)
 
     def listeners(self) -> list[Listener]:
@@ -57,14 +57,14 @@ class Cloud:
         return [
             Listener("DNS authority (cloud.test)", "udp", settings.authority),
             Listener("shared resolver", "udp", settings.resolver),
-            *(Listener(f"DynamoDB {r.name}", "http", router_address(i)) for i, r in enumerate(self.routers, 1)),
+            *(Listener(f"DynamoDB {r.name}", "http", self.router_addresses[i]) for i, r in enumerate(self.routers)),
         ]
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled."""
         async with anyio.create_task_group() as tg:
-            for i, router in enumerate(self.routers, start=1):
-                await tg.start(self.network.serve_http, router.app, router_address(i))
+            for router, address in zip(self.routers, self.router_addresses, strict=True):
+                await tg.start(self.network.serve_http, router.app, address)
             await tg.start(self.dns.run)
             task_status.started()
 

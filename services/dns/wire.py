@@ -60,7 +60,9 @@ def error_response(msg_id: int, query_flags: int, rcode: int) -> bytes:
     return HEADER.pack(msg_id, flags, 0, 0, 0, 0)
 
 
-def respond(query: Query, rcode: dns.rcode.Rcode, *, authoritative: bool, recursion_available: bool) -> dns.message.Message:
+def respond(
+    query: Query, rcode: dns.rcode.Rcode, *, authoritative: bool, recursion_available: bool
+) -> dns.message.Message:
     """A response skeleton for `query`: same id and question, EDNS echoed as the query used it."""
     response = dns.message.make_response(query.message)
     response.set_rcode(rcode)
