@@ -163,6 +163,8 @@ def _describe_one(error: Any) -> str:
         return f"{field}: unknown key"
     if kind == "missing":
         return f"{field}: required but missing"
+    if kind == "union_tag_invalid":
+        return f"{field}.kind = {ctx['tag']!r}: must be one of {ctx['expected_tags']}"
     problem = {
         "greater_than_equal": "must be at least {ge}",
         "greater_than": "must be greater than {gt}",
@@ -180,7 +182,6 @@ def _describe_one(error: Any) -> str:
         "string_too_short": "must not be empty",
         "string_pattern_mismatch": "must be letters, digits, '.', '_' or '-'",
         "literal_error": "must be one of {expected}",
-        "union_tag_invalid": "must be one of {expected_tags}",
         "union_tag_not_found": "needs a 'kind' ({discriminator})",
         "model_type": "must be a table",
         "tuple_type": "must be an array of tables",

@@ -1,0 +1,82 @@
+"""Scenario files: the shipped ones validate, and every kind of mistake gets one line naming file and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenarios.schema import ScenarioError, load_scenario
+
+CLI = Path(sys.executable).with_name("cascadesim")
+SHIPPED = sorted(Path("scenarios").glob("*.toml"))
+VALID = 'name = "t"\n'
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_scenario_validates(path: Path) -> None:
+    """scenarios/*.toml all load."""
+    assert load_scenario(path).name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (VALID + "[dynamodb]\nrouters = 0\n", "dynamodb.routers = 0: must be at least 1"),
+        (VALID + "[dynamodb]\nrouters = 'three'\n", "dynamodb.routers = 'three': must be an integer"),
+        (VALID + "[dynamodb]\nrouterz = 3\n", "dynamodb.routerz: unknown key"),
+        (VALID + "colour = 'red'\n", "colour: unknown key"),
+        (VALID + "[enactors]\nvariant = 'aws-2026'\n", "enactors.variant = 'aws-2026': must be one of"),
+        (
+            VALID + "[[faults]]\nkind = 'enactor_delay'\nenactor = 'A'\nat = 1\nduration = 5\ndelay = -1\n",
+            "faults[0].delay = -1: must be greater than 0",
+        ),
+        (VALID + "[[faults]]\nkind = 'meteor'\nat = 1\n", "faults[0].kind"),
+        (
+            VALID + "[[faults]]\nkind = 'router_down'\nrouter = 4\nat = 1\nduration = 2\n",
+            "faults[0].router = 4: there are only 3 routers",
+        ),
+        ("seed = 1\n", "name: required but missing"),
+        (VALID + "duration = 'long'\n", "duration = 'long': must be a number"),
+        (VALID + "[dns\n", "not valid TOML"),
+    ],
+)
+def test_mistakes_are_one_line_naming_the_file_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    """load_scenario raises ScenarioError whose single line starts with the file and names the field."""
+    path = tmp_path / "broken.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and expected in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [VALID + "[dynamodb]\nrouters = 0\n", VALID + "[dynamodb]\nrouterz = 3\n", VALID + "seed = 'x'\n"],
+    ids=["impossible-value", "unknown-key", "wrong-type"],
+)
+def test_the_cli_prints_one_line_and_exits_2(tmp_path: Path, text: str) -> None:
+    """`cascadesim validate` (and serve) on a broken file: one line on stderr, exit 2, no traceback."""
+    path = tmp_path / "broken.toml"
+    path.write_text(text)
+    for command in (["validate", str(path)], ["serve", str(path), "--duration", "1"]):
+        result = subprocess.run([str(CLI), *command], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {path}: ")
+        assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_cli_reports_a_missing_file_the_same_way(tmp_path: Path) -> None:
+    """A path that does not exist is a one-line error too."""
+    result = subprocess.run([str(CLI), "validate", str(tmp_path / "nope.toml")], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'nope.toml'}: no such file"
+
+
+def test_validate_accepts_a_good_file() -> None:
+    """A valid scenario: exit 0 and a summary."""
+    result = subprocess.run([str(CLI), "validate", "scenarios/dns-race.toml"], capture_output=True, text=True)
+    assert result.returncode == 0 and "ok (dns-race" in result.stdout
