@@ -115,9 +115,10 @@ class LiveNetwork(Network):
         async with await anyio.create_udp_socket(local_host=host, local_port=port) as sock:
             bound = sock.extra(anyio.abc.SocketAttribute.local_address)
             task_status.started((str(bound[0]), int(bound[1])))
+            send_lock = anyio.Lock()  # anyio sockets allow one writer at a time; handlers finish concurrently
             async with anyio.create_task_group() as tg:
                 async for payload, peer in sock:
-                    tg.start_soon(_answer_datagram, sock, handler, payload, (str(peer[0]), int(peer[1])))
+                    tg.start_soon(_answer_datagram, sock, send_lock, handler, payload, (str(peer[0]), int(peer[1])))
 
     def http_client(self, *, timeout: float, max_connections: int = 4) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -131,7 +132,7 @@ class LiveNetwork(Network):
                 try:
                     await sock.send(payload)
                     return await sock.receive()
-                except ConnectionRefusedError:
+                except (ConnectionRefusedError, anyio.BrokenResourceError):  # ICMP port unreachable
                     raise NodeUnreachable(f"nothing listens on udp {host}:{port}") from None
 
 
@@ -145,11 +146,15 @@ async def _run_hypercorn(
         await serve(app, config, shutdown_trigger=shutdown.wait)
 
 
-async def _answer_datagram(sock: Any, handler: UdpHandler, payload: bytes, peer: Address) -> None:
+async def _answer_datagram(
+    sock: Any, send_lock: anyio.Lock, handler: UdpHandler, payload: bytes, peer: Address
+) -> None:
     reply = await handler(payload, peer)
     if reply is not None:
-        with contextlib.suppress(OSError):  # the asker went away; a UDP server has nobody to tell
-            await sock.sendto(reply, peer[0], peer[1])
+        # The asker may have gone away; a UDP server has nobody to tell.
+        with contextlib.suppress(OSError, anyio.BrokenResourceError):
+            async with send_lock:
+                await sock.sendto(reply, peer[0], peer[1])
 
 
 class VirtualNetwork(Network):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import trio
+import trio.lowlevel
 
 from services.virtual import deterministic_scheduling, run_in_virtual_time
 
@@ -13,7 +14,7 @@ def interleaving(seed: int) -> list[int]:
     async def worker(i: int) -> None:
         for _ in range(5):
             order.append(i)
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
 
     async def main() -> list[int]:
         async with trio.open_nursery() as nursery:

@@ -1,0 +1,100 @@
+"""The Network seam: virtual delivery with modelled latency, and real loopback sockets in live mode."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+import trio
+import trio.testing
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from services.errors import NodeUnreachable
+from services.net import Address, LiveNetwork, VirtualNetwork
+
+
+async def hello(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(f"hello from {request.url.hostname}")
+
+
+async def slow(request: Request) -> PlainTextResponse:
+    await trio.sleep(10)
+    return PlainTextResponse("late")
+
+
+APP = Starlette(routes=[Route("/", hello), Route("/slow", slow)])
+
+
+async def echo(payload: bytes, peer: Address) -> bytes | None:
+    return None if payload == b"drop" else payload.upper()
+
+
+def free_port(host: str, kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+async def test_virtual_http_pays_the_link_latency_both_ways(autojump_clock: trio.testing.MockClock) -> None:
+    """A virtual request reaches the app registered at its address and takes 2 × latency of virtual time."""
+    network = VirtualNetwork(latency=0.25)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(network.serve_http, APP, ("127.0.1.1", 8000))
+        async with network.http_client(timeout=5) as client:
+            start = trio.current_time()
+            response = await client.get("http://127.0.1.1:8000/")
+            assert response.text == "hello from 127.0.1.1"
+            assert trio.current_time() - start == pytest.approx(0.5)
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get("http://127.0.1.1:8000/slow")
+            with pytest.raises(httpx.ConnectError):
+                await client.get("http://127.0.1.2:8000/")
+        nursery.cancel_scope.cancel()
+
+
+async def test_virtual_udp_delivers_times_out_and_refuses(autojump_clock: trio.testing.MockClock) -> None:
+    """A reply comes back; a dropped datagram is a timeout; a port nobody serves is unreachable."""
+    network = VirtualNetwork()
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(network.serve_udp, echo, ("127.0.0.1", 0))
+        assert await network.udp_exchange(address, b"ping", 1) == b"PING"
+        with pytest.raises(TimeoutError):
+            await network.udp_exchange(address, b"drop", 1)
+        with pytest.raises(NodeUnreachable):
+            await network.udp_exchange(("127.0.0.1", 1), b"ping", 1)
+        with pytest.raises(OSError, match="in use"):
+            await nursery.start(network.serve_udp, echo, address)
+        nursery.cancel_scope.cancel()
+
+
+async def test_addresses_off_loopback_are_refused() -> None:
+    """Nothing is ever sent or served outside 127.0.0.0/8."""
+    with pytest.raises(ValueError, match="loopback"):
+        await LiveNetwork().udp_exchange(("10.0.0.1", 53), b"x", 1)
+    with pytest.raises(ValueError, match="loopback"):
+        await VirtualNetwork().serve_udp(echo, ("192.168.1.1", 53))
+
+
+@pytest.mark.live
+async def test_live_http_and_udp_on_loopback_and_ports_are_freed_on_cancel() -> None:
+    """Hypercorn serves on its own 127.x address, UDP echoes, and cancelling frees both ports."""
+    network = LiveNetwork()
+    http_address = ("127.0.9.1", free_port("127.0.9.1"))
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(network.serve_http, APP, http_address)
+            udp_address = await nursery.start(network.serve_udp, echo, ("127.0.9.1", 0))
+            async with network.http_client(timeout=5) as client:
+                response = await client.get(f"http://{http_address[0]}:{http_address[1]}/")
+            assert response.text == "hello from 127.0.9.1"
+            assert await network.udp_exchange(udp_address, b"ping", 2) == b"PING"
+            nursery.cancel_scope.cancel()
+        with pytest.raises(NodeUnreachable):
+            await network.udp_exchange(udp_address, b"ping", 2)
+    for address, kind in ((http_address, socket.SOCK_STREAM), (udp_address, socket.SOCK_DGRAM)):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(address)  # would raise EADDRINUSE if anything were left listening
