@@ -1,0 +1,152 @@
+"""`cascadesim serve` for real: the race seen over UDP by a DNS client, and a clean stop on SIGINT."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+CLI = Path(sys.executable).with_name("cascadesim")
+NAME = "dynamodb.us-east-1.cloud.test"
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+
+
+def free_port(host: str, kind: socket.SocketKind) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    variant: str
+    process: subprocess.Popen[str]
+    authority: int
+    resolver: int
+    router_port: int
+    out: Path
+
+    def ask(self, port: int) -> dns.message.Message:
+        return dns.query.udp(dns.message.make_query(NAME, "A"), "127.0.0.1", timeout=1.0, port=port)
+
+    def addresses(self, port: int) -> list[str]:
+        reply = self.ask(port)
+        assert reply.rcode() == dns.rcode.NOERROR
+        return [rd.address for rrset in reply.answer for rd in rrset]
+
+    def events(self) -> list[dict[str, Any]]:
+        path = self.out / "events.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def write_scenario(path: Path, variant: str, authority: int, resolver: int, router_port: int) -> None:
+    path.write_text(
+        f"""
+name = "live-{variant}"
+seed = 7
+duration = 120
+[dns]
+authority_port = {authority}
+resolver_port = {resolver}
+[enactors]
+variant = "{variant}"
+[dynamodb]
+port = {router_port}
+[[faults]]
+kind = "planner_churn"
+at = 1
+duration = 60
+plan_interval = 0.25
+[[faults]]
+kind = "enactor_delay"
+enactor = "A"
+at = 2
+duration = 60
+delay = 3.0
+"""
+    )
+
+
+@pytest.fixture(params=["aws-2025", "fixed"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    authority = free_port("127.0.0.1", socket.SOCK_DGRAM)
+    resolver = free_port("127.0.0.1", socket.SOCK_DGRAM)
+    router_port = free_port("127.0.1.1", socket.SOCK_STREAM)
+    scenario = tmp_path / "scenario.toml"
+    write_scenario(scenario, request.param, authority, resolver, router_port)
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [str(CLI), "serve", str(scenario), "--duration", "60", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(request.param, process, authority, resolver, router_port, out)
+    try:
+        deadline = time.monotonic() + 20
+        while not any(e["kind"] == "plan_applied" for e in served.events()):
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def stop_with_sigint(served: Served) -> None:
+    """SIGINT: the command returns within 5 s, keeps its events, and frees every port it bound."""
+    started = time.monotonic()
+    served.process.send_signal(signal.SIGINT)
+    output, _ = served.process.communicate(timeout=5)
+    assert time.monotonic() - started < 5
+    assert served.process.returncode == 130, output
+    assert "Traceback" not in output
+    assert served.events()[-1]["kind"] == "run_interrupted"
+    bound = [(("127.0.0.1", served.authority), socket.SOCK_DGRAM), (("127.0.0.1", served.resolver), socket.SOCK_DGRAM)]
+    bound += [((f"127.0.1.{i}", served.router_port), socket.SOCK_STREAM) for i in (1, 2, 3)]
+    for address, kind in bound:
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(address)
+
+
+def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served) -> None:
+    """aws-2025: routers resolve first; after the race the resolver and the authority say NODATA; fixed: never."""
+    assert sorted(served.addresses(served.resolver)) == ["127.0.1.1", "127.0.1.2", "127.0.1.3"]
+    empty_seen = 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and empty_seen == 0:
+        if not served.addresses(served.resolver):
+            empty_seen += 1
+        time.sleep(0.25)
+    if served.variant == "fixed":
+        assert empty_seen == 0
+        assert any(e["kind"] == "apply_skipped" for e in served.events())
+    else:
+        assert empty_seen, "the resolver never answered NODATA"
+        direct = served.ask(served.authority)
+        assert direct.rcode() == dns.rcode.NOERROR and not direct.answer
+        assert direct.authority[0].rdtype == dns.rdatatype.SOA
+        kinds = [e["kind"] for e in served.events()]
+        assert kinds.index("record_emptied") < kinds.index("apply_blocked")
+        stale = [
+            e
+            for e in served.events()
+            if e["kind"] == "plan_applied" and e["enactor"] == "A" and e["newest"] - e["generation"] > 10
+        ]
+        assert stale, "Enactor A landed a stale plan"
+    stop_with_sigint(served)
