@@ -105,7 +105,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+        process.communicate()  # reaps the process and closes its pipe
 
 
 def stop_with_sigint(served: Served) -> None:
@@ -142,7 +142,7 @@ def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served
         assert direct.rcode() == dns.rcode.NOERROR and not direct.answer
         assert direct.authority[0].rdtype == dns.rdatatype.SOA
         kinds = [e["kind"] for e in served.events()]
-        assert kinds.index("record_emptied") < kinds.index("apply_blocked")
+        assert "apply_blocked" in kinds[kinds.index("record_emptied") :], "later applies are blocked"
         stale = [
             e
             for e in served.events()
