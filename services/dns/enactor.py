@@ -158,7 +158,7 @@ class Enactor:
             )
             newest = self.store.last_generation
             stale = (
-                f" (newest is {newest}: {newest - plan.generation} generations stale)"
+                f" (newest is {newest}: {_plural(newest - plan.generation, 'generation')} stale)"
                 if newest > plan.generation
                 else ""
             )
@@ -196,17 +196,18 @@ class Enactor:
                 if not rs.empty and rs.generation is not None and rs.generation < threshold
             ]
         deleted = self.store.delete(old)
-        if emptied:
-            self.zone.change([Change(Action.UPSERT, RecordSet(rs.name, (), rs.ttl, rs.generation)) for rs in emptied])
         if deleted or emptied:
+            # Reported before the zone change, so the log reads cause first, then the record it emptied.
             self._emit(
                 "cleanup",
-                f"cleaned up {len(deleted)} plans older than {threshold}"
+                f"cleaned up {_plural(len(deleted), 'plan')} older than {threshold}"
                 + "".join(f"; deleted active plan {rs.generation} of {rs.name}" for rs in emptied),
                 after=plan.generation,
                 deleted=deleted,
                 emptied=[rs.name for rs in emptied],
             )
+        if emptied:
+            self.zone.change([Change(Action.UPSERT, RecordSet(rs.name, (), rs.ttl, rs.generation)) for rs in emptied])
 
     def _transaction_time(self) -> float:
         mean = self.timing.transaction_time
@@ -214,3 +215,7 @@ class Enactor:
 
     def _emit(self, kind: str, message: str, **data: object) -> None:
         self.events.emit(kind, self.source, f"Enactor {self.name} {message}", enactor=self.name, **data)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
