@@ -201,7 +201,9 @@ class Enactor:
             self._emit(
                 "cleanup",
                 f"cleaned up {_plural(len(deleted), 'plan')} older than {threshold}"
-                + "".join(f"; deleted active plan {rs.generation} of {rs.name}" for rs in emptied),
+                + "".join(
+                    f"; deleted the records of plan {rs.generation}, still active on {rs.name}" for rs in emptied
+                ),
                 after=plan.generation,
                 deleted=deleted,
                 emptied=[rs.name for rs in emptied],
