@@ -132,7 +132,9 @@ class Enactor:
                 if self.variant is Variant.FIXED and current.generation >= plan.generation:
                     self._emit(
                         "apply_skipped",
-                        f"skipped plan {plan.generation} for {endpoint}: it holds newer plan {current.generation}",
+                        f"skipped plan {plan.generation} for {endpoint}: it already holds "
+                        + ("newer " if current.generation > plan.generation else "")
+                        + f"plan {current.generation}",
                         generation=plan.generation,
                         endpoint=endpoint,
                         active=current.generation,
