@@ -6,7 +6,7 @@ import shutil
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import trio
 import typer
@@ -75,14 +75,14 @@ def serve(
         raise typer.Exit(130)
 
 
-def _serve(scenario: Scenario, duration: float | None, stream: object, verbose: bool) -> bool:
+def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose: bool) -> bool:
     """Run until the duration ends or SIGINT/SIGTERM arrives; returns whether a signal stopped it."""
     interrupted = False
 
     async def main() -> None:
         nonlocal interrupted
         events = EventLog(trio.current_time)
-        events.subscribe(JsonlSink(stream))  # type: ignore[arg-type]
+        events.subscribe(JsonlSink(stream))
         events.subscribe(EventPrinter(console, verbose=verbose))
 
         def show(cloud: Cloud) -> None:

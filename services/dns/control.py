@@ -61,12 +61,15 @@ class DnsControlPlane:
         self.zone.subscribe(self._on_record_change)
         self.store = PlanStore()
         self.locks = EndpointLocks()
-        self._probe = probe
+        # The plane closes the HTTP probe it made; a probe passed in belongs to the caller.
+        self._own_probe: HttpHealthProbe | None = None
+        if probe is None:
+            probe = self._own_probe = HttpHealthProbe(network, settings.health_timeout)
         self.planner = Planner(
             self.store,
             DYNAMODB_ENDPOINTS,
             routers,
-            probe or _NoProbe(),
+            probe,
             events,
             plan_interval=settings.plan_interval,
         )
@@ -96,23 +99,20 @@ class DnsControlPlane:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve DNS and run the Planner and the Enactors until cancelled; `started` once DNS answers."""
-        async with anyio.create_task_group() as tg:
-            await tg.start(self.authority.serve, self.network, self.settings.authority)
-            await tg.start(self.resolver.serve, self.settings.resolver)
-            if self._probe is None:
-                async with HttpHealthProbe(self.network, self.settings.health_timeout) as probe:
-                    self.planner.probe = probe
-                    await self._run_loops(tg, task_status)
-            else:
-                await self._run_loops(tg, task_status)
-
-    async def _run_loops(self, tg: anyio.abc.TaskGroup, task_status: TaskStatus[None]) -> None:
-        await self.planner.publish_once()
-        for enactor in self.enactors.values():
-            tg.start_soon(enactor.run)
-        task_status.started()
-        await anyio.sleep(self.planner.plan_interval)
-        await self.planner.run()
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(self.authority.serve, self.network, self.settings.authority)
+                await tg.start(self.resolver.serve, self.settings.resolver)
+                await self.planner.publish_once()
+                for enactor in self.enactors.values():
+                    tg.start_soon(enactor.run)
+                task_status.started()
+                await anyio.sleep(self.planner.plan_interval)
+                await self.planner.run()
+        finally:
+            if self._own_probe is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._own_probe.aclose()
 
     def restore_dns(self) -> None:
         """The operators' manual repair: write the newest plan onto every endpoint, bypassing the Enactors."""
@@ -146,8 +146,3 @@ class DnsControlPlane:
             )
         elif was_empty and not now_empty and change.before is not None:
             self.events.emit("record_filled", "route53", f"{change.name} has addresses again", name=change.name)
-
-
-class _NoProbe:
-    async def __call__(self, routers: Sequence[RouterTarget]) -> dict[str, int]:
-        raise RuntimeError("the HTTP health probe is installed when the control plane runs")

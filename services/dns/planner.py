@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Protocol
 
 import anyio
@@ -41,12 +40,7 @@ class HttpHealthProbe:
     def __init__(self, network: Network, timeout: float) -> None:
         self._client = network.http_client(timeout=timeout, max_connections=8)
 
-    async def __aenter__(self) -> HttpHealthProbe:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def aclose(self) -> None:
         await self._client.aclose()
 
     async def __call__(self, routers: Sequence[RouterTarget]) -> dict[str, int]:

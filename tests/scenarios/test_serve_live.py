@@ -19,16 +19,12 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from tests.ports import assert_port_free, free_port
+
 CLI = Path(sys.executable).with_name("cascadesim")
 NAME = "dynamodb.us-east-1.cloud.test"
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
-
-
-def free_port(host: str, kind: socket.SocketKind) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -137,8 +133,7 @@ def stop_with_sigint(served: Served) -> None:
     bound = [(("127.0.0.1", served.authority), socket.SOCK_DGRAM), (("127.0.0.1", served.resolver), socket.SOCK_DGRAM)]
     bound += [((f"127.0.1.{i}", served.router_port), socket.SOCK_STREAM) for i in (1, 2, 3)]
     for address, kind in bound:
-        with socket.socket(socket.AF_INET, kind) as s:
-            s.bind(address)
+        assert_port_free(address, kind)
 
 
 def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served) -> None:

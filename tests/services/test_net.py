@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from services.errors import NodeUnreachable
 from services.net import Address, LiveNetwork, VirtualNetwork
+from tests.ports import assert_port_free, free_port
 
 
 async def hello(request: Request) -> PlainTextResponse:
@@ -31,12 +32,6 @@ APP = Starlette(routes=[Route("/", hello), Route("/slow", slow)])
 
 async def echo(payload: bytes, peer: Address) -> bytes | None:
     return None if payload == b"drop" else payload.upper()
-
-
-def free_port(host: str, kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 async def test_virtual_http_pays_the_link_latency_both_ways(autojump_clock: trio.testing.MockClock) -> None:
@@ -95,6 +90,5 @@ async def test_live_http_and_udp_on_loopback_and_ports_are_freed_on_cancel() -> 
             nursery.cancel_scope.cancel()
         with pytest.raises(NodeUnreachable):
             await network.udp_exchange(udp_address, b"ping", 2)
-    for address, kind in ((http_address, socket.SOCK_STREAM), (udp_address, socket.SOCK_DGRAM)):
-        with socket.socket(socket.AF_INET, kind) as s:
-            s.bind(address)  # would raise EADDRINUSE if anything were left listening
+    assert_port_free(http_address, socket.SOCK_STREAM)
+    assert_port_free(udp_address, socket.SOCK_DGRAM)
