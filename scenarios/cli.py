@@ -16,6 +16,7 @@ from scenarios.console import EventPrinter, listeners_table, try_it
 from scenarios.runner import run_scenario
 from scenarios.schema import Scenario, ScenarioError, load_scenario
 from services.cloud import Cloud
+from services.errors import ListenError
 from services.events import EventLog, JsonlSink
 from services.net import LiveNetwork
 
@@ -104,7 +105,19 @@ def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose:
                 await run_scenario(scenario, LiveNetwork(), events, duration=duration, on_ready=show)
                 nursery.cancel_scope.cancel()
 
-    trio.run(main)
+    try:
+        trio.run(main)
+    except* ListenError as group:
+        problem = group.exceptions[0]
+        while isinstance(problem, BaseExceptionGroup):
+            problem = problem.exceptions[0]
+        errors.print(
+            f"error: {problem} (is another cascadesim running? pick other ports in the scenario)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     return interrupted
 
 

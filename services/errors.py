@@ -6,7 +6,8 @@
      │    ├── NoAnswer             NOERROR/NODATA: the name exists, its record set is empty
      │    └── ResolverUnavailable  no usable answer: timeout, SERVFAIL, unreachable server
      ├── InvalidChangeBatch        Route 53 rejected a change batch as a whole (nothing was applied)
-     └── NodeUnreachable           nothing listens at the address a request was sent to
+     ├── NodeUnreachable           nothing listens at the address a request was sent to
+ └── ListenError               a node could not listen on its address (usually: already in use)
 
 Scenario problems live in `scenarios.schema.ScenarioError`, which also derives from CascadesimError.
 """
@@ -44,3 +45,12 @@ class InvalidChangeBatch(CascadesimError):
 
 class NodeUnreachable(CascadesimError):
     """Nothing listens at the address a request was sent to (connection refused)."""
+
+
+class ListenError(CascadesimError):
+    """A node could not bind its address; the message names the protocol, the address and the reason."""
+
+    def __init__(self, protocol: str, address: tuple[str, int], reason: OSError) -> None:
+        detail = reason.strerror or str(reason)
+        super().__init__(f"cannot listen on {protocol} {address[0]}:{address[1]}: {detail}")
+        self.address = address

@@ -25,7 +25,7 @@ import httpx
 import sniffio
 from anyio.abc import TaskStatus
 
-from services.errors import NodeUnreachable
+from services.errors import ListenError, NodeUnreachable
 
 Address = tuple[str, int]
 UdpHandler = Callable[[bytes, Address], Awaitable[bytes | None]]
@@ -91,15 +91,21 @@ class LiveNetwork(Network):
         config.loglevel = "WARNING"
         config.graceful_timeout = 0.5
         shutdown = anyio.Event()
+        hypercorn_serve: Any
+        if sniffio.current_async_library() == "trio":
+            from hypercorn.trio import serve as hypercorn_serve
+        else:
+            from hypercorn.asyncio import serve as hypercorn_serve
+        listening = False
         try:
-            hypercorn_serve: Any
-            if sniffio.current_async_library() == "trio":
-                from hypercorn.trio import serve as hypercorn_serve
-            else:
-                from hypercorn.asyncio import serve as hypercorn_serve
             async with anyio.create_task_group() as tg:
                 await tg.start(partial(_run_hypercorn, hypercorn_serve, app, config, shutdown))
+                listening = True
                 task_status.started(address)
+        except* OSError as group:
+            if listening:
+                raise
+            raise ListenError("http", address, _first_os_error(group)) from None
         finally:
             shutdown.set()
 
@@ -112,7 +118,11 @@ class LiveNetwork(Network):
     ) -> None:
         host, port = address
         require_loopback(host)
-        async with await anyio.create_udp_socket(local_host=host, local_port=port) as sock:
+        try:
+            sock = await anyio.create_udp_socket(local_host=host, local_port=port)
+        except OSError as exc:
+            raise ListenError("udp", address, exc) from None
+        async with sock:
             bound = sock.extra(anyio.abc.SocketAttribute.local_address)
             task_status.started((str(bound[0]), int(bound[1])))
             send_lock = anyio.Lock()  # anyio sockets allow one writer at a time; handlers finish concurrently
@@ -134,6 +144,13 @@ class LiveNetwork(Network):
                     return await sock.receive()
                 except (ConnectionRefusedError, anyio.BrokenResourceError):  # ICMP port unreachable
                     raise NodeUnreachable(f"nothing listens on udp {host}:{port}") from None
+
+
+def _first_os_error(group: BaseExceptionGroup[OSError]) -> OSError:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error if isinstance(error, OSError) else OSError(str(error))
 
 
 async def _run_hypercorn(

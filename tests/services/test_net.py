@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from services.errors import NodeUnreachable
+from services.errors import ListenError, NodeUnreachable
 from services.net import Address, LiveNetwork, VirtualNetwork
 from tests.ports import assert_port_free, free_port
 
@@ -92,3 +92,18 @@ async def test_live_http_and_udp_on_loopback_and_ports_are_freed_on_cancel() -> 
             await network.udp_exchange(udp_address, b"ping", 2)
     assert_port_free(http_address, socket.SOCK_STREAM)
     assert_port_free(udp_address, socket.SOCK_DGRAM)
+
+
+@pytest.mark.live
+async def test_a_busy_address_is_a_listen_error_naming_it() -> None:
+    """Serving where something already listens fails with ListenError naming protocol and address."""
+    network = LiveNetwork()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket() as tcp:
+        udp.bind(("127.0.9.2", 0))
+        tcp.bind(("127.0.9.2", 0))
+        tcp.listen()
+        udp_address, tcp_address = udp.getsockname(), tcp.getsockname()
+        with pytest.raises(ListenError, match=f"cannot listen on udp 127.0.9.2:{udp_address[1]}"):
+            await network.serve_udp(echo, udp_address)
+        with pytest.raises(ListenError, match=f"cannot listen on http 127.0.9.2:{tcp_address[1]}"):
+            await network.serve_http(APP, tcp_address)
