@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import math
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -96,16 +97,11 @@ class LiveNetwork(Network):
             from hypercorn.trio import serve as hypercorn_serve
         else:
             from hypercorn.asyncio import serve as hypercorn_serve
-        listening = False
+        _check_bindable(address)
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(partial(_run_hypercorn, hypercorn_serve, app, config, shutdown))
-                listening = True
                 task_status.started(address)
-        except* OSError as group:
-            if listening:
-                raise
-            raise ListenError("http", address, _first_os_error(group)) from None
         finally:
             shutdown.set()
 
@@ -146,11 +142,15 @@ class LiveNetwork(Network):
                     raise NodeUnreachable(f"nothing listens on udp {host}:{port}") from None
 
 
-def _first_os_error(group: BaseExceptionGroup[OSError]) -> OSError:
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error if isinstance(error, OSError) else OSError(str(error))
+def _check_bindable(address: Address) -> None:
+    """Fail early and clearly on a busy address (Hypercorn would leak its socket and raise from deep inside)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Hypercorn does
+        try:
+            probe.bind(address)
+            probe.listen()
+        except OSError as exc:
+            raise ListenError("http", address, exc) from None
 
 
 async def _run_hypercorn(
