@@ -1,0 +1,242 @@
+"""The capacity model every node uses: workers, a service-time distribution, a bounded queue, deadlines, stats.
+
+Behaviour comes from this model, not from how fast the host machine is: a request waits for one of `workers`
+slots in a FIFO queue of at most `queue_limit` waiting requests, then holds its slot for a service time drawn from
+the node's distribution. A full queue rejects the request at once (the caller turns that into ThrottlingException).
+
+Deadlines: a client sends the absolute simulated time by which it needs the answer (`x-deadline`). A naive node
+still serves a request whose deadline has passed by the time a worker picks it up (that is "expired" work) and
+every request finished after its deadline is "wasted" work: nobody is waiting for the answer any more. Wasted
+work is what sustains a congestive collapse. `drop_expired` makes the node drop expired work at dequeue instead.
+
+Every node keeps per-second counters (arrivals, admitted, rejected, completed, expired, wasted, dropped), the
+queue depth and in-flight count sampled when the second closes, and latency percentiles from an HdrHistogram.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+import anyio
+from hdrh.histogram import HdrHistogram
+
+from services.errors import CascadesimError
+
+T = TypeVar("T")
+
+# Latencies are recorded in microseconds, from 1 µs to one hour, to two significant digits.
+_HIST_RANGE = (1, 3_600_000_000, 2)
+# z such that P(Z <= z) = 0.99 for a standard normal: the lognormal's p99 is exp(mu + Z99 * sigma).
+Z99 = 2.3263478740408408
+
+
+class Overloaded(CascadesimError):
+    """The node's queue is full: the request was rejected without being queued."""
+
+
+class DeadlineExceeded(CascadesimError):
+    """The request's deadline had passed when a worker picked it up, and the node drops such work."""
+
+
+@dataclass(frozen=True)
+class ServiceTime:
+    """How long one request holds a worker, in seconds.
+
+    `constant` always takes `mean`; `exponential` has that mean; `lognormal` is fitted to `mean` and `p99`.
+    """
+
+    kind: Literal["constant", "exponential", "lognormal"] = "exponential"
+    mean: float = 0.005
+    p99: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.mean) and self.mean >= 0):
+            raise ValueError(f"mean = {self.mean}: must be a finite number >= 0")
+        if self.kind == "lognormal":
+            if self.p99 is None or not self.p99 > self.mean > 0:
+                raise ValueError(f"p99 = {self.p99}: a lognormal needs p99 > mean > 0")
+            if math.log(self.p99 / self.mean) > Z99 * Z99 / 2:
+                raise ValueError(
+                    f"p99 = {self.p99}: a lognormal's p99 is at most {math.exp(Z99 * Z99 / 2):.1f}× its mean"
+                )
+
+    def lognormal_parameters(self) -> tuple[float, float]:
+        """(mu, sigma) with E[X] = exp(mu + sigma²/2) = mean and exp(mu + Z99·sigma) = p99."""
+        if self.p99 is None:
+            raise ValueError("a lognormal needs p99")
+        # log(p99) - log(mean) = Z99·sigma - sigma²/2: take the smaller root (the larger one is degenerate).
+        gap = math.log(self.p99) - math.log(self.mean)
+        sigma = Z99 - math.sqrt(Z99 * Z99 - 2 * gap)
+        return math.log(self.mean) - sigma * sigma / 2, sigma
+
+    def sample(self, rng: random.Random) -> float:
+        if self.kind == "constant" or self.mean == 0:
+            return self.mean
+        if self.kind == "exponential":
+            return rng.expovariate(1.0 / self.mean)
+        mu, sigma = self.lognormal_parameters()
+        return rng.lognormvariate(mu, sigma)
+
+
+@dataclass(frozen=True)
+class CapacitySpec:
+    workers: int = 64
+    service_time: ServiceTime = field(default_factory=ServiceTime)
+    queue_limit: int = 1024
+    drop_expired: bool = False
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers = {self.workers}: must be at least 1")
+        if self.queue_limit < 0:
+            raise ValueError(f"queue_limit = {self.queue_limit}: must be at least 0")
+
+
+COUNTERS = ("arrivals", "admitted", "rejected", "completed", "expired", "wasted", "dropped")
+
+
+@dataclass
+class Second:
+    """One closed second of a node's statistics."""
+
+    second: int
+    counts: dict[str, int]
+    queue_depth: int
+    in_flight: int
+    latency_p50: float | None
+    latency_p99: float | None
+    latency_max: float | None
+
+
+class NodeStats:
+    """Per-second counters and latency percentiles, plus totals and a whole-run histogram."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._origin = clock()
+        self._second = 0
+        self._counts = dict.fromkeys(COUNTERS, 0)
+        self._hist = HdrHistogram(*_HIST_RANGE)
+        self.totals = dict.fromkeys(COUNTERS, 0)
+        self.latency = HdrHistogram(*_HIST_RANGE)
+        self.seconds: list[Second] = []
+        self.queue_depth = 0
+        self.in_flight = 0
+
+    def _roll(self) -> None:
+        now = int(self._clock() - self._origin)
+        while self._second < now:
+            hist, empty = self._hist, self._hist.get_total_count() == 0
+            self.seconds.append(
+                Second(
+                    self._second,
+                    self._counts,
+                    self.queue_depth,
+                    self.in_flight,
+                    None if empty else hist.get_value_at_percentile(50) / 1e6,
+                    None if empty else hist.get_value_at_percentile(99) / 1e6,
+                    None if empty else hist.get_max_value() / 1e6,
+                )
+            )
+            self._second += 1
+            self._counts = dict.fromkeys(COUNTERS, 0)
+            if not empty:
+                self._hist = HdrHistogram(*_HIST_RANGE)
+
+    def count(self, name: str) -> None:
+        self._roll()
+        self._counts[name] += 1
+        self.totals[name] += 1
+
+    def record_latency(self, seconds: float) -> None:
+        self._roll()
+        micros = min(max(1, round(seconds * 1e6)), _HIST_RANGE[1])
+        self._hist.record_value(micros)
+        self.latency.record_value(micros)
+
+    def closed_seconds(self) -> list[Second]:
+        """Every second that has fully passed."""
+        self._roll()
+        return self.seconds
+
+
+class CapacityModel:
+    """Admission, FIFO queueing and service for one node."""
+
+    def __init__(self, spec: CapacitySpec, rng: random.Random) -> None:
+        self.spec = spec
+        self._rng = rng
+        self._busy = 0
+        self._waiting: deque[anyio.Event] = deque()
+        self.stats = NodeStats(anyio.current_time)
+
+    async def serve(self, deadline: float | None, work: Callable[[], Awaitable[T]]) -> T:
+        """Queue for a worker, hold it for a service time, then run `work` (the operation itself, instant).
+
+        Raises Overloaded when the queue is full and DeadlineExceeded when expired work is dropped.
+        """
+        stats = self.stats
+        arrived = anyio.current_time()
+        stats.count("arrivals")
+        if self._busy >= self.spec.workers and len(self._waiting) >= self.spec.queue_limit:
+            stats.count("rejected")
+            raise Overloaded(f"queue full ({self.spec.queue_limit} waiting)")
+        stats.count("admitted")
+        await self._acquire()
+        try:
+            started = anyio.current_time()
+            if deadline is not None and started > deadline:
+                stats.count("expired")
+                if self.spec.drop_expired:
+                    stats.count("dropped")
+                    raise DeadlineExceeded(f"deadline passed {started - deadline:.3f} s before service")
+            await anyio.sleep(self.spec.service_time.sample(self._rng))
+            result = await work()
+        finally:
+            self._release()
+        finished = anyio.current_time()
+        stats.count("completed")
+        if deadline is not None and finished > deadline:
+            stats.count("wasted")
+        stats.record_latency(finished - arrived)
+        return result
+
+    async def _acquire(self) -> None:
+        if self._busy < self.spec.workers and not self._waiting:
+            self._busy += 1
+            self.stats.in_flight = self._busy
+            return
+        turn = anyio.Event()
+        self._waiting.append(turn)
+        self.stats.queue_depth = len(self._waiting)
+        try:
+            await turn.wait()
+        except BaseException:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+                self.stats.queue_depth = len(self._waiting)
+            else:  # the slot was handed to us just as we were cancelled: pass it on
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        if self._waiting:
+            # Hand the slot straight to the next in line: FIFO, and no newcomer can jump the queue.
+            self._waiting.popleft().set()
+            self.stats.queue_depth = len(self._waiting)
+        else:
+            self._busy -= 1
+            self.stats.in_flight = self._busy
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def in_flight(self) -> int:
+        return self._busy
