@@ -49,9 +49,36 @@ class EnactorsConfig(_Model):
     cleanup_age: int = Field(10, ge=1)
 
 
+class ServiceTimeConfig(_Model):
+    kind: Literal["constant", "exponential", "lognormal"] = "exponential"
+    mean: Seconds = 0.005
+    p99: PositiveSeconds | None = None
+
+
+class CapacityConfig(_Model):
+    """A node's capacity model: see services/capacity.py."""
+
+    workers: int = Field(64, ge=1, le=100_000)
+    queue_limit: int = Field(1024, ge=0, le=10_000_000)
+    service_time: ServiceTimeConfig = ServiceTimeConfig()
+    drop_expired: bool = False
+
+    @model_validator(mode="after")
+    def _lognormal_has_p99(self) -> CapacityConfig:
+        from services.capacity import ServiceTime
+
+        st = self.service_time
+        try:
+            ServiceTime(st.kind, st.mean, st.p99)
+        except ValueError as exc:
+            raise _FieldProblem("service_time", st.model_dump(exclude_none=True), str(exc)) from None
+        return self
+
+
 class DynamoDbConfig(_Model):
     routers: int = Field(3, ge=1, le=254)
     port: Port = 8000
+    capacity: CapacityConfig = CapacityConfig()
 
 
 class _Timed(_Model):
@@ -158,7 +185,7 @@ def _describe_one(error: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
     if kind == "value_error" and isinstance(ctx.get("error"), _FieldProblem):
-        return str(ctx["error"])
+        return ("" if not error["loc"] else field + ".") + str(ctx["error"])
     if kind == "extra_forbidden":
         return f"{field}: unknown key"
     if kind == "missing":

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import anyio
 from anyio.abc import TaskStatus
 
-from scenarios.schema import Scenario
+from scenarios.schema import CapacityConfig, Scenario
+from services.capacity import CapacitySpec, ServiceTime
 from services.dns import DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
 from services.dns.planner import HealthProbe
 from services.dynamodb import Router
+from services.dynamodb.tables import Storage
 from services.events import EventLog
 from services.net import Address, Network
 
@@ -47,10 +49,16 @@ class Cloud:
         self.scenario = scenario
         self.network = network
         self.events = events
-        self.routers = [Router(f"router-{i}") for i in range(1, scenario.dynamodb.routers + 1)]
+        rng_for = rng_factory(scenario.seed)
+        self.storage = Storage()
+        spec = capacity_spec(scenario.dynamodb.capacity)
+        self.routers = [
+            Router(f"router-{i}", self.storage, spec, rng_for(f"router-{i}"))
+            for i in range(1, scenario.dynamodb.routers + 1)
+        ]
         self.router_addresses = [router_address(i, scenario.dynamodb.port) for i in range(1, len(self.routers) + 1)]
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
-        self.dns = DnsControlPlane(network, events, dns_settings(scenario), targets, rng_factory(scenario.seed), probe)
+        self.dns = DnsControlPlane(network, events, dns_settings(scenario), targets, rng_for, probe)
 
     def listeners(self) -> list[Listener]:
         settings = self.dns.settings
@@ -84,3 +92,8 @@ def dns_settings(scenario: Scenario) -> DnsSettings:
         timing=EnactorTiming(enactors.poll_interval, enactors.transaction_time, enactors.lock_retry),
         cleanup_age=enactors.cleanup_age,
     )
+
+
+def capacity_spec(config: CapacityConfig) -> CapacitySpec:
+    st = config.service_time
+    return CapacitySpec(config.workers, ServiceTime(st.kind, st.mean, st.p99), config.queue_limit, config.drop_expired)

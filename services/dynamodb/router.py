@@ -1,26 +1,165 @@
 """A DynamoDB request router: one of the "load balancers" the DNS Planner puts in its plans.
 
-For now a router answers only `GET /health`; the DynamoDB JSON protocol arrives with the DynamoDB issue.
+It speaks the DynamoDB_20120810 JSON protocol (POST / with `X-Amz-Target`, `application/x-amz-json-1.0`, errors as
+`{"__type", "message"}`), accepts any signature, and runs every request through its own capacity model before
+touching the storage it shares with the other routers. It also answers `GET /health` for the Planner and
+`GET /metrics` in the Prometheus text format.
 """
 
 from __future__ import annotations
 
+import json
+import random
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded
+from services.dynamodb import items, reads
+from services.dynamodb.errors import (
+    DynamoError,
+    InternalServerError,
+    SerializationException,
+    ServiceUnavailable,
+    ThrottlingException,
+    UnknownOperationException,
+    ValidationException,
+)
+from services.dynamodb.tables import Storage
+from services.metrics import CONTENT_TYPE, prometheus_text
+
+TARGET_PREFIX = "DynamoDB_20120810"
+JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+DEADLINE_HEADER = "x-deadline"
+
+Operation = Callable[[Storage, dict[str, Any]], dict[str, Any]]
+
+
+def _operations() -> dict[str, Callable[[Storage, dict[str, Any], float], dict[str, Any]]]:
+    def plain(fn: Operation) -> Callable[[Storage, dict[str, Any], float], dict[str, Any]]:
+        return lambda storage, request, now: fn(storage, request)
+
+    return {
+        "CreateTable": lambda storage, request, now: storage.create_table(request, now),
+        "DescribeTable": plain(Storage.describe_table),
+        "ListTables": plain(Storage.list_tables),
+        "DeleteTable": plain(Storage.delete_table),
+        "PutItem": plain(items.put_item),
+        "GetItem": plain(items.get_item),
+        "UpdateItem": plain(items.update_item),
+        "DeleteItem": plain(items.delete_item),
+        "BatchGetItem": plain(items.batch_get_item),
+        "BatchWriteItem": plain(items.batch_write_item),
+        "Query": plain(reads.query),
+        "Scan": plain(reads.scan),
+    }
+
+
+OPERATIONS = _operations()
 
 
 class Router:
     """A router node; `healthy` is what its health check reports (faults may flip it)."""
 
-    def __init__(self, name: str, weight: int = 1) -> None:
+    def __init__(
+        self,
+        name: str,
+        storage: Storage | None = None,
+        spec: CapacitySpec | None = None,
+        rng: random.Random | None = None,
+        weight: int = 1,
+    ) -> None:
         self.name = name
         self.weight = weight
         self.healthy = True
-        self.app = Starlette(routes=[Route("/health", self._health, methods=["GET"])])
+        self.storage = storage if storage is not None else Storage()
+        self._rng = rng or random.Random(name)
+        self.capacity = CapacityModel(spec or CapacitySpec(), self._rng)
+        self.internal_errors: list[BaseException] = []
+        self.app = Starlette(
+            routes=[
+                Route("/", self._api, methods=["POST"]),
+                Route("/", self._root, methods=["GET"]),
+                Route("/health", self._health, methods=["GET"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
+            ]
+        )
 
     async def _health(self, request: Request) -> JSONResponse:
         if not self.healthy:
             return JSONResponse({"status": "unhealthy", "router": self.name}, status_code=503)
         return JSONResponse({"status": "ok", "router": self.name, "weight": self.weight})
+
+    async def _root(self, request: Request) -> PlainTextResponse:
+        return PlainTextResponse("healthy: dynamodb.us-east-1.cloud.test ")
+
+    async def _metrics(self, request: Request) -> Response:
+        return Response(prometheus_text(self.name, self.capacity), media_type=CONTENT_TYPE)
+
+    async def _api(self, request: Request) -> Response:
+        try:
+            operation, body = await self._parse(request)
+            now = anyio.current_time()
+            result = await self.capacity.serve(_deadline(request), lambda: _run(operation, self.storage, body, now))
+        except Overloaded:
+            return self._error(ThrottlingException("Rate of requests exceeds the allowed throughput."))
+        except DeadlineExceeded:
+            return self._error(ServiceUnavailable("The request deadline passed before it could be served."))
+        except DynamoError as exc:
+            return self._error(exc)
+        except Exception as exc:  # a bug of ours: answer as DynamoDB would, and keep it for tests to see
+            self.internal_errors.append(exc)
+            return self._error(InternalServerError("Internal server error"))
+        return self._respond(200, result)
+
+    async def _parse(self, request: Request) -> tuple[Operation | Any, dict[str, Any]]:
+        prefix, _, name = request.headers.get("x-amz-target", "").partition(".")
+        operation = OPERATIONS.get(name) if prefix == TARGET_PREFIX else None
+        if operation is None:
+            raise UnknownOperationException()
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in JSON_TYPES:
+            raise SerializationException(f"Unsupported Content-Type: {content_type or '(none)'}")
+        raw = await request.body()
+        if len(raw) > MAX_REQUEST_BYTES:
+            raise ValidationException("Request size exceeded 16777216 bytes")
+        try:
+            body = json.loads(raw or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise SerializationException("Could not parse the request body as JSON") from None
+        if not isinstance(body, dict):
+            raise SerializationException("Start of list found where not expected")
+        return operation, body
+
+    def _error(self, error: DynamoError) -> Response:
+        return self._respond(error.status, error.body())
+
+    def _respond(self, status: int, body: dict[str, Any]) -> Response:
+        headers = {"x-amzn-RequestId": str(uuid.UUID(int=self._rng.getrandbits(128), version=4))}
+        return Response(
+            json.dumps(body, separators=(",", ":")),
+            status_code=status,
+            media_type="application/x-amz-json-1.0",
+            headers=headers,
+        )
+
+
+async def _run(operation: Any, storage: Storage, body: dict[str, Any], now: float) -> dict[str, Any]:
+    result: dict[str, Any] = operation(storage, body, now)
+    return result
+
+
+def _deadline(request: Request) -> float | None:
+    """The absolute simulated time the caller needs the answer by; unknown headers are ignored, as AWS does."""
+    try:
+        value = float(request.headers.get(DEADLINE_HEADER, "nan"))
+    except ValueError:
+        return None
+    return value if value == value else None
