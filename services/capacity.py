@@ -116,9 +116,10 @@ class Second:
 class NodeStats:
     """Per-second counters and latency percentiles, plus totals and a whole-run histogram."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], origin: float | None = None) -> None:
+        # Second 0 starts at `origin`, or at the first thing recorded (nodes may be built before the loop runs).
         self._clock = clock
-        self._origin = clock()
+        self._origin = origin
         self._second = 0
         self._counts = dict.fromkeys(COUNTERS, 0)
         self._hist = HdrHistogram(*_HIST_RANGE)
@@ -129,6 +130,8 @@ class NodeStats:
         self.in_flight = 0
 
     def _roll(self) -> None:
+        if self._origin is None:
+            self._origin = self._clock()
         now = int(self._clock() - self._origin)
         while self._second < now:
             hist, empty = self._hist, self._hist.get_total_count() == 0
