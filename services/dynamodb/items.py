@@ -95,7 +95,7 @@ def batch_get_item(storage: Storage, request: dict[str, Any]) -> dict[str, Any]:
         raise ValidationException(
             "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
         )
-    total = sum(len(r.get("Keys", [])) for r in requested.values() if isinstance(r, dict))
+    total = sum(len(r["Keys"]) for r in requested.values() if isinstance(r, dict) and isinstance(r.get("Keys"), list))
     if total > 100:
         raise ValidationException("Too many items requested for the BatchGetItem call")
     responses: dict[str, list[Item]] = {}

@@ -1,0 +1,250 @@
+"""A router under overload and under junk, in virtual time: no acknowledged write is lost, and no input yields a 500."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import httpx
+import trio
+import trio.testing
+
+from services.capacity import CapacitySpec, ServiceTime
+from services.dynamodb import Router
+from services.net import VirtualNetwork
+
+ADDRESS = ("127.0.1.1", 8000)
+URL = "http://127.0.1.1:8000/"
+
+
+def headers(operation: str) -> dict[str, str]:
+    return {"x-amz-target": f"DynamoDB_20120810.{operation}", "content-type": "application/x-amz-json-1.0"}
+
+
+async def call(client: httpx.AsyncClient, operation: str, body: dict[str, Any]) -> httpx.Response:
+    return await client.post(URL, content=json.dumps(body), headers=headers(operation))
+
+
+TABLE = {
+    "TableName": "tbl",
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "N"},
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+
+async def test_every_acknowledged_write_survives_overload(autojump_clock: trio.testing.MockClock) -> None:
+    """300 concurrent writers against 4 workers and a queue of 16: some are throttled, every 200 is readable."""
+    network = VirtualNetwork()
+    spec = CapacitySpec(workers=4, service_time=ServiceTime("exponential", 0.01), queue_limit=16)
+    router = Router("router-1", spec=spec, rng=random.Random(1))
+    acked: list[int] = []
+    statuses: list[int] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(network.serve_http, router.app, ADDRESS)
+        async with network.http_client(timeout=30) as client:
+            assert (await call(client, "CreateTable", TABLE)).status_code == 200
+
+            async def writer(n: int) -> None:
+                await trio.sleep(random.Random(n).uniform(0, 0.2))
+                response = await call(
+                    client, "PutItem", {"TableName": "tbl", "Item": {"pk": {"S": "w"}, "sk": {"N": str(n)}}}
+                )
+                statuses.append(response.status_code)
+                if response.status_code == 200:
+                    acked.append(n)
+                else:
+                    assert response.json()["__type"].endswith("#ThrottlingException")
+
+            async with trio.open_nursery() as writers:
+                for n in range(300):
+                    writers.start_soon(writer, n)
+            assert 0 < len(acked) < 300
+            for n in acked:
+                got = await call(client, "GetItem", {"TableName": "tbl", "Key": {"pk": {"S": "w"}, "sk": {"N": str(n)}}})
+                assert got.json()["Item"]["sk"] == {"N": str(n)}
+            scanned = await call(client, "Scan", {"TableName": "tbl", "Select": "COUNT"})
+            assert scanned.json()["Count"] == len(acked)
+        nursery.cancel_scope.cancel()
+    assert router.capacity.stats.totals["rejected"] == statuses.count(400)
+
+
+VALID = {
+    "PutItem": {
+        "TableName": "tbl",
+        "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}, "m": {"M": {"x": {"L": [{"N": "1"}]}}}},
+        "ConditionExpression": "attribute_not_exists(pk) OR #m.x[0] < :v",
+        "ExpressionAttributeNames": {"#m": "m"},
+        "ExpressionAttributeValues": {":v": {"N": "3"}},
+    },
+    "GetItem": {"TableName": "tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}, "ProjectionExpression": "pk, m.x[0]"},
+    "UpdateItem": {
+        "TableName": "tbl",
+        "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}},
+        "UpdateExpression": "SET c = if_not_exists(c, :z) + :one ADD s :s REMOVE m.x[0]",
+        "ExpressionAttributeValues": {":z": {"N": "0"}, ":one": {"N": "1"}, ":s": {"SS": ["q"]}},
+        "ReturnValues": "UPDATED_NEW",
+    },
+    "DeleteItem": {"TableName": "tbl", "Key": {"pk": {"S": "b"}, "sk": {"N": "2"}}, "ReturnValues": "ALL_OLD"},
+    "Query": {
+        "TableName": "tbl",
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+        "FilterExpression": "size(s) > :n",
+        "ExpressionAttributeValues": {":p": {"S": "a"}, ":a": {"N": "0"}, ":b": {"N": "9"}, ":n": {"N": "0"}},
+        "Limit": 5,
+    },
+    "Scan": {
+        "TableName": "tbl",
+        "FilterExpression": "contains(s, :q) AND NOT begins_with(pk, :x)",
+        "ExpressionAttributeValues": {":q": {"S": "q"}, ":x": {"S": "z"}},
+        "Segment": 0,
+        "TotalSegments": 2,
+    },
+    "BatchWriteItem": {
+        "RequestItems": {
+            "t": [
+                {"PutRequest": {"Item": {"pk": {"S": "c"}, "sk": {"N": "3"}}}},
+                {"DeleteRequest": {"Key": {"pk": {"S": "a"}, "sk": {"N": "9"}}}},
+            ]
+        }
+    },
+    "BatchGetItem": {"RequestItems": {"tbl": {"Keys": [{"pk": {"S": "a"}, "sk": {"N": "1"}}]}}},
+    "DescribeTable": {"TableName": "tbl"},
+    "ListTables": {"Limit": 10},
+    "CreateTable": TABLE,
+    "DeleteTable": {"TableName": "gone"},
+}
+JUNK_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    10**40,
+    1.5,
+    "",
+    "x" * 300,
+    "=:#[(",
+    True,
+    [],
+    [1, "a"],
+    {},
+    {"S": 1},
+    {"N": "1e999"},
+    {"N": "abc"},
+    {"SS": []},
+    {"B": "!!"},
+    {"S": "a", "N": "1"},
+    {"L": [{"Q": 1}]},
+    {"NULL": False},
+]
+EXPRESSION_TOKENS = [
+    "pk",
+    "#m",
+    ":v",
+    "=",
+    "<>",
+    "<",
+    "AND",
+    "OR",
+    "NOT",
+    "(",
+    ")",
+    ",",
+    ".",
+    "[",
+    "]",
+    "0",
+    "size(",
+    "begins_with(",
+    "BETWEEN",
+    "IN",
+    "SET",
+    "REMOVE",
+    "ADD",
+    "DELETE",
+    "+",
+    "-",
+    "if_not_exists(",
+    "list_append(",
+    "attribute_type(",
+    "x",
+    "'",
+    '"',
+    "\\",
+]
+
+
+def mutate(value: Any, rng: random.Random, depth: int = 0) -> Any:
+    """A random distortion somewhere inside a JSON value."""
+    if isinstance(value, dict) and value and rng.random() < 0.8:
+        key = rng.choice(list(value))
+        copy = dict(value)
+        choice = rng.random()
+        if choice < 0.2:
+            del copy[key]
+        elif choice < 0.3:
+            copy[rng.choice(["Bogus", "Key", "Item", "Limit", "Select", "ExclusiveStartKey"])] = rng.choice(JUNK_VALUES)
+        elif isinstance(value[key], str) and "Expression" in key and rng.random() < 0.7:
+            copy[key] = " ".join(rng.choice(EXPRESSION_TOKENS) for _ in range(rng.randrange(1, 9)))
+        else:
+            copy[key] = mutate(value[key], rng, depth + 1)
+        return copy
+    if isinstance(value, list) and value and rng.random() < 0.7:
+        copy_list = list(value)
+        i = rng.randrange(len(copy_list))
+        copy_list[i] = mutate(copy_list[i], rng, depth + 1)
+        return copy_list * rng.choice([1, 1, 1, 30])
+    return rng.choice(JUNK_VALUES)
+
+
+def junk_request(rng: random.Random) -> tuple[dict[str, str], bytes]:
+    operation = rng.choice(list(VALID))
+    head = headers(operation)
+    kind = rng.random()
+    if kind < 0.08:
+        head["x-amz-target"] = rng.choice(
+            ["", "DynamoDB_20120810", "DynamoDB_20120810.Nope", "Other.PutItem", "DynamoDB_20120810.putitem"]
+        )
+    elif kind < 0.14:
+        head["content-type"] = rng.choice(
+            ["", "text/plain", "application/xml", "application/x-amz-json-1.0; charset=nope"]
+        )
+    if kind < 0.2 or rng.random() < 0.8:
+        body = json.dumps(mutate(VALID[operation], rng)).encode()
+    elif rng.random() < 0.5:
+        body = json.dumps(VALID[operation]).encode()[: rng.randrange(0, 40)]
+    else:
+        body = rng.randbytes(rng.randrange(0, 200))
+    return head, body
+
+
+async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_clock: trio.testing.MockClock) -> None:
+    """1,500 mutated bodies and headers: every answer is a 200 or a 4xx with `__type`, never a 500 or a crash."""
+    network = VirtualNetwork()
+    router = Router("router-1", rng=random.Random(2))
+    rng = random.Random(20251019)
+    seen: dict[str, int] = {}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(network.serve_http, router.app, ADDRESS)
+        async with network.http_client(timeout=30) as client:
+            assert (await call(client, "CreateTable", TABLE)).status_code == 200
+            for _ in range(1500):
+                head, body = junk_request(rng)
+                response = await client.post(URL, content=body, headers=head)
+                assert response.status_code == 200 or 400 <= response.status_code < 500, (head, body, response.text)
+                if response.status_code != 200:
+                    error = response.json()
+                    assert error["__type"].count("#") == 1, error
+                    code = error["__type"].split("#")[1]
+                    seen[code] = seen.get(code, 0) + 1
+            assert (await call(client, "DescribeTable", {"TableName": "tbl"})).status_code == 200
+        nursery.cancel_scope.cancel()
+    assert router.internal_errors == []
+    assert sum(seen.values()) >= 1000 and {
+        "ValidationException",
+        "SerializationException",
+        "UnknownOperationException",
+    } <= set(seen)
