@@ -7,6 +7,7 @@
      │    └── ResolverUnavailable  no usable answer: timeout, SERVFAIL, unreachable server
      ├── InvalidChangeBatch        Route 53 rejected a change batch as a whole (nothing was applied)
      ├── NodeUnreachable           nothing listens at the address a request was sent to
+ ├── CallFailed                an internal call got no response at all (DNS, connection, timeout)
  └── ListenError               a node could not listen on its address (usually: already in use)
 
 Scenario problems live in `scenarios.schema.ScenarioError`, which also derives from CascadesimError.
@@ -54,3 +55,12 @@ class ListenError(CascadesimError):
         detail = reason.strerror or str(reason)
         super().__init__(f"cannot listen on {protocol} {address[0]}:{address[1]}: {detail}")
         self.address = address
+
+
+class CallFailed(CascadesimError):
+    """An internal call to a service got no HTTP response: its name did not resolve, or nothing answered."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason

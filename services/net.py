@@ -184,7 +184,7 @@ class VirtualNetwork(Network):
         if not math.isfinite(latency) or latency < 0:
             raise ValueError(f"latency = {latency}: must be a finite number >= 0")
         self.latency = latency
-        self._http: dict[Address, ASGIApp] = {}
+        self._http: dict[Address, tuple[ASGIApp, anyio.abc.TaskGroup]] = {}
         self._udp: dict[Address, UdpHandler] = {}
         self._next_port = 40000
 
@@ -202,12 +202,15 @@ class VirtualNetwork(Network):
     async def serve_http(
         self, app: ASGIApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        bound = self._claim(self._http, address, app)
-        try:
-            task_status.started(bound)
-            await anyio.sleep_forever()
-        finally:
-            del self._http[bound]
+        # Requests run in the node's own task group, so a client that gives up does not cancel the server's work.
+        async with anyio.create_task_group() as node:
+            bound = self._claim(self._http, address, (app, node))
+            try:
+                task_status.started(bound)
+                await anyio.sleep_forever()
+            finally:
+                del self._http[bound]
+                node.cancel_scope.cancel()
 
     async def serve_udp(
         self,
@@ -226,11 +229,11 @@ class VirtualNetwork(Network):
     def http_client(self, *, timeout: float, max_connections: int = 4) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=_VirtualTransport(self), timeout=timeout)
 
-    def http_app(self, address: Address) -> ASGIApp:
-        app = self._http.get(address)
-        if app is None:
+    def http_node(self, address: Address) -> tuple[ASGIApp, anyio.abc.TaskGroup]:
+        node = self._http.get(address)
+        if node is None:
             raise NodeUnreachable(f"nothing listens on http {address[0]}:{address[1]}")
-        return app
+        return node
 
     async def udp_exchange(self, address: Address, payload: bytes, timeout: float) -> bytes:
         require_loopback(address[0])
@@ -259,17 +262,33 @@ class _VirtualTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         port = request.url.port or 80
         try:
-            app = self._network.http_app((request.url.host, port))
+            app, node = self._network.http_node((request.url.host, port))
         except NodeUnreachable as exc:
             raise httpx.ConnectError(str(exc), request=request) from None
         timeouts = request.extensions.get("timeout", {})
         limit = max((t for t in timeouts.values() if t is not None), default=None)
-        try:
-            with anyio.fail_after(limit):
-                await anyio.sleep(self._network.latency)
+        latency = self._network.latency
+        done = anyio.Event()
+        outcome: list[httpx.Response | BaseException] = []
+
+        async def handle() -> None:
+            try:
+                await anyio.sleep(latency)
                 response = await httpx.ASGITransport(app=app).handle_async_request(request)
                 await response.aread()
-                await anyio.sleep(self._network.latency)
+                outcome.append(response)
+            except Exception as exc:
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        node.start_soon(handle)
+        try:
+            with anyio.fail_after(limit):
+                await done.wait()
+                await anyio.sleep(latency)
         except TimeoutError:
             raise httpx.ReadTimeout(f"no response within {limit} s", request=request) from None
-        return response
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]

@@ -65,7 +65,9 @@ async def test_every_acknowledged_write_survives_overload(autojump_clock: trio.t
                     writers.start_soon(writer, n)
             assert 0 < len(acked) < 300
             for n in acked:
-                got = await call(client, "GetItem", {"TableName": "tbl", "Key": {"pk": {"S": "w"}, "sk": {"N": str(n)}}})
+                got = await call(
+                    client, "GetItem", {"TableName": "tbl", "Key": {"pk": {"S": "w"}, "sk": {"N": str(n)}}}
+                )
                 assert got.json()["Item"]["sk"] == {"N": str(n)}
             scanned = await call(client, "Scan", {"TableName": "tbl", "Select": "COUNT"})
             assert scanned.json()["Count"] == len(acked)
