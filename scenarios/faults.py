@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from scenarios.schema import EnactorDelay, PlannerChurn, RestoreDns, RouterDown, Scenario
+from scenarios.schema import EnactorDelay, PlannerChurn, RestoreDns, RouterDown, RouterStop, Scenario
 from services.cloud import Cloud
 
 
@@ -35,7 +35,7 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
     return sorted(steps, key=lambda s: (s.at, s.order))
 
 
-def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown, cloud: Cloud, base: int) -> list[_Step]:
+def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown | RouterStop, cloud: Cloud, base: int) -> list[_Step]:
     end = fault.at + fault.duration
     if isinstance(fault, EnactorDelay):
         enactor = cloud.dns.enactors[fault.enactor]
@@ -69,6 +69,13 @@ def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown, cloud: Cloud, 
                 set_interval(fault.plan_interval),
             ),
             _Step(end, base + 1, "fault_end", f"Planner back to a plan every {normal:g} s", set_interval(normal)),
+        ]
+    if isinstance(fault, RouterStop):
+        index = fault.router - 1
+        name = cloud.routers[index].name
+        return [
+            _Step(fault.at, base, "fault_start", f"{name} is stopped", lambda: cloud.stop_router(index)),
+            _Step(end, base + 1, "fault_end", f"{name} is started again", lambda: cloud.start_router(index)),
         ]
     router = cloud.routers[fault.router - 1]
 

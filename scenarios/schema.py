@@ -110,13 +110,21 @@ class RouterDown(_Timed):
     duration: PositiveSeconds
 
 
+class RouterStop(_Timed):
+    """A DynamoDB router stops listening (its process is gone) for a while, then comes back."""
+
+    kind: Literal["router_stop"]
+    router: int = Field(ge=1)
+    duration: PositiveSeconds
+
+
 class RestoreDns(_Timed):
     """The operators' manual repair of the zone."""
 
     kind: Literal["restore_dns"]
 
 
-Fault = Annotated[EnactorDelay | PlannerChurn | RouterDown, Field(discriminator="kind")]
+Fault = Annotated[EnactorDelay | PlannerChurn | RouterDown | RouterStop, Field(discriminator="kind")]
 OperatorAction = Annotated[RestoreDns, Field(discriminator="kind")]
 
 
@@ -135,7 +143,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _routers_exist(self) -> Scenario:
         for i, fault in enumerate(self.faults):
-            if isinstance(fault, RouterDown) and fault.router > self.dynamodb.routers:
+            if isinstance(fault, RouterDown | RouterStop) and fault.router > self.dynamodb.routers:
                 raise _FieldProblem(
                     f"faults[{i}].router", fault.router, f"there are only {self.dynamodb.routers} routers"
                 )
@@ -219,7 +227,7 @@ def _describe_one(error: Any) -> str:
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
-    tags = {"enactor_delay", "planner_churn", "router_down", "restore_dns"}
+    tags = {"enactor_delay", "planner_churn", "router_down", "router_stop", "restore_dns"}
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]

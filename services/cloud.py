@@ -59,6 +59,8 @@ class Cloud:
         self.router_addresses = [router_address(i, scenario.dynamodb.port) for i in range(1, len(self.routers) + 1)]
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
         self.dns = DnsControlPlane(network, events, dns_settings(scenario), targets, rng_for, probe)
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._router_scopes: dict[int, anyio.CancelScope] = {}
 
     def listeners(self) -> list[Listener]:
         settings = self.dns.settings
@@ -71,10 +73,32 @@ class Cloud:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled."""
         async with anyio.create_task_group() as tg:
-            for router, address in zip(self.routers, self.router_addresses, strict=True):
-                await tg.start(self.network.serve_http, router.app, address)
+            self._task_group = tg
+            for index in range(len(self.routers)):
+                await tg.start(self._serve_router, index)
             await tg.start(self.dns.run)
             task_status.started()
+
+    async def _serve_router(self, index: int, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:
+        with anyio.CancelScope() as scope:
+            self._router_scopes[index] = scope
+            await self.network.serve_http(
+                self.routers[index].app, self.router_addresses[index], task_status=task_status
+            )
+
+    def stop_router(self, index: int) -> None:
+        """Stop router `index` (0-based) the hard way: it stops listening, so connections are refused."""
+        scope = self._router_scopes.pop(index, None)
+        if scope is not None:
+            scope.cancel()
+            self.events.emit(
+                "router_stopped", self.routers[index].name, f"{self.routers[index].name} stopped listening"
+            )
+
+    def start_router(self, index: int) -> None:
+        if self._task_group is not None and index not in self._router_scopes:
+            self._task_group.start_soon(self._serve_router, index)
+            self.events.emit("router_started", self.routers[index].name, f"{self.routers[index].name} listening again")
 
 
 def dns_settings(scenario: Scenario) -> DnsSettings:

@@ -161,3 +161,57 @@ def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served
         ]
         assert stale, "Enactor A landed a stale plan"
     stop_with_sigint(served)
+
+
+def test_a_stopped_router_leaves_the_plan_within_two_intervals(tmp_path: Path) -> None:
+    """router_stop: the next plans omit the router (≤ 2 plan intervals) and the authority answers without it."""
+    authority = free_port("127.0.0.1", socket.SOCK_DGRAM)
+    resolver = free_port("127.0.0.1", socket.SOCK_DGRAM)
+    router_port = free_port("127.0.1.2", socket.SOCK_STREAM)
+    scenario = tmp_path / "outage.toml"
+    scenario.write_text(
+        f"""
+name = "outage"
+[dns]
+authority_port = {authority}
+resolver_port = {resolver}
+[planner]
+plan_interval = 1.0
+[enactors]
+variant = "fixed"
+[dynamodb]
+port = {router_port}
+[[faults]]
+kind = "router_stop"
+router = 2
+at = 3
+duration = 6
+"""
+    )
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [str(CLI), "serve", str(scenario), "--duration", "14", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served("fixed", process, authority, resolver, router_port, out)
+    try:
+        assert eventually(lambda: any(e["kind"] == "plan_applied" for e in served.events()), 20)
+        assert len(served.addresses(authority)) == 3
+        assert eventually(lambda: sorted(served.addresses(authority)) == ["127.0.1.1", "127.0.1.3"], 10)
+        events = served.events()
+        stopped = next(e["t"] for e in events if e["kind"] == "router_stopped")
+        first_without = next(
+            e["t"]
+            for e in events
+            if e["kind"] == "plan_published" and e["t"] > stopped and "router-2" not in e["routers"]
+        )
+        assert first_without - stopped <= 2 * 1.0
+        assert eventually(lambda: len(served.addresses(authority)) == 3, 15), "router-2 is back after the outage"
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
