@@ -18,7 +18,7 @@ from scenarios.schema import Scenario, ScenarioError, load_scenario
 from services.cloud import Cloud
 from services.errors import ListenError
 from services.events import EventLog, JsonlSink
-from services.net import LiveNetwork
+from services.net import LiveNetwork, require_loopback
 
 app = typer.Typer(
     help="Replay the 2025 us-east-1 DNS race and its cascade on this machine.",
@@ -108,17 +108,59 @@ def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose:
     try:
         trio.run(main)
     except* ListenError as group:
-        problem = group.exceptions[0]
-        while isinstance(problem, BaseExceptionGroup):
-            problem = problem.exceptions[0]
         errors.print(
-            f"error: {problem} (is another cascadesim running? pick other ports in the scenario)",
+            f"error: {_leaf(group)} (is another cascadesim running? pick other ports in the scenario)",
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
         raise typer.Exit(1) from None
     return interrupted
+
+
+@app.command()
+def dynamodb(
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.1.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Capacity model: concurrent requests.", min=1)] = 64,
+    queue: Annotated[int, typer.Option(help="Capacity model: requests that may wait.", min=0)] = 1024,
+    service_time: Annotated[
+        float, typer.Option(help="Capacity model: mean seconds per request (exponential).", min=0)
+    ] = 0.0,
+) -> None:
+    """Run one standalone mock DynamoDB router, for boto3 or any SDK (endpoint_url=http://HOST:PORT), until Ctrl-C."""
+    from services.capacity import CapacitySpec, ServiceTime
+    from services.dynamodb import Router
+
+    try:
+        require_loopback(host)
+    except ValueError as exc:
+        errors.print(f"error: --host {host}: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    service = ServiceTime("exponential", service_time) if service_time > 0 else ServiceTime("constant", 0.0)
+    router = Router("router-1", spec=CapacitySpec(workers, service, queue))
+
+    async def main() -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(LiveNetwork().serve_http, router.app, (host, port))
+                console.print(f"mock DynamoDB listening on http://{host}:{port} (Ctrl-C stops it)", highlight=False)
+                async for _ in signals:
+                    nursery.cancel_scope.cancel()
+                    return
+
+    try:
+        trio.run(main)
+    except* ListenError as group:
+        errors.print(f"error: {_leaf(group)}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _leaf(group: BaseExceptionGroup[ListenError]) -> BaseException:
+    problem: BaseException = group
+    while isinstance(problem, BaseExceptionGroup):
+        problem = problem.exceptions[0]
+    return problem
 
 
 def main() -> None:
