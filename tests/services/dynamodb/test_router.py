@@ -250,3 +250,21 @@ async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_cl
         "SerializationException",
         "UnknownOperationException",
     } <= set(seen)
+
+
+async def test_metrics_are_prometheus_text(autojump_clock: trio.testing.MockClock) -> None:
+    """GET /metrics: counters per outcome, queue and in-flight gauges and latency quantiles, in text format 0.0.4."""
+    network = VirtualNetwork()
+    router = Router("router-1", rng=random.Random(3))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(network.serve_http, router.app, ADDRESS)
+        async with network.http_client(timeout=30) as client:
+            for _ in range(5):
+                await call(client, "ListTables", {})
+            metrics = await client.get(URL + "metrics")
+        nursery.cancel_scope.cancel()
+    assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = metrics.text.splitlines()
+    assert 'cascadesim_requests_total{node="router-1",outcome="completed"} 5' in lines
+    assert "# TYPE cascadesim_latency_seconds summary" in lines
+    assert any(line.startswith('cascadesim_latency_seconds{node="router-1",quantile="0.99"}') for line in lines)
