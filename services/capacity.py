@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -26,6 +25,8 @@ import anyio
 from hdrh.histogram import HdrHistogram
 
 from services.errors import CascadesimError
+from services.throttling.admission import Admission, AdmitAll
+from services.throttling.disciplines import Discipline, Fifo, Waiting
 
 T = TypeVar("T")
 
@@ -41,6 +42,10 @@ class Overloaded(CascadesimError):
 
 class DeadlineExceeded(CascadesimError):
     """The request's deadline had passed when a worker picked it up, and the node drops such work."""
+
+
+class Shed(CascadesimError):
+    """The queue discipline dropped the request while it waited (CoDel, queue-age shedding)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class CapacitySpec:
             raise ValueError(f"queue_limit = {self.queue_limit}: must be at least 0")
 
 
-COUNTERS = ("arrivals", "admitted", "rejected", "completed", "expired", "wasted", "dropped")
+COUNTERS = ("arrivals", "admitted", "rejected", "completed", "expired", "wasted", "dropped", "shed")
 
 
 @dataclass
@@ -168,14 +173,33 @@ class NodeStats:
         return self.seconds
 
 
-class CapacityModel:
-    """Admission, FIFO queueing and service for one node."""
+@dataclass
+class _Ticket:
+    turn: anyio.Event = field(default_factory=anyio.Event)
+    shed: bool = False
 
-    def __init__(self, spec: CapacitySpec, rng: random.Random) -> None:
+
+class CapacityModel:
+    """Admission, queueing and service for one node.
+
+    `admission` (services.throttling.admission) may refuse a request before it queues; `discipline`
+    (services.throttling.disciplines) orders the queue and may drop from it. The defaults admit everything the
+    bounded queue can hold and serve it first in, first out.
+    """
+
+    def __init__(
+        self,
+        spec: CapacitySpec,
+        rng: random.Random,
+        *,
+        admission: Admission | None = None,
+        discipline: Discipline[_Ticket] | None = None,
+    ) -> None:
         self.spec = spec
         self._rng = rng
         self._busy = 0
-        self._waiting: deque[anyio.Event] = deque()
+        self.admission: Admission = admission or AdmitAll()
+        self._waiting: Discipline[_Ticket] = discipline or Fifo()
         self.stats = NodeStats(anyio.current_time)
 
     async def serve(self, deadline: float | None, work: Callable[[], Awaitable[T]]) -> T:
@@ -186,11 +210,19 @@ class CapacityModel:
         stats = self.stats
         arrived = anyio.current_time()
         stats.count("arrivals")
+        if not self.admission.admit(arrived, self._busy, len(self._waiting)):
+            stats.count("rejected")
+            raise Overloaded(f"refused by {self.admission.name}")
         if self._busy >= self.spec.workers and len(self._waiting) >= self.spec.queue_limit:
             stats.count("rejected")
             raise Overloaded(f"queue full ({self.spec.queue_limit} waiting)")
         stats.count("admitted")
-        await self._acquire()
+        try:
+            await self._acquire()
+        except Shed:
+            stats.count("shed")
+            self.admission.on_done(anyio.current_time(), anyio.current_time() - arrived, True, self._busy)
+            raise
         try:
             started = anyio.current_time()
             if deadline is not None and started > deadline:
@@ -207,6 +239,7 @@ class CapacityModel:
         if deadline is not None and finished > deadline:
             stats.count("wasted")
         stats.record_latency(finished - arrived)
+        self.admission.on_done(finished, finished - arrived, False, self._busy)
         return result
 
     async def _acquire(self) -> None:
@@ -214,27 +247,33 @@ class CapacityModel:
             self._busy += 1
             self.stats.in_flight = self._busy
             return
-        turn = anyio.Event()
-        self._waiting.append(turn)
+        ticket = _Ticket()
+        entry = Waiting(anyio.current_time(), ticket)
+        self._waiting.push(entry)
         self.stats.queue_depth = len(self._waiting)
         try:
-            await turn.wait()
+            await ticket.turn.wait()
         except BaseException:
-            if turn in self._waiting:
-                self._waiting.remove(turn)
+            if self._waiting.remove(entry):
                 self.stats.queue_depth = len(self._waiting)
-            else:  # the slot was handed to us just as we were cancelled: pass it on
+            elif not ticket.shed:  # the slot was handed to us just as we were cancelled: pass it on
                 self._release()
             raise
+        if ticket.shed:
+            raise Shed("dropped from the queue by " + self._waiting.name)
 
     def _release(self) -> None:
-        if self._waiting:
-            # Hand the slot straight to the next in line: FIFO, and no newcomer can jump the queue.
-            self._waiting.popleft().set()
-            self.stats.queue_depth = len(self._waiting)
+        # Hand the slot straight to the next request the discipline picks, so no newcomer can jump the queue.
+        entry, dropped = self._waiting.pop(anyio.current_time())
+        for gone in dropped:
+            gone.item.shed = True
+            gone.item.turn.set()
+        if entry is not None:
+            entry.item.turn.set()
         else:
             self._busy -= 1
             self.stats.in_flight = self._busy
+        self.stats.queue_depth = len(self._waiting)
 
     @property
     def queue_depth(self) -> int:

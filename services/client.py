@@ -3,15 +3,13 @@
 For each call it resolves the downstream's logical name through the shared resolver's stub, picks one of the
 addresses the resolver returned (uniformly: the authority already ordered them by weight, and each client spreads
 its own load), sends the `Host` and `x-deadline` headers, and reuses one small connection pool per downstream.
-After every attempt it asks a retry policy whether, and after how long, to try again. The throttling issue
-supplies the real policies; `NoRetry` is the default.
+Before every attempt it asks the client policy (services/throttling) whether to send now, later or not at all,
+and after it whether, and after how long, to try again. `NoRetry` is the default.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import Protocol
 
 import anyio
 import httpx
@@ -19,44 +17,11 @@ import httpx
 from services.dns.stub import StubResolver
 from services.errors import CallFailed, DnsError
 from services.net import Network
+from services.throttling.backoff import NoRetry
+from services.throttling.base import ClientPolicy
+from services.throttling.outcome import LOCAL, Outcome
 
 DEADLINE_HEADER = "x-deadline"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt produced: an HTTP status and error code, or a failure before any response."""
-
-    attempt: int
-    status: int | None = None
-    error_code: str | None = None
-    failure: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and self.status < 400
-
-    @property
-    def throttled(self) -> bool:
-        return self.error_code in (
-            "ThrottlingException",
-            "ProvisionedThroughputExceededException",
-            "RequestLimitExceeded",
-            "TooManyRequestsException",
-        )
-
-
-class RetryPolicy(Protocol):
-    def after_attempt(self, outcome: Outcome, now: float) -> float | None:
-        """Seconds to wait before the next attempt, or None to stop and report this outcome."""
-        ...
-
-
-class NoRetry:
-    """One attempt, whatever happens."""
-
-    def after_attempt(self, outcome: Outcome, now: float) -> float | None:
-        return None
 
 
 class ServiceClient:
@@ -72,16 +37,17 @@ class ServiceClient:
         *,
         timeout: float = 5.0,
         pool_size: int = 4,
-        policy: RetryPolicy | None = None,
+        policy: ClientPolicy | None = None,
     ) -> None:
         self.name = name
         self.port = port
         self._stub = stub
         self._rng = rng
         self._timeout = timeout
-        self._policy = policy or NoRetry()
+        self.policy: ClientPolicy = policy or NoRetry()
         self._http = network.http_client(timeout=timeout, max_connections=pool_size)
         self.attempts = 0
+        self.rejected_locally = 0
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -99,12 +65,20 @@ class ServiceClient:
 
         Raises CallFailed when the last attempt got no response at all (DNS, connection, timeout).
         """
+        call = self.policy.new_call()
         attempt = 0
         while True:
             attempt += 1
-            self.attempts += 1
-            response, outcome = await self._attempt(method, path, headers or {}, content, deadline, attempt)
-            delay = self._policy.after_attempt(outcome, anyio.current_time())
+            admission = call.before_attempt(attempt, anyio.current_time())
+            if admission.delay > 0:
+                await anyio.sleep(admission.delay)
+            if admission.allowed:
+                self.attempts += 1
+                response, outcome = await self._attempt(method, path, headers or {}, content, deadline, attempt)
+            else:
+                self.rejected_locally += 1
+                response, outcome = None, Outcome(attempt, failure=LOCAL)
+            delay = call.after_attempt(outcome, anyio.current_time())
             if delay is None or (deadline is not None and anyio.current_time() + delay >= deadline):
                 if response is None:
                     raise CallFailed(self.name, outcome.failure or "no response")

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded
+from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.dynamodb import items, reads
 from services.dynamodb.errors import (
     DynamoError,
@@ -33,6 +33,8 @@ from services.dynamodb.errors import (
 )
 from services.dynamodb.tables import Storage
 from services.metrics import CONTENT_TYPE, prometheus_text
+from services.throttling.admission import Admission
+from services.throttling.disciplines import Discipline
 
 TARGET_PREFIX = "DynamoDB_20120810"
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
@@ -75,13 +77,16 @@ class Router:
         spec: CapacitySpec | None = None,
         rng: random.Random | None = None,
         weight: int = 1,
+        *,
+        admission: Admission | None = None,
+        discipline: Discipline[Any] | None = None,
     ) -> None:
         self.name = name
         self.weight = weight
         self.healthy = True
         self.storage = storage if storage is not None else Storage()
         self._rng = rng or random.Random(name)
-        self.capacity = CapacityModel(spec or CapacitySpec(), self._rng)
+        self.capacity = CapacityModel(spec or CapacitySpec(), self._rng, admission=admission, discipline=discipline)
         self.internal_errors: list[BaseException] = []
         self.app = Starlette(
             routes=[
@@ -108,7 +113,7 @@ class Router:
             operation, body = await self._parse(request)
             now = anyio.current_time()
             result = await self.capacity.serve(_deadline(request), lambda: _run(operation, self.storage, body, now))
-        except Overloaded:
+        except (Overloaded, Shed):
             return self._error(ThrottlingException("Rate of requests exceeds the allowed throughput."))
         except DeadlineExceeded:
             return self._error(ServiceUnavailable("The request deadline passed before it could be served."))
