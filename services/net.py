@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import math
+import random
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -177,16 +178,28 @@ async def _answer_datagram(
 class VirtualNetwork(Network):
     """In-process delivery with a modelled one-way link latency, for virtual time.
 
-    `latency` is the one-way delay of every hop, in seconds; a request and its reply each pay it once.
+    Each hop (a request, and its reply) takes `latency` seconds, or |Normal(latency, latency_sd)| when a standard
+    deviation and a seeded `rng` are given (the network model of the AWS Architecture Blog's backoff simulator).
     """
 
-    def __init__(self, latency: float = 0.0005) -> None:
+    def __init__(self, latency: float = 0.0005, latency_sd: float = 0.0, rng: random.Random | None = None) -> None:
         if not math.isfinite(latency) or latency < 0:
             raise ValueError(f"latency = {latency}: must be a finite number >= 0")
-        self.latency = latency
+        if latency_sd > 0 and rng is None:
+            raise ValueError("a latency_sd needs a seeded rng")
+        self._latency = latency
+        self._latency_sd = latency_sd
+        self._rng = rng
         self._http: dict[Address, tuple[ASGIApp, anyio.abc.TaskGroup]] = {}
         self._udp: dict[Address, UdpHandler] = {}
         self._next_port = 40000
+
+    @property
+    def latency(self) -> float:
+        """One hop's delay: the mean, or a fresh draw when the network has variance."""
+        if self._rng is None or self._latency_sd <= 0:
+            return self._latency
+        return abs(self._rng.normalvariate(self._latency, self._latency_sd))
 
     def _claim(self, table: dict[Address, Any], address: Address, value: Any) -> Address:
         host, port = address
@@ -267,13 +280,13 @@ class _VirtualTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc), request=request) from None
         timeouts = request.extensions.get("timeout", {})
         limit = max((t for t in timeouts.values() if t is not None), default=None)
-        latency = self._network.latency
+        network = self._network
         done = anyio.Event()
         outcome: list[httpx.Response | BaseException] = []
 
         async def handle() -> None:
             try:
-                await anyio.sleep(latency)
+                await anyio.sleep(network.latency)
                 response = await httpx.ASGITransport(app=app).handle_async_request(request)
                 await response.aread()
                 outcome.append(response)
@@ -286,7 +299,7 @@ class _VirtualTransport(httpx.AsyncBaseTransport):
         try:
             with anyio.fail_after(limit):
                 await done.wait()
-                await anyio.sleep(latency)
+                await anyio.sleep(network.latency)
         except TimeoutError:
             raise httpx.ReadTimeout(f"no response within {limit} s", request=request) from None
         if isinstance(outcome[0], BaseException):
