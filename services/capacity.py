@@ -198,8 +198,9 @@ class CapacityModel:
         self.spec = spec
         self._rng = rng
         self._busy = 0
-        self.admission: Admission = admission or AdmitAll()
-        self._waiting: Discipline[_Ticket] = discipline or Fifo()
+        self.admission: Admission = AdmitAll() if admission is None else admission
+        # Not `discipline or Fifo()`: an empty queue is falsy.
+        self._waiting: Discipline[_Ticket] = Fifo() if discipline is None else discipline
         self.stats = NodeStats(anyio.current_time)
 
     async def serve(self, deadline: float | None, work: Callable[[], Awaitable[T]]) -> T:
