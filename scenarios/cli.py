@@ -119,6 +119,44 @@ def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose:
 
 
 @app.command()
+def policies(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Policy set files (default: every file in scenarios/policies/).")
+    ] = None,
+) -> None:
+    """List the throttling policy sets; a broken file gets a one-line error and exit 2."""
+    from rich.table import Table
+
+    from scenarios.policies import POLICY_DIR, load_policy_set
+
+    files = paths or sorted(POLICY_DIR.glob("*.toml"))
+    table = Table(title="policy sets", title_justify="left")
+    for column in ("name", "client", "server", "description"):
+        table.add_column(column)
+    for path in files:
+        try:
+            policy = load_policy_set(path)
+        except ScenarioError as exc:
+            errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        c, s = policy.client, policy.server
+        client = c.retry + (f" ×{c.max_attempts}" if c.retry != "none" else "")
+        client += f" ({c.jitter} jitter)" if c.retry == "exponential" else ""
+        client += f" + {c.limit}" if c.limit != "none" else ""
+        server = ", ".join(
+            part
+            for part in (
+                s.admission if s.admission != "none" else "",
+                s.discipline if s.discipline != "fifo" else "",
+                "drop expired" if s.drop_expired else "",
+            )
+            if part
+        )
+        table.add_row(policy.name, client, server or "-", policy.description)
+    console.print(table)
+
+
+@app.command()
 def dynamodb(
     host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.1.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,

@@ -23,11 +23,13 @@ class ScenarioError(CascadesimError):
     """A scenario file that cannot be used; the message is the one line to show the user."""
 
 
-class _Model(BaseModel):
+class ConfigModel(BaseModel):
+    """Frozen, and unknown keys are errors: every config model derives from this."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
-class DnsConfig(_Model):
+class DnsConfig(ConfigModel):
     ttl: int = Field(5, ge=0, le=86400)
     negative_ttl: int = Field(5, ge=0, le=86400)
     authority_port: Port = 5300
@@ -36,12 +38,12 @@ class DnsConfig(_Model):
     last_known_good: bool = False
 
 
-class PlannerConfig(_Model):
+class PlannerConfig(ConfigModel):
     plan_interval: PositiveSeconds = 2.0
     health_timeout: PositiveSeconds = 0.5
 
 
-class EnactorsConfig(_Model):
+class EnactorsConfig(ConfigModel):
     variant: Literal["aws-2025", "fixed"] = "aws-2025"
     poll_interval: PositiveSeconds = 0.5
     transaction_time: Seconds = 0.2
@@ -49,13 +51,13 @@ class EnactorsConfig(_Model):
     cleanup_age: int = Field(10, ge=1)
 
 
-class ServiceTimeConfig(_Model):
+class ServiceTimeConfig(ConfigModel):
     kind: Literal["constant", "exponential", "lognormal"] = "exponential"
     mean: Seconds = 0.005
     p99: PositiveSeconds | None = None
 
 
-class CapacityConfig(_Model):
+class CapacityConfig(ConfigModel):
     """A node's capacity model: see services/capacity.py."""
 
     workers: int = Field(64, ge=1, le=100_000)
@@ -75,13 +77,13 @@ class CapacityConfig(_Model):
         return self
 
 
-class DynamoDbConfig(_Model):
+class DynamoDbConfig(ConfigModel):
     routers: int = Field(3, ge=1, le=254)
     port: Port = 8000
     capacity: CapacityConfig = CapacityConfig()
 
 
-class _Timed(_Model):
+class _Timed(ConfigModel):
     at: Seconds
 
 
@@ -128,7 +130,7 @@ Fault = Annotated[EnactorDelay | PlannerChurn | RouterDown | RouterStop, Field(d
 OperatorAction = Annotated[RestoreDns, Field(discriminator="kind")]
 
 
-class Scenario(_Model):
+class Scenario(ConfigModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
     seed: int = 0
