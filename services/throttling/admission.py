@@ -54,7 +54,8 @@ class TokenBucketLimit(AdmitAll):
 
 @dataclass
 class ConcurrencyLimit(AdmitAll):
-    """A fixed limit on requests inside the node, in service or queued."""
+    """A fixed limit on requests inside the node, in service or queued (Netflix concurrency-limits `FixedLimit`;
+    no default in the source, 100 here)."""
 
     limit: int = 100
     name: str = "concurrency-limit"
