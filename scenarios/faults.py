@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import anyio
 
-from scenarios.schema import EnactorDelay, PlannerChurn, RestoreDns, RouterDown, RouterStop, Scenario
+from scenarios.schema import (
+    EnactorDelay,
+    PlannerChurn,
+    RestartDwfm,
+    RestoreDns,
+    RouterDown,
+    RouterStop,
+    Scenario,
+    ThrottleDwfm,
+)
 from services.cloud import Cloud
 
 
@@ -32,6 +42,11 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
     for action in scenario.operator:
         if isinstance(action, RestoreDns):
             steps.append(_Step(action.at, len(steps), "operator", "restore_dns", cloud.dns.restore_dns))
+        elif cloud.ec2 is not None and isinstance(action, ThrottleDwfm):
+            throttle = partial(cloud.ec2.dwfm.throttle, action.rate)
+            steps.append(_Step(action.at, len(steps), "operator", "throttle_dwfm", throttle))
+        elif cloud.ec2 is not None and isinstance(action, RestartDwfm):
+            steps.append(_Step(action.at, len(steps), "operator", "restart_dwfm", cloud.ec2.dwfm.restart))
     return sorted(steps, key=lambda s: (s.at, s.order))
 
 

@@ -51,6 +51,28 @@ class EnactorsConfig(ConfigModel):
     cleanup_age: int = Field(10, ge=1)
 
 
+class Ec2Config(ConfigModel):
+    """The EC2-like service and its DropletWorkflow Manager (see services/ec2/dwfm.py)."""
+
+    droplets: int = Field(200, ge=1, le=100_000)
+    slots_per_droplet: int = Field(4, ge=1)
+    dwfm_workers: int = Field(2, ge=1)
+    dwfm_work_time: Seconds = 0.05
+    lease_duration: PositiveSeconds = 30.0
+    renew_margin: PositiveSeconds = 10.0
+    item_timeout: PositiveSeconds = 3.0
+    scan_interval: PositiveSeconds = 1.0
+    bootstrap_rate: PositiveSeconds = 10.0
+    canary_interval: PositiveSeconds = 5.0
+    port: Port = 8000
+
+    @model_validator(mode="after")
+    def _margin_fits(self) -> Ec2Config:
+        if self.renew_margin >= self.lease_duration:
+            raise _FieldProblem("renew_margin", self.renew_margin, "must be less than lease_duration")
+        return self
+
+
 class ServiceTimeConfig(ConfigModel):
     kind: Literal["constant", "exponential", "lognormal"] = "exponential"
     mean: Seconds = 0.005
@@ -126,8 +148,21 @@ class RestoreDns(_Timed):
     kind: Literal["restore_dns"]
 
 
+class ThrottleDwfm(_Timed):
+    """The operators limit the rate of incoming DWFM work."""
+
+    kind: Literal["throttle_dwfm"]
+    rate: PositiveSeconds
+
+
+class RestartDwfm(_Timed):
+    """The operators restart the DWFM hosts, clearing their queues."""
+
+    kind: Literal["restart_dwfm"]
+
+
 Fault = Annotated[EnactorDelay | PlannerChurn | RouterDown | RouterStop, Field(discriminator="kind")]
-OperatorAction = Annotated[RestoreDns, Field(discriminator="kind")]
+OperatorAction = Annotated[RestoreDns | ThrottleDwfm | RestartDwfm, Field(discriminator="kind")]
 
 
 class Scenario(ConfigModel):
@@ -139,6 +174,8 @@ class Scenario(ConfigModel):
     planner: PlannerConfig = PlannerConfig()
     enactors: EnactorsConfig = EnactorsConfig()
     dynamodb: DynamoDbConfig = DynamoDbConfig()
+    ec2: Ec2Config | None = None
+    policy: str = "naive"
     faults: tuple[Fault, ...] = ()
     operator: tuple[OperatorAction, ...] = ()
 
@@ -149,6 +186,14 @@ class Scenario(ConfigModel):
                 raise _FieldProblem(
                     f"faults[{i}].router", fault.router, f"there are only {self.dynamodb.routers} routers"
                 )
+        from scenarios.policies import POLICY_DIR
+
+        if not (POLICY_DIR / f"{self.policy}.toml").is_file():
+            known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.toml")))
+            raise _FieldProblem("policy", self.policy, f"no such policy set (known: {known})")
+        for i, action in enumerate(self.operator):
+            if isinstance(action, ThrottleDwfm | RestartDwfm) and self.ec2 is None:
+                raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs an [ec2] section")
         if self.dns.authority_port == self.dns.resolver_port:
             raise _FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self
@@ -229,7 +274,15 @@ def _describe_one(error: Any) -> str:
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
-    tags = {"enactor_delay", "planner_churn", "router_down", "router_stop", "restore_dns"}
+    tags = {
+        "enactor_delay",
+        "planner_churn",
+        "router_down",
+        "router_stop",
+        "restore_dns",
+        "throttle_dwfm",
+        "restart_dwfm",
+    }
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]

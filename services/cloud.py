@@ -8,21 +8,38 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 
+from scenarios.policies import POLICY_DIR, PolicySet, client_policy, load_policy_set, server_policy
 from scenarios.schema import CapacityConfig, Scenario
 from services.capacity import CapacitySpec, ServiceTime
-from services.dns import DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
+from services.dns import (
+    REGIONAL,
+    Action,
+    Change,
+    DnsControlPlane,
+    DnsSettings,
+    EnactorTiming,
+    RecordSet,
+    RouterTarget,
+    Variant,
+    WeightedAddress,
+)
 from services.dns.planner import HealthProbe
+from services.dns.stub import StubResolver
 from services.dynamodb import Router
 from services.dynamodb.tables import Storage
+from services.ec2.dwfm import DwfmSettings
+from services.ec2.service import EC2_NAME, Ec2Service
 from services.events import EventLog
 from services.net import Address, Network
 
 DNS_HOST = "127.0.0.1"
+EC2_HOST = "127.0.2.1"
 
 
 def router_address(index: int, port: int) -> Address:
@@ -50,17 +67,57 @@ class Cloud:
         self.network = network
         self.events = events
         rng_for = rng_factory(scenario.seed)
+        self.policy = load_policy_set(POLICY_DIR / f"{scenario.policy}.toml")
         self.storage = Storage()
-        spec = capacity_spec(scenario.dynamodb.capacity)
-        self.routers = [
-            Router(f"router-{i}", self.storage, spec, rng_for(f"router-{i}"))
-            for i in range(1, scenario.dynamodb.routers + 1)
-        ]
+        self.routers = [self._router(i, rng_for) for i in range(1, scenario.dynamodb.routers + 1)]
         self.router_addresses = [router_address(i, scenario.dynamodb.port) for i in range(1, len(self.routers) + 1)]
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
-        self.dns = DnsControlPlane(network, events, dns_settings(scenario), targets, rng_for, probe)
+        self.dns = DnsControlPlane(network, events, dns_settings(scenario, self.policy), targets, rng_for, probe)
+        self.ec2 = self._ec2(rng_for) if scenario.ec2 is not None else None
         self._task_group: anyio.abc.TaskGroup | None = None
         self._router_scopes: dict[int, anyio.CancelScope] = {}
+
+    def _router(self, index: int, rng_for: Callable[[str], random.Random]) -> Router:
+        server = server_policy(self.policy)
+        spec = replace(capacity_spec(self.scenario.dynamodb.capacity), drop_expired=server.drop_expired)
+        name = f"router-{index}"
+        return Router(name, self.storage, spec, rng_for(name), admission=server.admission, discipline=server.discipline)
+
+    def _ec2(self, rng_for: Callable[[str], random.Random]) -> Ec2Service:
+        config = self.scenario.ec2
+        if config is None:
+            raise ValueError("no [ec2] section")
+        settings = DwfmSettings(
+            droplets=config.droplets,
+            workers=config.dwfm_workers,
+            work_time=config.dwfm_work_time,
+            lease_duration=config.lease_duration,
+            renew_margin=config.renew_margin,
+            item_timeout=config.item_timeout,
+            scan_interval=config.scan_interval,
+            bootstrap_rate=config.bootstrap_rate,
+        )
+        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("ec2-stub"))
+
+        def server() -> tuple[Any, Any, bool]:
+            policy = server_policy(self.policy)
+            return policy.admission, policy.discipline, policy.drop_expired
+
+        return Ec2Service(
+            self.network,
+            stub,
+            self.events,
+            settings,
+            address=(EC2_HOST, config.port),
+            dynamodb_name=REGIONAL,
+            dynamodb_port=self.scenario.dynamodb.port,
+            api_spec=CapacitySpec(workers=64, queue_limit=1024),
+            slots_per_droplet=config.slots_per_droplet,
+            canary_interval=config.canary_interval,
+            rng_for=rng_for,
+            client_policy=lambda who: client_policy(self.policy, rng_for(f"{who}-policy")),
+            server_policy=server,
+        )
 
     def listeners(self) -> list[Listener]:
         settings = self.dns.settings
@@ -68,6 +125,7 @@ class Cloud:
             Listener("DNS authority (cloud.test)", "udp", settings.authority),
             Listener("shared resolver", "udp", settings.resolver),
             *(Listener(f"DynamoDB {r.name}", "http", self.router_addresses[i]) for i, r in enumerate(self.routers)),
+            *([Listener("EC2 API (ec2.us-east-1.cloud.test)", "http", self.ec2.address)] if self.ec2 else []),
         ]
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -77,6 +135,11 @@ class Cloud:
             for index in range(len(self.routers)):
                 await tg.start(self._serve_router, index)
             await tg.start(self.dns.run)
+            if self.ec2 is not None:
+                self.dns.zone.change(
+                    [Change(Action.UPSERT, RecordSet(EC2_NAME, (WeightedAddress(self.ec2.address[0]),), 60))]
+                )
+                await tg.start(self.ec2.run)
             task_status.started()
 
     async def _serve_router(self, index: int, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -101,15 +164,15 @@ class Cloud:
             self.events.emit("router_started", self.routers[index].name, f"{self.routers[index].name} listening again")
 
 
-def dns_settings(scenario: Scenario) -> DnsSettings:
+def dns_settings(scenario: Scenario, policy: PolicySet) -> DnsSettings:
     dns, enactors = scenario.dns, scenario.enactors
     return DnsSettings(
         ttl=dns.ttl,
         negative_ttl=dns.negative_ttl,
         authority=(DNS_HOST, dns.authority_port),
         resolver=(DNS_HOST, dns.resolver_port),
-        serve_stale=dns.serve_stale,
-        last_known_good=dns.last_known_good,
+        serve_stale=dns.serve_stale or policy.resolver.serve_stale,
+        last_known_good=dns.last_known_good or policy.resolver.last_known_good,
         plan_interval=scenario.planner.plan_interval,
         health_timeout=scenario.planner.health_timeout,
         variant=Variant(enactors.variant),

@@ -1,0 +1,175 @@
+"""The EC2-like API node: RunInstances, DescribeInstances, TerminateInstances, as JSON over HTTP.
+
+Requests are `POST /` with a JSON body naming the `Action`; errors come back as `{"Error": {"Code", "Message"}}`
+with EC2's status for the code: `InsufficientInstanceCapacity` (500) when no droplet holds a lease and has room,
+`RequestLimitExceeded` (503) when the node's capacity model refuses the call, `InternalError` (500), and 400 for
+bad parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
+from services.ec2.dwfm import DropletWorkflowManager
+from services.metrics import CONTENT_TYPE, prometheus_text
+
+STATUS = {"InsufficientInstanceCapacity": 500, "RequestLimitExceeded": 503, "InternalError": 500}
+
+
+class Ec2Error(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    droplet: int
+    launched_at: float
+    state: str = "running"
+
+
+@dataclass
+class Fleet:
+    """Instances by id, and how many each droplet hosts."""
+
+    slots_per_droplet: int = 4
+    instances: dict[str, Instance] = field(default_factory=dict)
+    used: dict[int, int] = field(default_factory=dict)
+
+
+class Ec2Api:
+    def __init__(
+        self, name: str, dwfm: DropletWorkflowManager, fleet: Fleet, spec: CapacitySpec, rng: random.Random
+    ) -> None:
+        self.name = name
+        self.dwfm = dwfm
+        self.fleet = fleet
+        self._rng = rng
+        self.capacity = CapacityModel(spec, rng)
+        self.launch_failures = 0
+        self.app = Starlette(
+            routes=[
+                Route("/", self._api, methods=["POST"]),
+                Route("/health", self._health, methods=["GET"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
+            ]
+        )
+
+    async def _health(self, request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "node": self.name})
+
+    async def _metrics(self, request: Request) -> Response:
+        return Response(prometheus_text(self.name, self.capacity), media_type=CONTENT_TYPE)
+
+    async def _api(self, request: Request) -> Response:
+        try:
+            try:
+                body = json.loads(await request.body() or b"{}")
+            except (ValueError, UnicodeDecodeError):
+                raise Ec2Error("InvalidParameterValue", "the request body is not JSON") from None
+            if not isinstance(body, dict):
+                raise Ec2Error("InvalidParameterValue", "the request body must be a JSON object")
+            action = body.get("Action")
+            handler = {
+                "RunInstances": self._run,
+                "DescribeInstances": self._describe,
+                "TerminateInstances": self._terminate,
+            }.get(str(action))
+            if handler is None:
+                raise Ec2Error("InvalidAction", f"The action {action} is not valid for this web service.")
+            deadline = _deadline(request)
+            result = await self.capacity.serve(deadline, lambda: _call(handler, body))
+        except (Overloaded, Shed, DeadlineExceeded):
+            return self._error("RequestLimitExceeded", "Request limit exceeded.")
+        except Ec2Error as exc:
+            return self._error(exc.code, exc.message)
+        return JSONResponse(result)
+
+    def _error(self, code: str, message: str) -> Response:
+        return JSONResponse({"Error": {"Code": code, "Message": message}}, status_code=STATUS.get(code, 400))
+
+    def _run(self, body: dict[str, Any]) -> dict[str, Any]:
+        count = body.get("MinCount", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
+            raise Ec2Error("InvalidParameterValue", "MinCount must be an integer between 1 and 100")
+        fleet = self.fleet
+        hosts = [
+            d
+            for d in range(self.dwfm.settings.droplets)
+            if self.dwfm.has_lease(d) and fleet.used.get(d, 0) < fleet.slots_per_droplet
+        ]
+        free = sum(fleet.slots_per_droplet - fleet.used.get(d, 0) for d in hosts)
+        if free < count:
+            self.launch_failures += 1
+            raise Ec2Error(
+                "InsufficientInstanceCapacity",
+                "We currently do not have sufficient capacity in the Availability Zone you requested.",
+            )
+        launched = []
+        for _ in range(count):
+            droplet = next(d for d in hosts if fleet.used.get(d, 0) < fleet.slots_per_droplet)
+            fleet.used[droplet] = fleet.used.get(droplet, 0) + 1
+            instance = Instance(f"i-{self._rng.getrandbits(64):016x}", droplet, anyio.current_time())
+            fleet.instances[instance.instance_id] = instance
+            launched.append(instance)
+        return {"Instances": [_describe(i) for i in launched]}
+
+    def _describe(self, body: dict[str, Any]) -> dict[str, Any]:
+        wanted = body.get("InstanceIds")
+        if wanted is not None and not (isinstance(wanted, list) and all(isinstance(i, str) for i in wanted)):
+            raise Ec2Error("InvalidParameterValue", "InstanceIds must be a list of strings")
+        instances = self.fleet.instances
+        chosen = [instances[i] for i in wanted if i in instances] if wanted is not None else list(instances.values())
+        return {"Reservations": [{"Instances": [_describe(i) for i in chosen]}]}
+
+    def _terminate(self, body: dict[str, Any]) -> dict[str, Any]:
+        wanted = body.get("InstanceIds")
+        if not (isinstance(wanted, list) and wanted and all(isinstance(i, str) for i in wanted)):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter InstanceIds")
+        changes = []
+        for instance_id in wanted:
+            instance = self.fleet.instances.pop(instance_id, None)
+            if instance is None:
+                raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
+            self.fleet.used[instance.droplet] -= 1
+            changes.append(
+                {
+                    "InstanceId": instance_id,
+                    "CurrentState": {"Name": "terminated"},
+                    "PreviousState": {"Name": instance.state},
+                }
+            )
+        return {"TerminatingInstances": changes}
+
+
+async def _call(handler: Any, body: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = handler(body)
+    return result
+
+
+def _describe(instance: Instance) -> dict[str, Any]:
+    return {
+        "InstanceId": instance.instance_id,
+        "State": {"Name": instance.state},
+        "Placement": {"HostId": f"d-{instance.droplet:05d}"},
+    }
+
+
+def _deadline(request: Request) -> float | None:
+    try:
+        value = float(request.headers.get("x-deadline", "nan"))
+    except ValueError:
+        return None
+    return value if value == value else None

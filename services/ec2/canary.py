@@ -1,0 +1,58 @@
+"""A launch canary, as AWS runs: every `interval` seconds it launches one instance and terminates it, and reports
+when launches start and stop failing. It is how the event log sees "launches failing with insufficient capacity"."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import httpx
+
+from services.client import ServiceClient
+from services.errors import CallFailed
+from services.events import EventLog
+
+
+class LaunchCanary:
+    def __init__(self, ec2: ServiceClient, events: EventLog, *, interval: float = 5.0) -> None:
+        self.ec2 = ec2
+        self.events = events
+        self.interval = interval
+        self.failing = False
+        self.results: list[tuple[float, str]] = []
+
+    async def run(self) -> None:
+        while True:
+            await self.probe()
+            await anyio.sleep(self.interval)
+
+    async def probe(self) -> str:
+        try:
+            response = await self._call({"Action": "RunInstances", "MinCount": 1, "MaxCount": 1})
+            body = response.json()
+        except (CallFailed, ValueError) as exc:
+            outcome = f"unreachable ({exc})"
+        else:
+            if response.status_code == 200:
+                outcome = "ok"
+                ids = [i["InstanceId"] for i in body.get("Instances", [])]
+                await self._call({"Action": "TerminateInstances", "InstanceIds": ids})
+            else:
+                outcome = str(body.get("Error", {}).get("Code", response.status_code))
+        self.results.append((self.events.now(), outcome))
+        if outcome != "ok" and not self.failing:
+            self.failing = True
+            self.events.emit("launches_failing", "ec2-canary", f"RunInstances fails: {outcome}", code=outcome)
+        elif outcome == "ok" and self.failing:
+            self.failing = False
+            self.events.emit("launches_recovered", "ec2-canary", "RunInstances succeeds again")
+        return outcome
+
+    async def _call(self, body: dict[str, object]) -> httpx.Response:
+        return await self.ec2.request(
+            "POST",
+            "/",
+            headers={"content-type": "application/json"},
+            content=json.dumps(body).encode(),
+            deadline=anyio.current_time() + 5.0,
+        )

@@ -1,0 +1,77 @@
+"""The EC2-like service assembled: DWFM, the API node behind `ec2.us-east-1.cloud.test`, and a launch canary."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from services.capacity import CapacitySpec
+from services.client import ServiceClient
+from services.dns.stub import StubResolver
+from services.ec2.api import Ec2Api, Fleet
+from services.ec2.canary import LaunchCanary
+from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
+from services.events import EventLog
+from services.net import Address, Network
+from services.throttling.admission import Admission
+from services.throttling.base import ClientPolicy
+from services.throttling.disciplines import Discipline
+
+EC2_NAME = "ec2.us-east-1.cloud.test"
+
+
+class Ec2Service:
+    def __init__(
+        self,
+        network: Network,
+        stub: StubResolver,
+        events: EventLog,
+        settings: DwfmSettings,
+        *,
+        address: Address,
+        dynamodb_name: str,
+        dynamodb_port: int,
+        api_spec: CapacitySpec,
+        slots_per_droplet: int,
+        canary_interval: float,
+        rng_for: Callable[[str], random.Random],
+        client_policy: Callable[[str], ClientPolicy],
+        server_policy: Callable[[], tuple[Admission, Discipline[Any], bool]],
+    ) -> None:
+        self.network = network
+        self.address = address
+        admission, discipline, drop_expired = server_policy()
+        self.dynamodb = ServiceClient(
+            network,
+            stub,
+            dynamodb_name,
+            dynamodb_port,
+            rng_for("dwfm-client"),
+            timeout=2.0,
+            policy=client_policy("dwfm"),
+        )
+        self.dwfm = DropletWorkflowManager(
+            settings,
+            self.dynamodb,
+            events,
+            rng_for("dwfm"),
+            admission=admission,
+            discipline=discipline,
+            drop_expired=drop_expired,
+        )
+        self.fleet = Fleet(slots_per_droplet)
+        self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"))
+        self.canary_client = ServiceClient(network, stub, EC2_NAME, address[1], rng_for("canary"), timeout=5.0)
+        self.canary = LaunchCanary(self.canary_client, events, interval=canary_interval)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve the API, bring DWFM to steady state, report `started`, then run the canary until cancelled."""
+        async with anyio.create_task_group() as tg:
+            await tg.start(self.network.serve_http, self.api.app, self.address)
+            await tg.start(self.dwfm.run)
+            task_status.started()
+            await self.canary.run()

@@ -1,0 +1,78 @@
+"""The cascade in virtual time: DNS race -> DWFM leases lost -> congestive collapse, and the ways out of it."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from scenarios.runner import VirtualRun, run_virtual
+from scenarios.schema import load_scenario
+from services.dns import REGIONAL
+
+PHASES = [
+    "record_emptied",
+    "dynamodb_unreachable",
+    "lease_checks_failing",
+    "leases_expiring",
+    "launches_failing",
+    "record_filled",
+]
+
+
+@cache
+def run(name: str) -> VirtualRun:
+    return run_virtual(load_scenario(f"scenarios/{name}.toml"))
+
+
+def first(run: VirtualRun, kind: str) -> float:
+    return next(e.t for e in run.events.events if e.kind == kind and e.data.get("name", REGIONAL) == REGIONAL)
+
+
+def held_at_end(run: VirtualRun) -> int:
+    dwfm = run.cloud.ec2.dwfm  # type: ignore[union-attr]
+    return dwfm.held(now=run.events.events[-1].t)
+
+
+def test_naive_collapses_and_stays_collapsed_after_dns_returns() -> None:
+    """cascade.toml: the phases come in order, launches fail with InsufficientInstanceCapacity, and after
+    restore_dns DWFM keeps doing lease work too late to count: no lasting progress to the horizon."""
+    cascade = run("cascade")
+    times = [first(cascade, kind) for kind in [*PHASES, "dwfm_no_progress"]]
+    assert times == sorted(times)
+    assert not cascade.events.of_kind("leases_recovered")
+    fleet = cascade.cloud.ec2.dwfm.settings.droplets  # type: ignore[union-attr]
+    assert held_at_end(cascade) < fleet // 10
+    restored = first(cascade, "record_filled")
+    late = [outcome for t, outcome in cascade.cloud.ec2.canary.results if t > restored + 30]  # type: ignore[union-attr]
+    assert late and set(late) == {"InsufficientInstanceCapacity"}
+    assert cascade.cloud.ec2.dwfm.counts["abandoned"] > 10 * fleet  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", ["cascade-operators", "cascade-queue-admission"])
+def test_operators_or_a_policy_set_recover_every_lease(name: str) -> None:
+    """throttle_dwfm + restart_dwfm after the collapse, or the queue-admission policy set, get every lease back."""
+    recovered = run(name)
+    fleet = recovered.cloud.ec2.dwfm.settings.droplets  # type: ignore[union-attr]
+    assert held_at_end(recovered) == fleet
+    times = [first(recovered, kind) for kind in [*PHASES, "leases_recovered"]]
+    assert times == sorted(times)
+    if name == "cascade-operators":
+        collapse, action = first(recovered, "dwfm_no_progress"), first(recovered, "operator_action")
+        assert (
+            collapse
+            < [e.t for e in recovered.events.of_kind("operator_action")][-1]
+            < first(recovered, "leases_recovered")
+        )
+        assert action < collapse  # the first operator action is restore_dns, before the collapse is seen
+    else:
+        assert not recovered.events.of_kind("dwfm_no_progress")
+    assert recovered.cloud.ec2.canary.results[-1][1] == "ok"  # type: ignore[union-attr]
+
+
+def test_the_collapse_comes_from_the_dynamics_not_a_script() -> None:
+    """The same system without the DNS fault keeps every lease; nothing in it stops DWFM by itself."""
+    calm = load_scenario("scenarios/cascade.toml").model_copy(update={"faults": (), "operator": ()})
+    quiet = run_virtual(calm, duration=200)
+    assert held_at_end(quiet) == quiet.cloud.ec2.dwfm.settings.droplets  # type: ignore[union-attr]
+    assert not quiet.events.of_kind("dwfm_no_progress", "leases_expiring", "launches_failing")
