@@ -16,6 +16,7 @@ from scenarios.schema import (
     EnactorDelay,
     PlannerChurn,
     RestartDwfm,
+    RestartPoller,
     RestoreDns,
     RouterDown,
     RouterStop,
@@ -47,6 +48,9 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
             steps.append(_Step(action.at, len(steps), "operator", "throttle_dwfm", throttle))
         elif cloud.ec2 is not None and isinstance(action, RestartDwfm):
             steps.append(_Step(action.at, len(steps), "operator", "restart_dwfm", cloud.ec2.dwfm.restart))
+        elif cloud.lambda_ is not None and isinstance(action, RestartPoller):
+            restart = partial(cloud.lambda_.poller.restart, "operator")
+            steps.append(_Step(action.at, len(steps), "operator", "restart_poller", restart))
     return sorted(steps, key=lambda s: (s.at, s.order))
 
 

@@ -73,6 +73,16 @@ class Ec2Config(ConfigModel):
         return self
 
 
+class LambdaConfig(ConfigModel):
+    """The Lambda-like service (see services/lambda_/); it scales out through EC2, so it needs [ec2]."""
+
+    sandboxes: int = Field(8, ge=1)
+    max_sandboxes: int = Field(64, ge=1)
+    config_ttl: PositiveSeconds = 30.0
+    poller_supervised: bool = False
+    port: Port = 8000
+
+
 class ServiceTimeConfig(ConfigModel):
     kind: Literal["constant", "exponential", "lognormal"] = "exponential"
     mean: Seconds = 0.005
@@ -155,6 +165,12 @@ class ThrottleDwfm(_Timed):
     rate: PositiveSeconds
 
 
+class RestartPoller(_Timed):
+    """The operators restart Lambda's stuck event-source poller."""
+
+    kind: Literal["restart_poller"]
+
+
 class RestartDwfm(_Timed):
     """The operators restart the DWFM hosts, clearing their queues."""
 
@@ -162,7 +178,7 @@ class RestartDwfm(_Timed):
 
 
 Fault = Annotated[EnactorDelay | PlannerChurn | RouterDown | RouterStop, Field(discriminator="kind")]
-OperatorAction = Annotated[RestoreDns | ThrottleDwfm | RestartDwfm, Field(discriminator="kind")]
+OperatorAction = Annotated[RestoreDns | ThrottleDwfm | RestartDwfm | RestartPoller, Field(discriminator="kind")]
 
 
 class Scenario(ConfigModel):
@@ -175,6 +191,7 @@ class Scenario(ConfigModel):
     enactors: EnactorsConfig = EnactorsConfig()
     dynamodb: DynamoDbConfig = DynamoDbConfig()
     ec2: Ec2Config | None = None
+    lambda_: LambdaConfig | None = Field(None, alias="lambda")
     policy: str = "naive"
     faults: tuple[Fault, ...] = ()
     operator: tuple[OperatorAction, ...] = ()
@@ -194,6 +211,10 @@ class Scenario(ConfigModel):
         for i, action in enumerate(self.operator):
             if isinstance(action, ThrottleDwfm | RestartDwfm) and self.ec2 is None:
                 raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs an [ec2] section")
+            if isinstance(action, RestartPoller) and self.lambda_ is None:
+                raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs a [lambda] section")
+        if self.lambda_ is not None and self.ec2 is None:
+            raise _FieldProblem("lambda", "...", "needs an [ec2] section: Lambda scales out on EC2 instances")
         if self.dns.authority_port == self.dns.resolver_port:
             raise _FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self
@@ -282,6 +303,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
         "restore_dns",
         "throttle_dwfm",
         "restart_dwfm",
+        "restart_poller",
     }
     for item in loc:
         if isinstance(item, int):

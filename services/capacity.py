@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
 import anyio
@@ -274,6 +274,21 @@ class CapacityModel:
         else:
             self._busy -= 1
             self.stats.in_flight = self._busy
+        self.stats.queue_depth = len(self._waiting)
+
+    def resize(self, workers: int) -> None:
+        """Change the number of workers (scale out or in); new slots go straight to waiting requests."""
+        self.spec = replace(self.spec, workers=max(1, workers))
+        while self._busy < self.spec.workers and len(self._waiting):
+            entry, dropped = self._waiting.pop(anyio.current_time())
+            for gone in dropped:
+                gone.item.shed = True
+                gone.item.turn.set()
+            if entry is None:
+                break
+            self._busy += 1
+            entry.item.turn.set()
+        self.stats.in_flight = self._busy
         self.stats.queue_depth = len(self._waiting)
 
     @property

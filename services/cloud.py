@@ -17,6 +17,7 @@ from anyio.abc import TaskStatus
 from scenarios.policies import POLICY_DIR, PolicySet, client_policy, load_policy_set, server_policy
 from scenarios.schema import CapacityConfig, Scenario
 from services.capacity import CapacitySpec, ServiceTime
+from services.client import ServiceClient
 from services.dns import (
     REGIONAL,
     Action,
@@ -36,10 +37,12 @@ from services.dynamodb.tables import Storage
 from services.ec2.dwfm import DwfmSettings
 from services.ec2.service import EC2_NAME, Ec2Service
 from services.events import EventLog
+from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
 from services.net import Address, Network
 
 DNS_HOST = "127.0.0.1"
 EC2_HOST = "127.0.2.1"
+LAMBDA_HOST = "127.0.3.1"
 
 
 def router_address(index: int, port: int) -> Address:
@@ -74,6 +77,7 @@ class Cloud:
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
         self.dns = DnsControlPlane(network, events, dns_settings(scenario, self.policy), targets, rng_for, probe)
         self.ec2 = self._ec2(rng_for) if scenario.ec2 is not None else None
+        self.lambda_ = self._lambda(rng_for) if scenario.lambda_ is not None else None
         self._task_group: anyio.abc.TaskGroup | None = None
         self._router_scopes: dict[int, anyio.CancelScope] = {}
 
@@ -119,6 +123,33 @@ class Cloud:
             server_policy=server,
         )
 
+    def _lambda(self, rng_for: Callable[[str], random.Random]) -> LambdaStack:
+        config, ec2 = self.scenario.lambda_, self.scenario.ec2
+        if config is None or ec2 is None:
+            raise ValueError("[lambda] needs [ec2]")
+        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("lambda-stub"))
+
+        def client(name: str, port: int, who: str) -> ServiceClient:
+            policy = client_policy(self.policy, rng_for(f"{who}-policy"))
+            return ServiceClient(self.network, stub, name, port, rng_for(who), timeout=2.0, policy=policy)
+
+        settings = LambdaSettings(
+            sandboxes=config.sandboxes, max_sandboxes=config.max_sandboxes, config_ttl=config.config_ttl
+        )
+        return LambdaStack(
+            self.network,
+            self.events,
+            settings,
+            address=(LAMBDA_HOST, config.port),
+            dynamodb=client(REGIONAL, self.scenario.dynamodb.port, "lambda-dynamodb"),
+            ec2=client(EC2_NAME, ec2.port, "lambda-ec2"),
+            invoke_client=ServiceClient(
+                self.network, stub, LAMBDA_NAME, config.port, rng_for("lambda-canary"), timeout=5.0
+            ),
+            rng_for=rng_for,
+            supervised=config.poller_supervised,
+        )
+
     def listeners(self) -> list[Listener]:
         settings = self.dns.settings
         return [
@@ -126,6 +157,7 @@ class Cloud:
             Listener("shared resolver", "udp", settings.resolver),
             *(Listener(f"DynamoDB {r.name}", "http", self.router_addresses[i]) for i, r in enumerate(self.routers)),
             *([Listener("EC2 API (ec2.us-east-1.cloud.test)", "http", self.ec2.address)] if self.ec2 else []),
+            *([Listener("Lambda (lambda.us-east-1.cloud.test)", "http", self.lambda_.address)] if self.lambda_ else []),
         ]
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -140,6 +172,11 @@ class Cloud:
                     [Change(Action.UPSERT, RecordSet(EC2_NAME, (WeightedAddress(self.ec2.address[0]),), 60))]
                 )
                 await tg.start(self.ec2.run)
+            if self.lambda_ is not None:
+                self.dns.zone.change(
+                    [Change(Action.UPSERT, RecordSet(LAMBDA_NAME, (WeightedAddress(self.lambda_.address[0]),), 60))]
+                )
+                await tg.start(self.lambda_.run)
             task_status.started()
 
     async def _serve_router(self, index: int, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:

@@ -113,7 +113,9 @@ class DropletWorkflowManager:
                     await anyio.sleep(self.settings.scan_interval)
             self.intake = None
             held = self.held()
-            self.events.emit("dwfm_ready", self.host, f"{held} of {self.settings.droplets} droplet leases held", held=held)
+            self.events.emit(
+                "dwfm_ready", self.host, f"{held} of {self.settings.droplets} droplet leases held", held=held
+            )
             tg.start_soon(self.watcher.run)
             task_status.started()
 

@@ -76,3 +76,39 @@ def test_the_collapse_comes_from_the_dynamics_not_a_script() -> None:
     quiet = run_virtual(calm, duration=200)
     assert held_at_end(quiet) == quiet.cloud.ec2.dwfm.settings.droplets  # type: ignore[union-attr]
     assert not quiet.events.of_kind("dwfm_no_progress", "leases_expiring", "launches_failing")
+
+
+def test_lambda_fails_during_the_outage_and_recovers_after() -> None:
+    """Invoke needs its configuration from DynamoDB: it fails once the cached copy expires, and works after DNS."""
+    operators = run("cascade-operators")
+    failing, recovered = first(operators, "invocations_failing"), first(operators, "invocations_recovered")
+    assert first(operators, "record_emptied") < failing < first(operators, "record_filled") < recovered
+    assert operators.cloud.lambda_.results[-1][1] == 200  # type: ignore[union-attr]
+
+
+def test_the_unsupervised_poller_stays_stuck_until_the_operator_restarts_it() -> None:
+    """After DynamoDB errors the poller stops; DNS returning does not restart it, restart_poller does."""
+    operators = run("cascade-operators")
+    stuck = first(operators, "poller_stuck")
+    restarted = next(
+        e.t for e in operators.events.of_kind("operator_action") if e.data.get("action") == "restart_poller"
+    )
+    assert stuck < first(operators, "record_filled") < restarted
+    assert not operators.events.of_kind("poller_restarted")
+    assert len([e for e in operators.events.of_kind("poller_stuck")]) == 1
+    poller = operators.cloud.lambda_.poller  # type: ignore[union-attr]
+    assert poller.stuck_since is None and poller.processed > 0
+
+
+def test_a_supervised_poller_recovers_by_itself() -> None:
+    """Supervised, the poller is restarted every 10 s; once DynamoDB answers it stays up and drains its backlog."""
+    scenario = load_scenario("scenarios/cascade-operators.toml")
+    config = scenario.lambda_.model_copy(update={"poller_supervised": True})  # type: ignore[union-attr]
+    scenario = scenario.model_copy(update={"lambda_": config, "operator": scenario.operator[:1]})  # restore_dns only
+    supervised = run_virtual(scenario)
+    restarts = supervised.events.of_kind("poller_restarted")
+    restored = first(supervised, "record_filled")
+    assert restarts and any(e.t > restored for e in restarts)
+    assert not [e for e in supervised.events.of_kind("poller_stuck") if e.t > restored]
+    poller = supervised.cloud.lambda_.poller  # type: ignore[union-attr]
+    assert poller.stuck_since is None and len(poller.queue) < 50
