@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.ec2.dwfm import DropletWorkflowManager
+from services.ec2.netmgr import NetworkManager
 from services.metrics import CONTENT_TYPE, prometheus_text
 
 STATUS = {"InsufficientInstanceCapacity": 500, "RequestLimitExceeded": 503, "InternalError": 500}
@@ -51,9 +52,16 @@ class Fleet:
 
 class Ec2Api:
     def __init__(
-        self, name: str, dwfm: DropletWorkflowManager, fleet: Fleet, spec: CapacitySpec, rng: random.Random
+        self,
+        name: str,
+        dwfm: DropletWorkflowManager,
+        fleet: Fleet,
+        spec: CapacitySpec,
+        rng: random.Random,
+        netmgr: NetworkManager,
     ) -> None:
         self.name = name
+        self.netmgr = netmgr
         self.dwfm = dwfm
         self.fleet = fleet
         self._rng = rng
@@ -123,8 +131,9 @@ class Ec2Api:
             fleet.used[droplet] = fleet.used.get(droplet, 0) + 1
             instance = Instance(f"i-{self._rng.getrandbits(64):016x}", droplet, anyio.current_time())
             fleet.instances[instance.instance_id] = instance
+            self.netmgr.propagate(instance.instance_id)
             launched.append(instance)
-        return {"Instances": [_describe(i) for i in launched]}
+        return {"Instances": [_describe(i, self.netmgr) for i in launched]}
 
     def _describe(self, body: dict[str, Any]) -> dict[str, Any]:
         wanted = body.get("InstanceIds")
@@ -132,7 +141,7 @@ class Ec2Api:
             raise Ec2Error("InvalidParameterValue", "InstanceIds must be a list of strings")
         instances = self.fleet.instances
         chosen = [instances[i] for i in wanted if i in instances] if wanted is not None else list(instances.values())
-        return {"Reservations": [{"Instances": [_describe(i) for i in chosen]}]}
+        return {"Reservations": [{"Instances": [_describe(i, self.netmgr) for i in chosen]}]}
 
     def _terminate(self, body: dict[str, Any]) -> dict[str, Any]:
         wanted = body.get("InstanceIds")
@@ -159,10 +168,12 @@ async def _call(handler: Any, body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _describe(instance: Instance) -> dict[str, Any]:
+def _describe(instance: Instance, netmgr: NetworkManager) -> dict[str, Any]:
+    """An instance whose network state has not propagated yet is still `pending` (no connectivity)."""
+    state = instance.state if netmgr.reachable(instance.instance_id) else "pending"
     return {
         "InstanceId": instance.instance_id,
-        "State": {"Name": instance.state},
+        "State": {"Name": state},
         "Placement": {"HostId": f"d-{instance.droplet:05d}"},
     }
 

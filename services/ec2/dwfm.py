@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,7 @@ class DropletWorkflowManager:
         self._work: anyio.abc.TaskGroup | None = None
         self._restart = anyio.Event()
         self.last_failure = ""
+        self.on_established: Callable[[int], None] | None = None
         self.watcher = PhaseWatcher(self)
 
     def _new_queue(self) -> CapacityModel:
@@ -180,6 +182,8 @@ class DropletWorkflowManager:
             return
         self.leases[droplet] = expiry
         self.counts[kind] += 1
+        if kind == "established" and self.on_established is not None:
+            self.on_established(droplet)
 
     async def _write_lease(self, droplet: int, deadline: float) -> tuple[float, str]:
         """Renew with one conditional write, or re-establish with a read, a conditional write and a state write."""

@@ -15,6 +15,7 @@ from services.dns.stub import StubResolver
 from services.ec2.api import Ec2Api, Fleet
 from services.ec2.canary import LaunchCanary
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
+from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
 from services.net import Address, Network
 from services.throttling.admission import Admission
@@ -63,8 +64,10 @@ class Ec2Service:
             discipline=discipline,
             drop_expired=drop_expired,
         )
+        net_admission, net_discipline, _ = server_policy()
+        self.netmgr = NetworkManager(events, rng_for("netmgr"), admission=net_admission, discipline=net_discipline)
         self.fleet = Fleet(slots_per_droplet)
-        self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"))
+        self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"), self.netmgr)
         self.canary_client = ServiceClient(network, stub, EC2_NAME, address[1], rng_for("canary"), timeout=5.0)
         self.canary = LaunchCanary(self.canary_client, events, interval=canary_interval)
 
@@ -72,6 +75,9 @@ class Ec2Service:
         """Serve the API, bring DWFM to steady state, report `started`, then run the canary until cancelled."""
         async with anyio.create_task_group() as tg:
             await tg.start(self.network.serve_http, self.api.app, self.address)
+            tg.start_soon(self.netmgr.run)
             await tg.start(self.dwfm.run)
+            # From steady state on, a droplet whose lease is re-established needs its network state pushed again.
+            self.dwfm.on_established = lambda droplet: self.netmgr.propagate(f"d-{droplet:05d}")
             task_status.started()
             await self.canary.run()

@@ -65,6 +65,7 @@ def test_operators_or_a_policy_set_recover_every_lease(name: str) -> None:
             < first(recovered, "leases_recovered")
         )
         assert action < collapse  # the first operator action is restore_dns, before the collapse is seen
+        assert first(recovered, "leases_recovered") < first(recovered, "propagation_backlog_drained")
     else:
         assert not recovered.events.of_kind("dwfm_no_progress")
     assert recovered.cloud.ec2.canary.results[-1][1] == "ok"  # type: ignore[union-attr]

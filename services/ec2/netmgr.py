@@ -1,0 +1,84 @@
+"""The Network Manager (name from AWS's 2025-10-19/20 summary): propagates network state to instances and hosts.
+
+A launched instance, and a droplet whose lease has just been (re-)established, is reachable only once its network
+state has gone through the Network Manager's queue, served by a few workers (a capacity model). After the outage
+every recovered droplet and every delayed launch arrives at once: the backlog leaves new instances without
+connectivity until it drains. Admission by queue size, AWS's post-incident fix, is the policy sets'
+`queue-size` admission applied to this queue.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import anyio
+
+from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
+from services.events import EventLog
+from services.throttling.admission import Admission
+from services.throttling.disciplines import Discipline
+
+
+class NetworkManager:
+    def __init__(
+        self,
+        events: EventLog,
+        rng: random.Random,
+        *,
+        workers: int = 1,
+        propagation_time: float = 0.2,
+        backlog_threshold: int = 20,
+        admission: Admission | None = None,
+        discipline: Discipline[Any] | None = None,
+    ) -> None:
+        self.events = events
+        spec = CapacitySpec(workers, ServiceTime("constant", propagation_time), queue_limit=1_000_000)
+        self.capacity = CapacityModel(spec, rng, admission=admission, discipline=discipline)
+        self.backlog_threshold = backlog_threshold
+        self.propagated = 0
+        self.refused = 0
+        self.pending: set[str] = set()
+        self._in_backlog = False
+        self._group: anyio.abc.TaskGroup | None = None
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            self._group = tg
+            while True:
+                await anyio.sleep(1.0)
+                self._watch()
+
+    def propagate(self, target: str) -> None:
+        """Queue `target`'s network state; it stays in `pending` until the queue has served it."""
+        if self._group is None or target in self.pending:
+            return
+        self.pending.add(target)
+        self._group.start_soon(self._work, target)
+
+    def reachable(self, target: str) -> bool:
+        return target not in self.pending
+
+    async def _work(self, target: str) -> None:
+        try:
+            await self.capacity.serve(None, _nothing)
+            self.propagated += 1
+        except (Overloaded, Shed, DeadlineExceeded):
+            self.refused += 1  # not admitted now; the owner asks again later
+        finally:
+            self.pending.discard(target)
+
+    def _watch(self) -> None:
+        depth = self.capacity.queue_depth
+        if depth >= self.backlog_threshold and not self._in_backlog:
+            self._in_backlog = True
+            self.events.emit(
+                "propagation_backlog", "netmgr", f"network propagation backlog: {depth} items waiting", depth=depth
+            )
+        elif depth == 0 and self._in_backlog:
+            self._in_backlog = False
+            self.events.emit("propagation_backlog_drained", "netmgr", "network propagation backlog drained")
+
+
+async def _nothing() -> None:
+    return None
