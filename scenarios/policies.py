@@ -7,7 +7,6 @@ and the field) and turned into the objects of `services.throttling` by `client_p
 from __future__ import annotations
 
 import random
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from scenarios.schema import ConfigModel, PositiveSeconds, ScenarioError, describe
+from scenarios.schema import ConfigModel, PositiveSeconds, ScenarioError, describe, read_toml
 from services.throttling import (
     AdmitAll,
     AimdLimit,
@@ -83,14 +82,7 @@ class PolicySet(ConfigModel):
 
 def load_policy_set(path: str | Path) -> PolicySet:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     try:
         return PolicySet.model_validate(data)
     except ValidationError as exc:

@@ -225,18 +225,22 @@ class _FieldProblem(ValueError):
         super().__init__(f"{field} = {value!r}: {problem}")
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; raises ScenarioError with a one-line message."""
-    path = Path(path)
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's contents, or a ScenarioError that says in one line why not."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    return parse_scenario(data, str(path))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raises ScenarioError with a one-line message."""
+    path = Path(path)
+    return parse_scenario(read_toml(path), str(path))
 
 
 def parse_scenario(data: dict[str, Any], origin: str) -> Scenario:

@@ -9,6 +9,7 @@ and after it whether, and after how long, to try again. `NoRetry` is the default
 
 from __future__ import annotations
 
+import math
 import random
 
 import anyio
@@ -22,6 +23,16 @@ from services.throttling.base import ClientPolicy
 from services.throttling.outcome import LOCAL, Outcome
 
 DEADLINE_HEADER = "x-deadline"
+
+
+def parse_deadline(value: str | None) -> float | None:
+    """The `x-deadline` header as a simulated time, or None; an unreadable one is ignored, as AWS ignores
+    headers it does not know."""
+    try:
+        deadline = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    return deadline if math.isfinite(deadline) else None
 
 
 class ServiceClient:

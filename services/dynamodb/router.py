@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
+from services.client import DEADLINE_HEADER, parse_deadline
 from services.dynamodb import items, reads
 from services.dynamodb.errors import (
     DynamoError,
@@ -39,7 +40,6 @@ from services.throttling.disciplines import Discipline
 TARGET_PREFIX = "DynamoDB_20120810"
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
-DEADLINE_HEADER = "x-deadline"
 
 Operation = Callable[[Storage, dict[str, Any]], dict[str, Any]]
 
@@ -112,7 +112,9 @@ class Router:
         try:
             operation, body = await self._parse(request)
             now = anyio.current_time()
-            result = await self.capacity.serve(_deadline(request), lambda: _run(operation, self.storage, body, now))
+            result = await self.capacity.serve(
+                parse_deadline(request.headers.get(DEADLINE_HEADER)), lambda: _run(operation, self.storage, body, now)
+            )
         except (Overloaded, Shed):
             return self._error(ThrottlingException("Rate of requests exceeds the allowed throughput."))
         except DeadlineExceeded:
@@ -159,12 +161,3 @@ class Router:
 async def _run(operation: Any, storage: Storage, body: dict[str, Any], now: float) -> dict[str, Any]:
     result: dict[str, Any] = operation(storage, body, now)
     return result
-
-
-def _deadline(request: Request) -> float | None:
-    """The absolute simulated time the caller needs the answer by; unknown headers are ignored, as AWS does."""
-    try:
-        value = float(request.headers.get(DEADLINE_HEADER, "nan"))
-    except ValueError:
-        return None
-    return value if value == value else None

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
+from services.client import DEADLINE_HEADER, parse_deadline
 from services.ec2.dwfm import DropletWorkflowManager
 from services.ec2.netmgr import NetworkManager
 from services.metrics import CONTENT_TYPE, prometheus_text
@@ -97,7 +98,7 @@ class Ec2Api:
             }.get(str(action))
             if handler is None:
                 raise Ec2Error("InvalidAction", f"The action {action} is not valid for this web service.")
-            deadline = _deadline(request)
+            deadline = parse_deadline(request.headers.get(DEADLINE_HEADER))
             result = await self.capacity.serve(deadline, lambda: _call(handler, body))
         except (Overloaded, Shed, DeadlineExceeded):
             return self._error("RequestLimitExceeded", "Request limit exceeded.")
@@ -176,11 +177,3 @@ def _describe(instance: Instance, netmgr: NetworkManager) -> dict[str, Any]:
         "State": {"Name": state},
         "Placement": {"HostId": f"d-{instance.droplet:05d}"},
     }
-
-
-def _deadline(request: Request) -> float | None:
-    try:
-        value = float(request.headers.get("x-deadline", "nan"))
-    except ValueError:
-        return None
-    return value if value == value else None
