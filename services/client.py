@@ -59,6 +59,7 @@ class ServiceClient:
         self._http = network.http_client(timeout=timeout, max_connections=pool_size)
         self.attempts = 0
         self.rejected_locally = 0
+        self.last_outcome: Outcome | None = None  # how the latest call ended
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -90,6 +91,7 @@ class ServiceClient:
                 self.rejected_locally += 1
                 response, outcome = None, Outcome(attempt, failure=LOCAL)
             delay = call.after_attempt(outcome, anyio.current_time())
+            self.last_outcome = outcome
             if delay is None or (deadline is not None and anyio.current_time() + delay >= deadline):
                 if response is None:
                     raise CallFailed(self.name, outcome.failure or "no response")

@@ -1,0 +1,206 @@
+"""What users do, as data shared by both load engines: Locust (live) and trio tasks (virtual time).
+
+A `UserBehaviour` names the service a user calls (by its DNS name), its weighted tasks, its wait between tasks and
+its per-request timeout. `Stage`s say how many users of each kind run when. `classify` names an outcome the way
+the reports do (DNS failures, throttles, timeouts and server errors apart), and `SecondOutcomes` counts logical
+requests, attempts and outcomes per second in one CSV format for both engines.
+
+Pure code: no I/O, no clock, randomness passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from services.throttling.outcome import Outcome
+
+OUTCOME_CLASSES = (
+    "ok",
+    "dns",
+    "throttled",
+    "timeout",
+    "unreachable",
+    "server_error",
+    "client_error",
+    "rejected_locally",
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    name: str  # how it is reported, e.g. "DynamoDB GetItem"
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    weight: int
+    build: Callable[[random.Random], Request]
+
+
+@dataclass(frozen=True)
+class UserBehaviour:
+    name: str
+    service: str  # DNS name
+    port: int
+    tasks: tuple[Task, ...]
+    wait: tuple[float, float] = (0.5, 1.5)
+    timeout: float = 2.0
+
+    def pick(self, rng: random.Random) -> Task:
+        return rng.choices(self.tasks, weights=[t.weight for t in self.tasks])[0]
+
+    def wait_time(self, rng: random.Random) -> float:
+        return rng.uniform(*self.wait)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Until `until` seconds into the run, keep `users` users of each named behaviour."""
+
+    until: float
+    users: dict[str, int]
+
+
+def stage_at(stages: Sequence[Stage], elapsed: float) -> Stage | None:
+    """The stage in force `elapsed` seconds into the run, or None once the last one has ended (stop)."""
+    return next((s for s in stages if elapsed < s.until), None)
+
+
+def classify(outcome: Outcome) -> str:
+    """The reports' name for how a logical request ended."""
+    if outcome.ok:
+        return "ok"
+    if outcome.rejected_locally:
+        return "rejected_locally"
+    if outcome.failure is not None:
+        if outcome.failure.startswith("DNS"):
+            return "dns"
+        return "timeout" if outcome.timed_out else "unreachable"
+    if outcome.throttled:
+        return "throttled"
+    return "server_error" if (outcome.status or 0) >= 500 else "client_error"
+
+
+@dataclass
+class SecondOutcomes:
+    """Per-second counts: logical requests started, attempts sent, and how the requests ended, by user kind."""
+
+    rows: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)
+
+    def record(self, second: int, user: str, attempts: int, outcome: str) -> None:
+        row = self.rows.setdefault((second, user), {"logical": 0, "attempts": 0, **dict.fromkeys(OUTCOME_CLASSES, 0)})
+        row["logical"] += 1
+        row["attempts"] += attempts
+        row[outcome] += 1
+
+    def csv(self) -> str:
+        header = ["second", "user", "logical", "attempts", *OUTCOME_CLASSES]
+        lines = [",".join(header)]
+        for (second, user), row in sorted(self.rows.items()):
+            lines.append(",".join([str(second), user, *(str(row[h]) for h in header[2:])]))
+        return "\n".join(lines) + "\n"
+
+    def totals(self, user: str | None = None, seconds: range | None = None) -> dict[str, int]:
+        out = {"logical": 0, "attempts": 0, **dict.fromkeys(OUTCOME_CLASSES, 0)}
+        for (second, who), row in self.rows.items():
+            if (user is None or who == user) and (seconds is None or second in seconds):
+                for key, value in row.items():
+                    out[key] += value
+        return out
+
+
+def _dynamodb(operation: str, body: dict[str, object]) -> Request:
+    headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": f"DynamoDB_20120810.{operation}"}
+    return Request("POST", "/", headers, json.dumps(body).encode(), f"DynamoDB {operation}")
+
+
+CUSTOMER_TABLE = "customer-orders"
+CUSTOMER_KEYS = 1000
+
+
+def _get(rng: random.Random) -> Request:
+    return _dynamodb(
+        "GetItem",
+        {"TableName": CUSTOMER_TABLE, "Key": {"pk": {"S": f"c-{rng.randrange(CUSTOMER_KEYS)}"}, "sk": {"N": "0"}}},
+    )
+
+
+def _put(rng: random.Random) -> Request:
+    item = {
+        "pk": {"S": f"c-{rng.randrange(CUSTOMER_KEYS)}"},
+        "sk": {"N": "0"},
+        "total": {"N": str(rng.randrange(1000))},
+    }
+    return _dynamodb("PutItem", {"TableName": CUSTOMER_TABLE, "Item": item})
+
+
+def _query(rng: random.Random) -> Request:
+    return _dynamodb(
+        "Query",
+        {
+            "TableName": CUSTOMER_TABLE,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"c-{rng.randrange(CUSTOMER_KEYS)}"}},
+            "Limit": 10,
+        },
+    )
+
+
+def _ec2(action: str, extra: dict[str, object]) -> Request:
+    return Request(
+        "POST",
+        "/",
+        {"content-type": "application/json"},
+        json.dumps({"Action": action, **extra}).encode(),
+        f"EC2 {action}",
+    )
+
+
+def _invoke(rng: random.Random) -> Request:
+    body = json.dumps({"order": rng.randrange(10**6)}).encode()
+    return Request(
+        "POST",
+        "/2015-03-31/functions/orders-handler/invocations",
+        {"content-type": "application/json"},
+        body,
+        "Lambda Invoke",
+    )
+
+
+CUSTOMER_TABLE_DEFINITION = {
+    "TableName": CUSTOMER_TABLE,
+    "BillingMode": "PAY_PER_REQUEST",
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "N"},
+    ],
+}
+
+DYNAMODB_USER = UserBehaviour(
+    "dynamodb",
+    "dynamodb.us-east-1.cloud.test",
+    8000,
+    (Task("GetItem", 6, _get), Task("PutItem", 3, _put), Task("Query", 1, _query)),
+)
+EC2_USER = UserBehaviour(
+    "ec2",
+    "ec2.us-east-1.cloud.test",
+    8000,
+    (
+        Task("RunInstances", 1, lambda rng: _ec2("RunInstances", {"MinCount": 1})),
+        Task("DescribeInstances", 4, lambda rng: _ec2("DescribeInstances", {})),
+    ),
+    wait=(2.0, 5.0),
+    timeout=5.0,
+)
+LAMBDA_USER = UserBehaviour("lambda", "lambda.us-east-1.cloud.test", 8000, (Task("Invoke", 1, _invoke),), timeout=3.0)
+BEHAVIOURS = {b.name: b for b in (DYNAMODB_USER, EC2_USER, LAMBDA_USER)}
