@@ -14,6 +14,7 @@ Each attempt is reported to Locust's statistics under the task's name, its failu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -151,7 +152,21 @@ class CascadeUser(FastHttpUser):
         )
 
 
+def _ports() -> dict[str, int]:
+    """Each service's port as the scenario sets it."""
+    ports = {"dynamodb": SCENARIO.dynamodb.port}
+    if SCENARIO.ec2 is not None:
+        ports["ec2"] = SCENARIO.ec2.port
+    if SCENARIO.lambda_ is not None:
+        ports["lambda"] = SCENARIO.lambda_.port
+    return ports
+
+
+PORTS = _ports()
+
+
 def _user_class(behaviour: UserBehaviour) -> type[CascadeUser]:
+    behaviour = dataclasses.replace(behaviour, port=PORTS[behaviour.name])
     return type(
         f"{behaviour.name.capitalize()}User",
         (CascadeUser,),
@@ -160,9 +175,7 @@ def _user_class(behaviour: UserBehaviour) -> type[CascadeUser]:
 
 
 _WANTED = [k for k in os.environ.get("CASCADESIM_USERS", "dynamodb,ec2,lambda").split(",") if k in BEHAVIOURS]
-_WANTED = [
-    k for k in _WANTED if k == "dynamodb" or (k == "ec2" and SCENARIO.ec2) or (k == "lambda" and SCENARIO.lambda_)
-]
+_WANTED = [k for k in _WANTED if k in PORTS]
 for _kind in _WANTED:
     globals()[f"{_kind.capitalize()}User"] = _user_class(BEHAVIOURS[_kind])
 
@@ -181,7 +194,7 @@ def _create_customer_table(environment: Any, **kwargs: Any) -> None:
     }
     body = json.dumps(CUSTOMER_TABLE_DEFINITION).encode()
     request = urllib.request.Request(
-        f"http://{address}:{DYNAMODB_USER.port}/", data=body, headers=headers, method="POST"
+        f"http://{address}:{PORTS['dynamodb']}/", data=body, headers=headers, method="POST"
     )
     with contextlib.suppress(urllib.error.URLError, OSError):  # 400 ResourceInUseException is fine too
         urllib.request.urlopen(request, timeout=5).close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import signal
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -13,6 +15,7 @@ import typer
 from rich.console import Console
 
 from scenarios.console import EventPrinter, listeners_table, try_it
+from scenarios.locust_run import run_locust
 from scenarios.runner import run_scenario
 from scenarios.schema import Scenario, ScenarioError, load_scenario
 from services.cloud import Cloud
@@ -62,6 +65,9 @@ def serve(
         Path | None, typer.Option(help="Where to write events.jsonl (default: runs/<name>-<stamp>/).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print routine events.")] = False,
+    users: Annotated[int, typer.Option(help="Drive the cloud with this many Locust users (0: none).", min=0)] = 0,
+    spawn_rate: Annotated[float, typer.Option(help="Locust users started per second.", min=0.1)] = 10.0,
+    locust_processes: Annotated[int, typer.Option(help="Locust worker processes (its --processes).", min=1)] = 1,
 ) -> None:
     """Run the live DNS control plane and DynamoDB routers on loopback, streaming events, until done or Ctrl-C."""
     loaded = _load(scenario)
@@ -70,13 +76,23 @@ def serve(
     run_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(scenario, run_dir / "scenario.toml")
     with (run_dir / "events.jsonl").open("w", encoding="utf-8") as stream:
-        interrupted = _serve(loaded, duration, stream, verbose)
+        load = _Load(scenario, run_dir, users, spawn_rate, locust_processes) if users else None
+        interrupted = _serve(loaded, duration, stream, verbose, load)
     console.print(f"events written to {run_dir / 'events.jsonl'}", highlight=False)
     if interrupted:
         raise typer.Exit(130)
 
 
-def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose: bool) -> bool:
+@dataclass(frozen=True)
+class _Load:
+    scenario: Path
+    run_dir: Path
+    users: int
+    spawn_rate: float
+    processes: int
+
+
+def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose: bool, load: _Load | None) -> bool:
     """Run until the duration ends or SIGINT/SIGTERM arrives; returns whether a signal stopped it."""
     interrupted = False
 
@@ -89,6 +105,22 @@ def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose:
         def show(cloud: Cloud) -> None:
             console.print(listeners_table(cloud.listeners()))
             console.print(try_it(cloud.listeners()), highlight=False, soft_wrap=True)
+            if load is not None:
+                seconds = (scenario.duration if duration is None else duration) - events.now()
+                nursery.start_soon(
+                    partial(
+                        run_locust,
+                        load.scenario.resolve(),
+                        load.run_dir.resolve(),
+                        users=load.users,
+                        spawn_rate=load.spawn_rate,
+                        seconds=seconds,
+                        processes=load.processes,
+                    )
+                )
+                events.emit(
+                    "load_started", "locust", f"Locust: {load.users} users, reports in {load.run_dir / 'locust'}"
+                )
 
         async with trio.open_nursery() as nursery:
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
