@@ -7,7 +7,6 @@ the number of users of each kind at what the current stage says, and stops them 
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Mapping, Sequence
 
@@ -25,6 +24,7 @@ from loadgen.behaviour import (
 )
 from services.client import ServiceClient
 from services.dns.stub import StubResolver
+from services.dynamodb.calls import until_done
 from services.errors import CallFailed
 from services.net import Network
 from services.throttling.base import ClientPolicy
@@ -71,17 +71,7 @@ class VirtualUsers:
 
     async def _create_table(self) -> None:
         client = self._client(DYNAMODB_USER, "setup")
-        headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.CreateTable"}
-        for _ in range(30):
-            try:
-                response = await client.request(
-                    "POST", "/", headers=headers, content=json.dumps(CUSTOMER_TABLE_DEFINITION).encode()
-                )
-            except CallFailed:
-                await anyio.sleep(1.0)
-                continue
-            if response.status_code == 200 or "ResourceInUseException" in response.text:
-                break
+        await until_done(client, "CreateTable", CUSTOMER_TABLE_DEFINITION, attempts=30)
         await client.aclose()
 
     def _client(self, behaviour: UserBehaviour, who: str) -> ServiceClient:

@@ -16,7 +16,6 @@ actions are the AWS ones: `throttle(rate)` limits incoming work; `restart()` cle
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,12 +26,11 @@ from anyio.abc import TaskStatus
 
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.client import ServiceClient
+from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
 from services.events import EventLog
 from services.throttling.admission import Admission, TokenBucketLimit
 from services.throttling.disciplines import Discipline
-
-JSON = {"content-type": "application/x-amz-json-1.0"}
 
 
 @dataclass(frozen=True)
@@ -128,15 +126,7 @@ class DropletWorkflowManager:
             "KeySchema": [{"AttributeName": "droplet", "KeyType": "HASH"}],
             "AttributeDefinitions": [{"AttributeName": "droplet", "AttributeType": "S"}],
         }
-        while True:
-            try:
-                response = await self._call("CreateTable", body)
-            except CallFailed:
-                await anyio.sleep(1.0)
-                continue
-            if response.status_code == 200 or "ResourceInUseException" in response.text:
-                return
-            await anyio.sleep(1.0)
+        await until_done(self.dynamodb, "CreateTable", body)
 
     async def _work_forever(self) -> None:
         while True:
@@ -238,15 +228,9 @@ class DropletWorkflowManager:
     async def _must(self, operation: str, body: dict[str, Any], deadline: float) -> None:
         # Only a deadline-aware DWFM tells DynamoDB (and its own client) when the answer stops being useful; the
         # naive one just waits for each call and finds out at the end that the item took too long.
-        response = await self._call(operation, body, deadline if self._drop_expired else None)
+        response = await call(self.dynamodb, operation, body, deadline if self._drop_expired else None)
         if response.status_code != 200:
             raise LeaseWorkFailed(f"{operation}: {response.status_code} {response.text[:120]}")
-
-    async def _call(self, operation: str, body: dict[str, Any], deadline: float | None = None) -> Any:
-        headers = {**JSON, "x-amz-target": f"DynamoDB_20120810.{operation}"}
-        return await self.dynamodb.request(
-            "POST", "/", headers=headers, content=json.dumps(body).encode(), deadline=deadline
-        )
 
     def throttle(self, rate: float) -> None:
         """Operator action: admit at most `rate` new work items per second."""

@@ -23,11 +23,11 @@ from starlette.routing import Route
 
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.client import ServiceClient
+from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
 from services.metrics import CONTENT_TYPE, prometheus_text
 
 TABLE = "lambda-functions"
-JSON = {"content-type": "application/x-amz-json-1.0"}
 
 
 STATUS = {"TooManyRequestsException": 429, "ServiceException": 500, "ResourceNotFoundException": 404}
@@ -119,12 +119,7 @@ class LambdaService:
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            response = await self.dynamodb.request(
-                "POST",
-                "/",
-                headers={**JSON, "x-amz-target": "DynamoDB_20120810.GetItem"},
-                content=json.dumps({"TableName": TABLE, "Key": {"name": {"S": name}}}).encode(),
-            )
+            response = await call(self.dynamodb, "GetItem", {"TableName": TABLE, "Key": {"name": {"S": name}}})
         except CallFailed as exc:
             raise LambdaError("ServiceException", f"cannot read the function configuration: {exc}") from None
         if response.status_code != 200:
@@ -150,20 +145,7 @@ class LambdaService:
             ),
             ("PutItem", {"TableName": TABLE, "Item": {"name": {"S": name}, "duration": {"N": str(duration)}}}),
         ):
-            while True:
-                try:
-                    response = await self.dynamodb.request(
-                        "POST",
-                        "/",
-                        headers={**JSON, "x-amz-target": f"DynamoDB_20120810.{operation}"},
-                        content=json.dumps(body).encode(),
-                    )
-                except CallFailed:
-                    await anyio.sleep(1.0)
-                    continue
-                if response.status_code == 200 or "ResourceInUseException" in response.text:
-                    break
-                await anyio.sleep(1.0)
+            await until_done(self.dynamodb, operation, body)
 
     def _scale_out(self) -> None:
         """Ask EC2 for one more instance of sandboxes, one request at a time."""
