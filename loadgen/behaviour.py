@@ -10,12 +10,18 @@ Pure code: no I/O, no clock, randomness passed in.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from services.throttling.outcome import Outcome
+
+if TYPE_CHECKING:
+    from scenarios.schema import LoadConfig, Scenario
 
 OUTCOME_CLASSES = (
     "ok",
@@ -53,12 +59,40 @@ class UserBehaviour:
     tasks: tuple[Task, ...]
     wait: tuple[float, float] = (0.5, 1.5)
     timeout: float = 2.0
+    outbox: int = 0  # failed requests kept to send again, back to back, once the service answers
 
     def pick(self, rng: random.Random) -> Task:
         return rng.choices(self.tasks, weights=[t.weight for t in self.tasks])[0]
 
     def wait_time(self, rng: random.Random) -> float:
         return rng.uniform(*self.wait)
+
+
+REQUEUED = frozenset(OUTCOME_CLASSES) - {"ok", "client_error"}  # work a user still wants done
+
+
+class UserLoop:
+    """One user's requests: new work after a think time, but once a request succeeds after failures, the work
+    that failed meanwhile (its outbox, oldest dropped when full) goes again back to back. That is how a shop's
+    order queue or a deploy script behaves, and it is the clients' part of the herd when a service comes back."""
+
+    def __init__(self, behaviour: UserBehaviour, rng: random.Random) -> None:
+        self.behaviour = behaviour
+        self.rng = rng
+        self.outbox: deque[Request] = deque(maxlen=behaviour.outbox)
+        self._draining = False
+
+    def next_request(self) -> Request:
+        if self._draining and self.outbox:
+            return self.outbox.popleft()
+        return self.behaviour.pick(self.rng).build(self.rng)
+
+    def finished(self, request: Request, outcome: str) -> float:
+        """Note how `request` ended (an OUTCOME_CLASSES name); returns the seconds to wait before the next."""
+        self._draining = outcome == "ok"
+        if outcome in REQUEUED:
+            self.outbox.append(request)
+        return 0.0 if self._draining and self.outbox else self.behaviour.wait_time(self.rng)
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,31 @@ class Stage:
 def stage_at(stages: Sequence[Stage], elapsed: float) -> Stage | None:
     """The stage in force `elapsed` seconds into the run, or None once the last one has ended (stop)."""
     return next((s for s in stages if elapsed < s.until), None)
+
+
+def split(total: int, mix: Mapping[Any, int]) -> dict[str, int]:
+    """`total` users shared out by weight, the largest remainders first (ties by name), as Locust's weights do."""
+    weight = sum(mix.values())
+    exact = {name: total * w / weight for name, w in mix.items() if w > 0}
+    counts = {name: int(share) for name, share in exact.items()}
+    for name in sorted(exact, key=lambda n: (counts[n] - exact[n], n))[: total - sum(counts.values())]:
+        counts[name] += 1
+    return counts
+
+
+def stages_of(load: LoadConfig) -> tuple[Stage, ...]:
+    """A scenario's [load] section as stages of users per kind."""
+    return tuple(Stage(stage.until, split(stage.users, load.mix)) for stage in load.stages)
+
+
+def behaviours_of(scenario: Scenario) -> dict[str, UserBehaviour]:
+    """The user kinds, each aimed at its service's port as the scenario sets it."""
+    ports = {"dynamodb": scenario.dynamodb.port}
+    if scenario.ec2 is not None:
+        ports["ec2"] = scenario.ec2.port
+    if scenario.lambda_ is not None:
+        ports["lambda"] = scenario.lambda_.port
+    return {name: dataclasses.replace(BEHAVIOURS[name], port=port) for name, port in ports.items()}
 
 
 def classify(outcome: Outcome) -> str:
@@ -190,6 +249,7 @@ DYNAMODB_USER = UserBehaviour(
     "dynamodb.us-east-1.cloud.test",
     8000,
     (Task("GetItem", 6, _get), Task("PutItem", 3, _put), Task("Query", 1, _query)),
+    outbox=20,
 )
 EC2_USER = UserBehaviour(
     "ec2",
@@ -201,6 +261,9 @@ EC2_USER = UserBehaviour(
     ),
     wait=(2.0, 5.0),
     timeout=5.0,
+    outbox=5,
 )
-LAMBDA_USER = UserBehaviour("lambda", "lambda.us-east-1.cloud.test", 8000, (Task("Invoke", 1, _invoke),), timeout=3.0)
+LAMBDA_USER = UserBehaviour(
+    "lambda", "lambda.us-east-1.cloud.test", 8000, (Task("Invoke", 1, _invoke),), timeout=3.0, outbox=10
+)
 BEHAVIOURS = {b.name: b for b in (DYNAMODB_USER, EC2_USER, LAMBDA_USER)}

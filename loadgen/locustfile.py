@@ -1,12 +1,20 @@
 """Locust users built from loadgen/behaviour.py, for live runs (this module runs only inside Locust's processes).
 
-Configuration comes from the environment, set by `cascadesim serve --users N` (or by hand):
-    CASCADESIM_SCENARIO   the scenario file (its resolver port and policy set are used)
+Configuration comes from the environment, set by `cascadesim serve` (or by hand):
+    CASCADESIM_SCENARIO   the scenario file: its ports, policy set and [load] (mix, stages, spawn rate)
     CASCADESIM_RUN_DIR    where per-second outcomes go (outcomes-<pid>.csv)
-    CASCADESIM_USERS      comma-separated user kinds to run (default: every kind the scenario runs)
+    CASCADESIM_USERS      a constant total of users instead of the scenario's stages
+    CASCADESIM_UNTIL      stop this many seconds into the run (default: the scenario's duration)
+    CASCADESIM_CLOCK      "OFFSET START": the cloud's clock is time.perf_counter() + OFFSET and the run began at
+                          START on it. Set by cascadesim on this machine; without it the run starts when Locust does
+                          and no x-deadline is sent.
+
+The load shape follows the scenario's stages on the run's own clock, so stage times, fault times and the
+per-second outcomes line up. Users of each kind are Locust user classes weighted by the scenario's mix.
 
 Every request resolves its service's name through the shared resolver (dnspython's sync resolver, which works
-under gevent), picks one of the addresses, sends Host, and follows the policy set's client policy.
+under gevent; answers are kept for their TTL, as a host's caching stub would), picks one of the addresses, sends
+Host and x-deadline, and follows the policy set's client policy.
 Each attempt is reported to Locust's statistics under the task's name, its failure named by class ("dns",
 "throttled", "timeout", …), so attempts per second, the herd, show in Locust's own charts and CSV.
 """
@@ -14,7 +22,6 @@ Each attempt is reported to Locust's statistics under the task's name, its failu
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import random
@@ -27,25 +34,68 @@ from typing import Any, ClassVar
 import dns.exception
 import dns.resolver
 import gevent
-from locust import FastHttpUser, events, task
+from locust import FastHttpUser, LoadTestShape, events, task
+from locust.runners import MasterRunner
 
 from loadgen.behaviour import (
-    BEHAVIOURS,
     CUSTOMER_TABLE_DEFINITION,
     DYNAMODB_USER,
     SecondOutcomes,
     UserBehaviour,
+    UserLoop,
+    behaviours_of,
     classify,
 )
-from scenarios.policies import client_policy, load_policy_set
-from scenarios.schema import load_scenario
+from scenarios.policies import POLICY_DIR, client_policy, load_policy_set
+from scenarios.schema import LoadStage, load_scenario
+from services.client import DEADLINE_HEADER
 from services.throttling.outcome import LOCAL, Outcome
 
 SCENARIO = load_scenario(os.environ.get("CASCADESIM_SCENARIO", "scenarios/dns-race.toml"))
-POLICY = load_policy_set(Path(__file__).resolve().parents[1] / "scenarios" / "policies" / f"{SCENARIO.policy}.toml")
+POLICY = load_policy_set(POLICY_DIR / f"{SCENARIO.policy}.toml")
 RUN_DIR = Path(os.environ.get("CASCADESIM_RUN_DIR", "."))
 OUTCOMES = SecondOutcomes()
-START = time.monotonic()
+BEHAVIOURS = behaviours_of(SCENARIO)
+
+
+def _clock() -> tuple[float | None, float]:
+    """The cloud clock's offset from time.perf_counter() (None when unknown), and the run's start on it."""
+    given = os.environ.get("CASCADESIM_CLOCK")
+    if given:
+        offset, start = (float(part) for part in given.split())
+        return offset, start
+    return None, time.perf_counter()
+
+
+CLOCK_OFFSET, RUN_START = _clock()
+
+
+def cloud_now() -> float:
+    return time.perf_counter() + (CLOCK_OFFSET or 0.0)
+
+
+def elapsed() -> float:
+    """Seconds since the run started: the scenario's own time line."""
+    return cloud_now() - RUN_START
+
+
+def _load() -> tuple[dict[str, int], list[LoadStage], float]:
+    """The user mix, the stages and the spawn rate: the scenario's, or a constant CASCADESIM_USERS."""
+    until = float(os.environ.get("CASCADESIM_UNTIL", SCENARIO.duration))
+    load = SCENARIO.load
+    constant = os.environ.get("CASCADESIM_USERS")
+    if constant or load is None:
+        mix = {kind: 1 for kind in BEHAVIOURS} if load is None else dict(load.mix)
+        stages = [LoadStage(until=until, users=int(constant or 0))]
+    else:
+        mix, stages = dict(load.mix), [s for s in load.stages if s.until <= until]
+        if len(stages) < len(load.stages):
+            stages.append(LoadStage(until=until, users=load.stages[len(stages)].users))
+    return {k: w for k, w in mix.items() if w > 0 and k in BEHAVIOURS}, stages, load.spawn_rate if load else 10.0
+
+
+MIX, STAGES, SPAWN_RATE = _load()
+_DNS_CACHE = dns.resolver.Cache()
 
 
 def _resolver() -> dns.resolver.Resolver:
@@ -53,7 +103,7 @@ def _resolver() -> dns.resolver.Resolver:
     resolver.nameservers = ["127.0.0.1"]
     resolver.port = SCENARIO.dns.resolver_port
     resolver.lifetime = 2.0
-    resolver.cache = None  # the shared resolver caches; each lookup asks it, as the services' stubs do
+    resolver.cache = _DNS_CACHE  # one per process, answers kept for their TTL: a host's caching stub
     return resolver
 
 
@@ -67,14 +117,18 @@ class CascadeUser(FastHttpUser):
         self.policy = client_policy(POLICY, self.rng)
         self.resolver = _resolver()
 
+        self.loop = UserLoop(self.behaviour, self.rng)
+        self.pause = 0.0
+
     def wait_time(self) -> float:
-        return self.behaviour.wait_time(self.rng)
+        return self.pause
 
     @task
     def one_request(self) -> None:
         behaviour = self.behaviour
-        request = behaviour.pick(self.rng).build(self.rng)
+        request = self.loop.next_request()
         began = time.monotonic()
+        second = int(elapsed())
         deadline = began + behaviour.timeout
         call = self.policy.new_call()
         attempt, attempts = 0, 0
@@ -92,7 +146,9 @@ class CascadeUser(FastHttpUser):
             if delay is None or time.monotonic() + delay >= deadline:
                 break
             gevent.sleep(delay)
-        OUTCOMES.record(int(began - START), behaviour.name, attempts, classify(outcome))
+        outcome_class = classify(outcome)
+        OUTCOMES.record(second, behaviour.name, attempts, outcome_class)
+        self.pause = self.loop.finished(request, outcome_class)
 
     def _attempt(self, request: Any, attempt: int, deadline: float) -> Outcome:
         started = time.monotonic()
@@ -104,9 +160,10 @@ class CascadeUser(FastHttpUser):
             self._report(request.name, started, outcome)
             return outcome
         url = f"http://{self.rng.choice(addresses)}:{self.behaviour.port}{request.path}"
-        # No x-deadline: the servers' simulated clock lives in another process, so a Locust user cannot name it.
         headers = {**request.headers, "host": self.behaviour.service}
         timeout = max(0.01, deadline - time.monotonic())
+        if CLOCK_OFFSET is not None:  # the deadline on the servers' clock, which we know on this machine
+            headers[DEADLINE_HEADER] = repr(cloud_now() + timeout)
         with self.client.request(
             request.method,
             url,
@@ -152,32 +209,24 @@ class CascadeUser(FastHttpUser):
         )
 
 
-def _ports() -> dict[str, int]:
-    """Each service's port as the scenario sets it."""
-    ports = {"dynamodb": SCENARIO.dynamodb.port}
-    if SCENARIO.ec2 is not None:
-        ports["ec2"] = SCENARIO.ec2.port
-    if SCENARIO.lambda_ is not None:
-        ports["lambda"] = SCENARIO.lambda_.port
-    return ports
-
-
-PORTS = _ports()
-
-
-def _user_class(behaviour: UserBehaviour) -> type[CascadeUser]:
-    behaviour = dataclasses.replace(behaviour, port=PORTS[behaviour.name])
+def _user_class(behaviour: UserBehaviour, weight: int) -> type[CascadeUser]:
     return type(
         f"{behaviour.name.capitalize()}User",
         (CascadeUser,),
-        {"behaviour": behaviour, "abstract": False, "__module__": __name__},
+        {"behaviour": behaviour, "weight": weight, "abstract": False, "__module__": __name__},
     )
 
 
-_WANTED = [k for k in os.environ.get("CASCADESIM_USERS", "dynamodb,ec2,lambda").split(",") if k in BEHAVIOURS]
-_WANTED = [k for k in _WANTED if k in PORTS]
-for _kind in _WANTED:
-    globals()[f"{_kind.capitalize()}User"] = _user_class(BEHAVIOURS[_kind])
+for _kind, _weight in MIX.items():
+    globals()[f"{_kind.capitalize()}User"] = _user_class(BEHAVIOURS[_kind], _weight)
+
+
+class ScenarioShape(LoadTestShape):
+    """The scenario's stages on the run's clock; Locust stops when the last one ends."""
+
+    def tick(self) -> tuple[int, float] | None:
+        stage = next((s for s in STAGES if elapsed() < s.until), None)
+        return None if stage is None else (stage.users, SPAWN_RATE)
 
 
 @events.test_start.add_listener
@@ -194,7 +243,7 @@ def _create_customer_table(environment: Any, **kwargs: Any) -> None:
     }
     body = json.dumps(CUSTOMER_TABLE_DEFINITION).encode()
     request = urllib.request.Request(
-        f"http://{address}:{PORTS['dynamodb']}/", data=body, headers=headers, method="POST"
+        f"http://{address}:{SCENARIO.dynamodb.port}/", data=body, headers=headers, method="POST"
     )
     with contextlib.suppress(urllib.error.URLError, OSError):  # 400 ResourceInUseException is fine too
         urllib.request.urlopen(request, timeout=5).close()
@@ -202,5 +251,7 @@ def _create_customer_table(environment: Any, **kwargs: Any) -> None:
 
 @events.quitting.add_listener
 def _write_outcomes(environment: Any, **kwargs: Any) -> None:
+    if isinstance(environment.runner, MasterRunner):
+        return  # a master runs no users
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     (RUN_DIR / f"outcomes-{os.getpid()}.csv").write_text(OUTCOMES.csv())

@@ -7,6 +7,7 @@ the number of users of each kind at what the current stage says, and stops them 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 
@@ -19,10 +20,16 @@ from loadgen.behaviour import (
     SecondOutcomes,
     Stage,
     UserBehaviour,
+    UserLoop,
+    behaviours_of,
     classify,
     stage_at,
+    stages_of,
 )
+from scenarios.policies import client_policy
+from scenarios.schema import Scenario
 from services.client import ServiceClient
+from services.cloud import Cloud, rng_factory
 from services.dns.stub import StubResolver
 from services.dynamodb.calls import until_done
 from services.errors import CallFailed
@@ -41,6 +48,7 @@ class VirtualUsers:
         policy_for: Callable[[str], ClientPolicy],
         *,
         behaviours: Mapping[str, UserBehaviour] = BEHAVIOURS,
+        spawn_rate: float = math.inf,
     ) -> None:
         self.network = network
         self.stub = stub
@@ -50,17 +58,40 @@ class VirtualUsers:
         self.behaviours = behaviours
         self.outcomes = SecondOutcomes()
         self._running: dict[str, list[anyio.CancelScope]] = {name: [] for name in behaviours}
+        self.spawn_rate = spawn_rate
         self._spawned = 0
 
-    async def run(self) -> None:
-        """Create the customers' table, then follow the stages until the last one ends."""
-        start = anyio.current_time()
+    @classmethod
+    def for_scenario(cls, scenario: Scenario, cloud: Cloud) -> VirtualUsers:
+        """The scenario's [load] against its cloud: its stages, its ports, its policy set's client policy."""
+        if scenario.load is None:
+            raise ValueError(f"scenario {scenario.name} has no [load] section")
+        rng_for = rng_factory(scenario.seed)
+        stub = StubResolver(cloud.network, cloud.dns.settings.resolver, rng_for("users-stub"))
+        return cls(
+            cloud.network,
+            stub,
+            stages_of(scenario.load),
+            lambda who: rng_for(f"users-{who}"),
+            lambda who: client_policy(cloud.policy, rng_for(f"users-{who}-policy")),
+            behaviours=behaviours_of(scenario),
+            spawn_rate=scenario.load.spawn_rate,
+        )
+
+    async def run(self, start: float | None = None) -> None:
+        """Create the customers' table, then follow the stages until the last one ends.
+
+        Stage times and outcome seconds count from `start` (default: now), normally the run's own start.
+        """
+        start = anyio.current_time() if start is None else start
         await self._create_table()
         async with anyio.create_task_group() as tg:
             while (stage := stage_at(self.stages, anyio.current_time() - start)) is not None:
+                budget = self.spawn_rate  # users started this second, as Locust's spawn rate allows
                 for name, scopes in self._running.items():
                     wanted = stage.users.get(name, 0)
-                    while len(scopes) < wanted:
+                    while len(scopes) < wanted and budget >= 1:
+                        budget -= 1
                         scope = anyio.CancelScope()
                         scopes.append(scope)
                         tg.start_soon(self._user, self.behaviours[name], scope, start)
@@ -90,10 +121,11 @@ class VirtualUsers:
         who = f"{behaviour.name}-{self._spawned}"
         rng = self.rng_for(who)
         client = self._client(behaviour, who)
+        loop = UserLoop(behaviour, rng)
         with scope:
             try:
                 while True:
-                    request = behaviour.pick(rng).build(rng)
+                    request = loop.next_request()
                     began, before = anyio.current_time(), client.attempts
                     try:
                         await client.request(
@@ -103,13 +135,11 @@ class VirtualUsers:
                             content=request.body,
                             deadline=began + behaviour.timeout,
                         )
-                        outcome = client.last_outcome or Outcome(1)
+                        outcome = classify(client.last_outcome or Outcome(1))
                     except CallFailed as exc:
-                        outcome = Outcome(1, failure=exc.reason)
-                    self.outcomes.record(
-                        int(began - start), behaviour.name, client.attempts - before, classify(outcome)
-                    )
-                    await anyio.sleep(behaviour.wait_time(rng))
+                        outcome = classify(Outcome(1, failure=exc.reason))
+                    self.outcomes.record(int(began - start), behaviour.name, client.attempts - before, outcome)
+                    await anyio.sleep(loop.finished(request, outcome))
             finally:
                 with anyio.CancelScope(shield=True):
                     await client.aclose()

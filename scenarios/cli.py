@@ -6,7 +6,6 @@ import shutil
 import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -15,7 +14,7 @@ import typer
 from rich.console import Console
 
 from scenarios.console import EventPrinter, listeners_table, try_it
-from scenarios.locust_run import run_locust
+from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.runner import run_scenario
 from scenarios.schema import Scenario, ScenarioError, load_scenario
 from services.cloud import Cloud
@@ -65,18 +64,26 @@ def serve(
         Path | None, typer.Option(help="Where to write events.jsonl (default: runs/<name>-<stamp>/).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print routine events.")] = False,
-    users: Annotated[int, typer.Option(help="Drive the cloud with this many Locust users (0: none).", min=0)] = 0,
-    spawn_rate: Annotated[float, typer.Option(help="Locust users started per second.", min=0.1)] = 10.0,
-    locust_processes: Annotated[int, typer.Option(help="Locust worker processes (its --processes).", min=1)] = 1,
+    users: Annotated[
+        int | None,
+        typer.Option(help="A constant number of Locust users instead of the scenario's [load] (0: no load).", min=0),
+    ] = None,
+    locust_processes: Annotated[
+        int, typer.Option(help="Locust in one process forking this many workers (its --processes).", min=1)
+    ] = 1,
+    locust_workers: Annotated[
+        int, typer.Option(help="Locust's distributed mode: a master plus this many worker processes.", min=0)
+    ] = 0,
 ) -> None:
-    """Run the live DNS control plane and DynamoDB routers on loopback, streaming events, until done or Ctrl-C."""
+    """Run the live cloud on loopback, with Locust playing the scenario's [load], until done or Ctrl-C."""
     loaded = _load(scenario)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # the wall-clock stamp names the run directory only
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp}"
     run_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(scenario, run_dir / "scenario.toml")
     with (run_dir / "events.jsonl").open("w", encoding="utf-8") as stream:
-        load = _Load(scenario, run_dir, users, spawn_rate, locust_processes) if users else None
+        wanted = users != 0 and (users is not None or loaded.load is not None)
+        load = _Load(scenario, run_dir, users, locust_processes, locust_workers) if wanted else None
         interrupted = _serve(loaded, duration, stream, verbose, load)
     console.print(f"events written to {run_dir / 'events.jsonl'}", highlight=False)
     if interrupted:
@@ -87,9 +94,9 @@ def serve(
 class _Load:
     scenario: Path
     run_dir: Path
-    users: int
-    spawn_rate: float
+    users: int | None
     processes: int
+    workers: int
 
 
 def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose: bool, load: _Load | None) -> bool:
@@ -106,21 +113,18 @@ def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose:
             console.print(listeners_table(cloud.listeners()))
             console.print(try_it(cloud.listeners()), highlight=False, soft_wrap=True)
             if load is not None:
-                seconds = (scenario.duration if duration is None else duration) - events.now()
-                nursery.start_soon(
-                    partial(
-                        run_locust,
-                        load.scenario.resolve(),
-                        load.run_dir.resolve(),
-                        users=load.users,
-                        spawn_rate=load.spawn_rate,
-                        seconds=seconds,
-                        processes=load.processes,
-                    )
+                plan = LocustPlan(
+                    load.scenario.resolve(),
+                    load.run_dir.resolve(),
+                    until=scenario.duration if duration is None else duration,
+                    users=load.users,
+                    processes=load.processes,
+                    workers=load.workers,
                 )
-                events.emit(
-                    "load_started", "locust", f"Locust: {load.users} users, reports in {load.run_dir / 'locust'}"
-                )
+                nursery.start_soon(run_locust, plan, trio.current_time() - events.now())
+                how = f"master + {load.workers} workers" if load.workers else f"{load.processes} process(es)"
+                users = "the scenario's stages" if load.users is None else f"{load.users} users"
+                events.emit("load_started", "locust", f"Locust ({how}): {users}, reports in {load.run_dir / 'locust'}")
 
         async with trio.open_nursery() as nursery:
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

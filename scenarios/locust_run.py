@@ -1,26 +1,50 @@
-"""Running Locust from the trio side: as a subprocess, never imported (gevent and trio cannot share a process).
+"""Running Locust from the trio side: as subprocesses, never imported (gevent and trio cannot share a process).
 
-Locust runs headless with its CSV (with full history) and HTML report in `<run>/locust/`, and the users' own
-per-second outcomes in `<run>/locust/outcomes-<pid>.csv`. On the way out — the run's end, Ctrl-C or an error —
-Locust gets SIGINT (it then writes its reports), and SIGKILL if it has not exited 7 s later.
+Locust runs headless, its load shape taken from the scenario (loadgen/locustfile.py), with its CSV (with full
+history) and HTML report in `<run>/locust/` and the users' own per-second outcomes in
+`<run>/locust/outcomes-<pid>.csv`. It runs as one process, as one process forking `processes` workers (Locust's
+`--processes`), or as a master plus `workers` worker processes (Locust's distributed mode, the same that spreads
+load over several machines). On the way out (the run's end, Ctrl-C or an error) every Locust process gets SIGINT
+(the master then writes its reports), and SIGKILL if it has not exited 7 s later.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import trio
 
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadgen" / "locustfile.py"
 STOP_GRACE = 7.0  # the whole serve must be gone within 10 s of Ctrl-C
+MASTER_HOST = "127.0.0.1"
 
 
-def locust_command(run_dir: Path, users: int, spawn_rate: float, seconds: float, processes: int) -> list[str]:
-    out = run_dir / "locust"
+@dataclass(frozen=True)
+class LocustPlan:
+    """How to run Locust for one run."""
+
+    scenario: Path
+    run_dir: Path
+    until: float  # seconds into the run when the load stops
+    users: int | None = None  # a constant total instead of the scenario's stages
+    processes: int = 1  # Locust's --processes
+    workers: int = 0  # >0: a master plus this many worker processes
+
+    @property
+    def out(self) -> Path:
+        return self.run_dir / "locust"
+
+
+def master_command(plan: LocustPlan, master_port: int | None) -> list[str]:
     command = [
         sys.executable,
         "-m",
@@ -28,61 +52,132 @@ def locust_command(run_dir: Path, users: int, spawn_rate: float, seconds: float,
         "-f",
         str(LOCUSTFILE),
         "--headless",
-        "-u",
-        str(users),
-        "-r",
-        f"{spawn_rate:g}",
-        "-t",
-        f"{max(1, int(seconds))}s",
         "--csv",
-        str(out / "stats"),
+        str(plan.out / "stats"),
         "--csv-full-history",
         "--html",
-        str(out / "report.html"),
+        str(plan.out / "report.html"),
         "--only-summary",
     ]
-    if processes > 1:
-        command += ["--processes", str(processes)]
+    if master_port is not None:
+        command += [
+            "--master",
+            "--master-bind-host",
+            MASTER_HOST,
+            "--master-bind-port",
+            str(master_port),
+            "--expect-workers",
+            str(plan.workers),
+            "--expect-workers-max-wait",
+            "30",
+        ]
+    elif plan.processes > 1:
+        command += ["--processes", str(plan.processes)]
     return command
 
 
+def worker_command(master_port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--worker",
+        "--master-host",
+        MASTER_HOST,
+        "--master-port",
+        str(master_port),
+    ]
+
+
+def locust_environment(plan: LocustPlan, run_start: float) -> dict[str, str]:
+    """What the locustfile reads: the scenario, where to write, and the cloud's clock (trio's clock is
+    time.perf_counter() plus an offset of its own, so the offset is measured here, in the trio process)."""
+    offset = trio.current_time() - time.perf_counter()
+    env = {
+        **os.environ,
+        "CASCADESIM_SCENARIO": str(plan.scenario),
+        "CASCADESIM_RUN_DIR": str(plan.out),
+        "CASCADESIM_UNTIL": f"{plan.until:.3f}",
+        "CASCADESIM_CLOCK": f"{offset!r} {run_start!r}",
+    }
+    if plan.users is not None:
+        env["CASCADESIM_USERS"] = str(plan.users)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((MASTER_HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 async def run_locust(
-    scenario: Path,
-    run_dir: Path,
-    *,
-    users: int,
-    spawn_rate: float,
-    seconds: float,
-    processes: int = 1,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    plan: LocustPlan, run_start: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> int:
-    """Run Locust until it finishes its time or this task is cancelled; returns its exit status."""
-    (run_dir / "locust").mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CASCADESIM_SCENARIO": str(scenario), "CASCADESIM_RUN_DIR": str(run_dir / "locust")}
-    log = (run_dir / "locust" / "locust.log").open("wb")
-    process = await trio.lowlevel.open_process(
-        locust_command(run_dir, users, spawn_rate, seconds, processes),
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches us; we stop Locust ourselves, in order
-    )
+    """Run Locust until its load shape ends or this task is cancelled; returns the (master's) exit status.
+
+    `run_start` is the run's start on the trio clock: the scenario's time 0.
+    """
+    plan.out.mkdir(parents=True, exist_ok=True)
+    env = locust_environment(plan, run_start)
+    master_port = _free_port() if plan.workers > 0 else None
+    processes: list[trio.Process] = []
+    logs: list[IO[bytes]] = []
+
+    async def start(command: list[str], log_name: str) -> trio.Process:
+        log = (plan.out / log_name).open("wb")
+        logs.append(log)
+        process = await trio.lowlevel.open_process(
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop Locust ourselves, in order
+        )
+        processes.append(process)
+        return process
+
     try:
+        master = await start(master_command(plan, master_port), "locust.log")
+        if master_port is not None:
+            for index in range(1, plan.workers + 1):
+                await start(worker_command(master_port), f"worker-{index}.log")
         task_status.started()
-        return await process.wait()
+        return await master.wait()
     finally:
         with trio.CancelScope(shield=True):
-            await _stop(process)
-        log.close()
+            await stop_all(processes)
+        for log in logs:
+            log.close()
 
 
-async def _stop(process: trio.Process) -> None:
-    if process.returncode is not None:
-        return
-    # SIGINT, not SIGTERM: only on KeyboardInterrupt does Locust still write its HTML report before exiting.
-    os.killpg(process.pid, signal.SIGINT)
+async def stop_all(processes: list[trio.Process]) -> None:
+    """SIGINT to each process group still running (master first), a grace period for all of them, including
+    the workers a `--processes` master forked into its group, to write their files and exit, then SIGKILL."""
+    for process in processes:
+        if process.returncode is None:
+            _signal(process, signal.SIGINT)  # not SIGTERM: only on SIGINT does Locust still write its HTML
     with trio.move_on_after(STOP_GRACE):
+        for process in processes:
+            await process.wait()
+        while any(_group_alive(process) for process in processes):  # noqa: ASYNC110 (no event for "group gone")
+            await trio.sleep(0.1)
+    for process in processes:
+        _signal(process, signal.SIGKILL)
         await process.wait()
-        return
-    os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()
+
+
+def _group_alive(process: trio.Process) -> bool:
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _signal(process: trio.Process, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group has already gone
+        os.killpg(process.pid, signum)

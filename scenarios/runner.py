@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import trio
 
+from loadgen.virtual import VirtualUsers
 from scenarios.faults import play
 from scenarios.schema import Scenario
 from services.cloud import Cloud
@@ -25,10 +27,12 @@ async def run_scenario(
     duration: float | None = None,
     probe: HealthProbe | None = None,
     on_ready: Callable[[Cloud], None] | None = None,
+    clients: Callable[[Cloud], Coroutine[Any, Any, None]] | None = None,
 ) -> Cloud:
     """Start the cloud, play the faults, and stop everything after `duration` (default: the scenario's).
 
-    `on_ready` is called once every node listens and DNS has its first plan.
+    `on_ready` is called once every node listens and DNS has its first plan; `clients` then runs alongside
+    the faults until it returns or the run ends.
     """
     cloud = Cloud(scenario, network, events, probe=probe)
     limit = scenario.duration if duration is None else duration
@@ -39,6 +43,8 @@ async def run_scenario(
             if on_ready is not None:
                 on_ready(cloud)
             tg.start_soon(play, scenario, cloud)
+            if clients is not None:
+                tg.start_soon(clients, cloud)
     events.emit("run_stopped", "runner", f"scenario {scenario.name} stopped after {events.now():.1f} s")
     return cloud
 
@@ -47,6 +53,7 @@ async def run_scenario(
 class VirtualRun:
     cloud: Cloud
     events: EventLog
+    users: VirtualUsers | None
 
 
 def run_virtual(
@@ -56,14 +63,27 @@ def run_virtual(
     latency: float = 0.0005,
     probe: HealthProbe | None = None,
     sinks: tuple[Sink, ...] = (),
+    load: bool = True,
 ) -> VirtualRun:
-    """Run a scenario in virtual time; the same scenario and seed give the same events every time."""
+    """Run a scenario in virtual time; the same scenario and seed give the same events every time.
+
+    With `load` (and a [load] section), virtual users play the clients that Locust plays in live runs.
+    """
 
     async def main() -> VirtualRun:
         events = EventLog(trio.current_time)
         for sink in sinks:
             events.subscribe(sink)
-        cloud = await run_scenario(scenario, VirtualNetwork(latency), events, duration=duration, probe=probe)
-        return VirtualRun(cloud, events)
+        users: list[VirtualUsers] = []
+
+        async def clients(cloud: Cloud) -> None:
+            users.append(VirtualUsers.for_scenario(scenario, cloud))
+            await users[0].run(start=anyio.current_time() - events.now())
+
+        wanted = clients if load and scenario.load is not None else None
+        cloud = await run_scenario(
+            scenario, VirtualNetwork(latency), events, duration=duration, probe=probe, clients=wanted
+        )
+        return VirtualRun(cloud, events, users[0] if users else None)
 
     return run_in_virtual_time(main, scenario.seed)

@@ -115,6 +115,36 @@ class DynamoDbConfig(ConfigModel):
     capacity: CapacityConfig = CapacityConfig()
 
 
+UserCount = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class LoadStage(ConfigModel):
+    """Until `until` seconds into the run, keep `users` users, split by the load's mix."""
+
+    until: PositiveSeconds
+    users: UserCount
+
+
+class LoadConfig(ConfigModel):
+    """The clients: a mix of user kinds (Locust's user-class weights) and stages of a total user count.
+
+    Live runs drive it through Locust (a LoadTestShape), virtual runs through loadgen/virtual.py.
+    """
+
+    mix: dict[Literal["dynamodb", "ec2", "lambda"], UserCount] = {"dynamodb": 1}
+    stages: tuple[LoadStage, ...] = Field(min_length=1)
+    spawn_rate: PositiveSeconds = 10.0
+
+    @model_validator(mode="after")
+    def _stages_in_order(self) -> LoadConfig:
+        if sum(self.mix.values()) == 0:
+            raise _FieldProblem("mix", self.mix, "needs at least one user kind with a weight above 0")
+        for i, (before, after) in enumerate(zip(self.stages, self.stages[1:], strict=False), start=1):
+            if after.until <= before.until:
+                raise _FieldProblem(f"stages[{i}].until", after.until, f"must be after stages[{i - 1}].until")
+        return self
+
+
 class _Timed(ConfigModel):
     at: Seconds
 
@@ -193,6 +223,7 @@ class Scenario(ConfigModel):
     ec2: Ec2Config | None = None
     lambda_: LambdaConfig | None = Field(None, alias="lambda")
     policy: str = "naive"
+    load: LoadConfig | None = None
     faults: tuple[Fault, ...] = ()
     operator: tuple[OperatorAction, ...] = ()
 
@@ -215,6 +246,9 @@ class Scenario(ConfigModel):
                 raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs a [lambda] section")
         if self.lambda_ is not None and self.ec2 is None:
             raise _FieldProblem("lambda", "...", "needs an [ec2] section: Lambda scales out on EC2 instances")
+        for kind, weight in self.load.mix.items() if self.load is not None else ():
+            if weight and getattr(self, "lambda_" if kind == "lambda" else kind) is None:
+                raise _FieldProblem(f"load.mix.{kind}", weight, f"needs a [{kind}] section")
         if self.dns.authority_port == self.dns.resolver_port:
             raise _FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self
@@ -291,6 +325,8 @@ def _describe_one(error: Any) -> str:
         "literal_error": "must be one of {expected}",
         "union_tag_not_found": "needs a 'kind' ({discriminator})",
         "model_type": "must be a table",
+        "dict_type": "must be a table",
+        "too_short": "must have at least {min_length} entry",
         "tuple_type": "must be an array of tables",
     }.get(kind)
     text = problem.format(**ctx) if problem else error["msg"]
@@ -312,7 +348,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        elif item in tags:
+        elif item in tags or item == "[key]":
             continue
         else:
             parts.append(str(item))

@@ -98,7 +98,8 @@ class DnsControlPlane:
         )
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Serve DNS and run the Planner and the Enactors until cancelled; `started` once DNS answers."""
+        """Serve DNS and run the Planner and the Enactors until cancelled; `started` once DNS answers with
+        the first plan's addresses (so no client's first lookup meets, and caches, an NXDOMAIN)."""
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(self.authority.serve, self.network, self.settings.authority)
@@ -106,6 +107,7 @@ class DnsControlPlane:
                 await self.planner.publish_once()
                 for enactor in self.enactors.values():
                     tg.start_soon(enactor.run)
+                await self._first_addresses()
                 task_status.started()
                 await anyio.sleep(self.planner.plan_interval)
                 await self.planner.run()
@@ -113,6 +115,17 @@ class DnsControlPlane:
             if self._own_probe is not None:
                 with anyio.CancelScope(shield=True):
                     await self._own_probe.aclose()
+
+    async def _first_addresses(self) -> None:
+        filled = anyio.Event()
+
+        def notice(change: RecordSetChange) -> None:
+            if change.name == REGIONAL and change.after is not None and not change.after.empty:
+                filled.set()
+
+        self.zone.subscribe(notice)
+        if (record := self.zone.get(REGIONAL)) is None or record.empty:
+            await filled.wait()
 
     def restore_dns(self) -> None:
         """The operators' manual repair: write the newest plan onto every endpoint, bypassing the Enactors."""

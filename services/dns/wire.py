@@ -74,15 +74,19 @@ def respond(
 
 
 def to_wire(response: dns.message.Message) -> bytes:
-    """Render a response, truncating (TC) rather than failing when it does not fit the asker's UDP size."""
+    """Render a response, truncating (TC) rather than failing when it does not fit the asker's UDP size.
+
+    Records keep the order they were given: dnspython would otherwise shuffle them with the process-wide `random`,
+    which undoes the authority's weighted order and makes a seeded run differ from one process to the next.
+    """
     limit = max(512, response.request_payload or 512) if response.edns >= 0 else 512
     try:
-        return response.to_wire(max_size=limit)
+        return response.to_wire(max_size=limit, want_shuffle=False)
     except dns.exception.TooBig:
         response.answer.clear()
         response.authority.clear()
         response.flags |= dns.flags.TC
-        return response.to_wire()
+        return response.to_wire(want_shuffle=False)
 
 
 def copy_rrset(rrset: dns.rrset.RRset, ttl: int) -> dns.rrset.RRset:

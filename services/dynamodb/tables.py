@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,7 +150,7 @@ class Table:
             "ItemCount": count,
             "TableSizeBytes": self._size,
             "TableArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.name}",
-            "TableId": f"{abs(hash(self.name)) % 10**12:012d}-cascadesim",
+            "TableId": f"{zlib.crc32(self.name.encode()):012d}-cascadesim",  # the same in every process
         }
         mode = self.definition.get("BillingModeSummary", {}).get("BillingMode")
         if mode != "PAY_PER_REQUEST":

@@ -90,3 +90,11 @@ def test_any_bytes_at_all_are_survived(wire: bytes) -> None:
     """Whatever arrives, `answer` returns bytes or None and never raises."""
     reply = make_authority().answer(wire)
     assert reply is None or isinstance(reply, bytes)
+
+
+def test_the_weighted_order_survives_onto_the_wire() -> None:
+    """The first address on the wire is drawn by weight: rendering must not reshuffle the records."""
+    heavy = (WeightedAddress("127.0.1.1", 98), WeightedAddress("127.0.1.2", 1), WeightedAddress("127.0.1.3", 1))
+    authority = make_authority(heavy)
+    firsts = Counter(next(iter(ask(authority, NAME).answer[0])).address for _ in range(400))
+    assert firsts["127.0.1.1"] > 0.9 * 400
