@@ -167,6 +167,27 @@ class SecondOutcomes:
             lines.append(",".join([str(second), user, *(str(row[h]) for h in header[2:])]))
         return "\n".join(lines) + "\n"
 
+    @classmethod
+    def from_csv(cls, *texts: str) -> SecondOutcomes:
+        """Outcomes read back from one or more CSVs in this format (say one per Locust worker), summed."""
+        merged = cls()
+        for text in texts:
+            for line in text.splitlines()[1:]:
+                second, user, *counts = line.split(",")
+                row = merged.rows.setdefault(
+                    (int(second), user), {"logical": 0, "attempts": 0, **dict.fromkeys(OUTCOME_CLASSES, 0)}
+                )
+                for key, value in zip(["logical", "attempts", *OUTCOME_CLASSES], counts, strict=True):
+                    row[key] += int(value)
+        return merged
+
+    def per_second(self, key: str) -> dict[int, int]:
+        """One count (e.g. "attempts") per second, summed over user kinds."""
+        out: dict[int, int] = {}
+        for (second, _), row in self.rows.items():
+            out[second] = out.get(second, 0) + row[key]
+        return out
+
     def totals(self, user: str | None = None, seconds: range | None = None) -> dict[str, int]:
         out = {"logical": 0, "attempts": 0, **dict.fromkeys(OUTCOME_CLASSES, 0)}
         for (second, who), row in self.rows.items():

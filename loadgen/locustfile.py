@@ -98,13 +98,28 @@ MIX, STAGES, SPAWN_RATE = _load()
 _DNS_CACHE = dns.resolver.Cache()
 
 
-def _resolver() -> dns.resolver.Resolver:
+def new_resolver() -> dns.resolver.Resolver:
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = ["127.0.0.1"]
     resolver.port = SCENARIO.dns.resolver_port
     resolver.lifetime = 2.0
     resolver.cache = _DNS_CACHE  # one per process, answers kept for their TTL: a host's caching stub
     return resolver
+
+
+_ADDRESSES: dict[str, tuple[float, list[str]]] = {}
+
+
+def addresses_of(resolver: dns.resolver.Resolver, name: str) -> list[str]:
+    """`name`'s addresses, kept until their TTL runs out (what dnspython's cache does, without its per-lookup
+    cost); failures are not kept here, the resolver's cache holds negative answers for their own TTL."""
+    kept = _ADDRESSES.get(name)
+    if kept is not None and kept[0] > time.time():
+        return kept[1]
+    answer = resolver.resolve(name, "A")
+    addresses = [record.address for record in answer]
+    _ADDRESSES[name] = (answer.expiration, addresses)
+    return addresses
 
 
 class CascadeUser(FastHttpUser):
@@ -115,7 +130,7 @@ class CascadeUser(FastHttpUser):
     def on_start(self) -> None:
         self.rng = random.Random(f"{SCENARIO.seed}:{os.getpid()}:{id(self)}")
         self.policy = client_policy(POLICY, self.rng)
-        self.resolver = _resolver()
+        self.resolver = new_resolver()
 
         self.loop = UserLoop(self.behaviour, self.rng)
         self.pause = 0.0
@@ -153,8 +168,7 @@ class CascadeUser(FastHttpUser):
     def _attempt(self, request: Any, attempt: int, deadline: float) -> Outcome:
         started = time.monotonic()
         try:
-            answer = self.resolver.resolve(self.behaviour.service, "A")
-            addresses = [r.address for r in answer]
+            addresses = addresses_of(self.resolver, self.behaviour.service)
         except (dns.exception.DNSException, OSError) as exc:
             outcome = Outcome(attempt, failure=f"DNS: {type(exc).__name__}")
             self._report(request.name, started, outcome)
@@ -233,7 +247,7 @@ class ScenarioShape(LoadTestShape):
 def _create_customer_table(environment: Any, **kwargs: Any) -> None:
     """The DynamoDB users' table, created once per process before the users start (it may already exist)."""
     try:
-        address = _resolver().resolve(DYNAMODB_USER.service, "A")[0].address
+        address = new_resolver().resolve(DYNAMODB_USER.service, "A")[0].address
     except (dns.exception.DNSException, OSError):
         return  # DNS is already down: the users will report it
     headers = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 Sink = Callable[["Event"], None]
@@ -35,6 +36,17 @@ class Event:
             },
             sort_keys=False,
         )
+
+
+def read_events(path: Path) -> list[Event]:
+    """A run's events.jsonl read back (the reports and comparisons work from saved runs)."""
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            t, kind, source, message = (record.pop(key) for key in ("t", "kind", "source", "message"))
+            events.append(Event(t, kind, source, message, record))
+    return events
 
 
 class EventLog:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ports import free_port
+from tests.ports import on_free_ports
 
 CLI = Path(sys.executable).with_name("cascadesim")
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -23,28 +21,6 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 def locust_processes() -> list[str]:
     found = subprocess.run(["pgrep", "-af", "loadgen/locustfile.py"], capture_output=True, text=True).stdout
     return [line for line in found.splitlines() if "pgrep" not in line]
-
-
-def on_free_ports(tmp_path: Path, name: str) -> Path:
-    """The shipped scenario with every listening port moved to one nothing uses now."""
-    text = re.sub(
-        r"^(authority_port|resolver_port|port) = \d+\n", "", Path(f"scenarios/{name}.toml").read_text(), flags=re.M
-    )
-    udp = socket.SOCK_DGRAM
-    ports = {
-        "dns": f"authority_port = {free_port('127.0.0.1', udp)}\nresolver_port = {free_port('127.0.0.1', udp)}\n",
-        "dynamodb": f"port = {free_port('127.0.1.1')}\n",
-        "ec2": f"port = {free_port('127.0.2.1')}\n",
-        "lambda": f"port = {free_port('127.0.3.1')}\n",
-    }
-    for section, keys in ports.items():
-        if f"[{section}]\n" in text:
-            text = text.replace(f"[{section}]\n", f"[{section}]\n{keys}")
-        elif section in ("dns", "dynamodb"):
-            text += f"\n[{section}]\n{keys}"
-    path = tmp_path / f"{name}.toml"
-    path.write_text(text)
-    return path
 
 
 def serve_until_interrupted(args: list[str], out: Path, seconds_after_emptied: float) -> float:
