@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -118,9 +119,24 @@ def split(total: int, mix: Mapping[Any, int]) -> dict[str, int]:
     return counts
 
 
-def stages_of(load: LoadConfig) -> tuple[Stage, ...]:
-    """A scenario's [load] section as stages of users per kind."""
-    return tuple(Stage(stage.until, split(stage.users, load.mix)) for stage in load.stages)
+def stages_of(load: LoadConfig, spikes: Sequence[tuple[float, float, float]] = ()) -> tuple[Stage, ...]:
+    """A scenario's [load] section as stages of users per kind, with its load spikes ((start, end, factor),
+    multiplying the users while they last) cut in as stages of their own."""
+    last = load.stages[-1].until
+    bounds = sorted({s.until for s in load.stages} | {t for a, b, _ in spikes for t in (a, b) if 0 < t < last})
+    stages = []
+    for until in bounds:
+        base = next(s for s in load.stages if s.until >= until)  # in force just before `until`
+        factor = math.prod(f for a, b, f in spikes if a < until <= b)
+        stages.append(Stage(until, split(round(base.users * factor), load.mix)))
+    return tuple(stages)
+
+
+def spikes_of(scenario: Scenario) -> tuple[tuple[float, float, float], ...]:
+    """The scenario's load_spike faults as (start, end, factor)."""
+    from scenarios.schema import LoadSpike
+
+    return tuple((f.at, f.at + f.duration, f.factor) for f in scenario.faults if isinstance(f, LoadSpike))
 
 
 def behaviours_of(scenario: Scenario) -> dict[str, UserBehaviour]:

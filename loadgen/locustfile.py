@@ -41,18 +41,23 @@ from loadgen.behaviour import (
     CUSTOMER_TABLE_DEFINITION,
     DYNAMODB_USER,
     SecondOutcomes,
+    Stage,
     UserBehaviour,
     UserLoop,
     behaviours_of,
     classify,
+    spikes_of,
+    split,
+    stage_at,
+    stages_of,
 )
-from scenarios.policies import POLICY_DIR, client_policy, load_policy_set
-from scenarios.schema import LoadStage, load_scenario
+from scenarios.policies import client_policy, load_policy_set, policy_path
+from scenarios.schema import load_scenario
 from services.client import DEADLINE_HEADER
 from services.throttling.outcome import LOCAL, Outcome
 
 SCENARIO = load_scenario(os.environ.get("CASCADESIM_SCENARIO", "scenarios/dns-race.toml"))
-POLICY = load_policy_set(POLICY_DIR / f"{SCENARIO.policy}.toml")
+POLICY = load_policy_set(policy_path(SCENARIO.policy))
 RUN_DIR = Path(os.environ.get("CASCADESIM_RUN_DIR", "."))
 OUTCOMES = SecondOutcomes()
 BEHAVIOURS = behaviours_of(SCENARIO)
@@ -79,19 +84,20 @@ def elapsed() -> float:
     return cloud_now() - RUN_START
 
 
-def _load() -> tuple[dict[str, int], list[LoadStage], float]:
-    """The user mix, the stages and the spawn rate: the scenario's, or a constant CASCADESIM_USERS."""
+def _load() -> tuple[dict[str, int], list[Stage], float]:
+    """The user mix, the stages (load spikes cut in) and the spawn rate: the scenario's, or CASCADESIM_USERS."""
     until = float(os.environ.get("CASCADESIM_UNTIL", SCENARIO.duration))
     load = SCENARIO.load
     constant = os.environ.get("CASCADESIM_USERS")
+    mix = {kind: 1 for kind in BEHAVIOURS} if load is None else {k: w for k, w in load.mix.items() if w > 0}
     if constant or load is None:
-        mix = {kind: 1 for kind in BEHAVIOURS} if load is None else dict(load.mix)
-        stages = [LoadStage(until=until, users=int(constant or 0))]
+        stages = [Stage(until, split(int(constant or 0), mix))]
     else:
-        mix, stages = dict(load.mix), [s for s in load.stages if s.until <= until]
-        if len(stages) < len(load.stages):
-            stages.append(LoadStage(until=until, users=load.stages[len(stages)].users))
-    return {k: w for k, w in mix.items() if w > 0 and k in BEHAVIOURS}, stages, load.spawn_rate if load else 10.0
+        every = stages_of(load, spikes_of(SCENARIO))
+        stages = [s for s in every if s.until <= until]
+        if len(stages) < len(every):
+            stages.append(Stage(until, every[len(stages)].users))
+    return {k: w for k, w in mix.items() if k in BEHAVIOURS}, stages, load.spawn_rate if load else 10.0
 
 
 MIX, STAGES, SPAWN_RATE = _load()
@@ -239,8 +245,8 @@ class ScenarioShape(LoadTestShape):
     """The scenario's stages on the run's clock; Locust stops when the last one ends."""
 
     def tick(self) -> tuple[int, float] | None:
-        stage = next((s for s in STAGES if elapsed() < s.until), None)
-        return None if stage is None else (stage.users, SPAWN_RATE)
+        stage = stage_at(STAGES, elapsed())
+        return None if stage is None else (sum(stage.users.values()), SPAWN_RATE)
 
 
 @events.test_start.add_listener

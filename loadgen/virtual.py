@@ -23,6 +23,7 @@ from loadgen.behaviour import (
     UserLoop,
     behaviours_of,
     classify,
+    spikes_of,
     stage_at,
     stages_of,
 )
@@ -71,7 +72,7 @@ class VirtualUsers:
         return cls(
             cloud.network,
             stub,
-            stages_of(scenario.load),
+            stages_of(scenario.load, spikes_of(scenario)),
             lambda who: rng_for(f"users-{who}"),
             lambda who: client_policy(cloud.policy, rng_for(f"users-{who}-policy")),
             behaviours=behaviours_of(scenario),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 from dataclasses import dataclass
@@ -13,10 +14,13 @@ import trio
 import typer
 from rich.console import Console
 
-from scenarios.console import EventPrinter, listeners_table, try_it
+from reports.kpis import DEFINITIONS
+from scenarios.console import EventPrinter, kpi_table, listeners_table, try_it
+from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now
 from scenarios.locust_run import LocustPlan, run_locust
+from scenarios.progress import RunProgress
 from scenarios.runner import run_scenario
-from scenarios.schema import Scenario, ScenarioError, load_scenario
+from scenarios.schema import Scenario, ScenarioError, load_scenario, parse_scenario
 from services.cloud import Cloud
 from services.errors import ListenError
 from services.events import EventLog, JsonlSink
@@ -152,6 +156,143 @@ def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose:
         )
         raise typer.Exit(1) from None
     return interrupted
+
+
+PolicyOption = Annotated[
+    str | None, typer.Option("--policy", "-p", help="A policy set: a name from `cascadesim policies`, or a file.")
+]
+VirtualOption = Annotated[bool, typer.Option("--virtual", help="Run in virtual time (fast, exactly repeatable).")]
+SeedOption = Annotated[int | None, typer.Option(help="Override the scenario's seed.")]
+OutOption = Annotated[Path, typer.Option(help="Where run directories go.")]
+WorkersOption = Annotated[
+    int, typer.Option(help="Live runs: Locust as a master plus this many worker processes (0: one process).", min=0)
+]
+
+
+def _with(scenario: Scenario, origin: Path, policy: str | None, seed: int | None) -> Scenario:
+    """The scenario with --policy and --seed applied, validated again as a whole."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if policy is not None:
+        data["policy"] = policy
+    if seed is not None:
+        data["seed"] = seed
+    try:
+        return parse_scenario(data, str(origin))
+    except ScenarioError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _execute(scenario: Scenario, directory: Path, options: RunOptions) -> RunResult:
+    mode = "virtual" if options.virtual else "live"
+    label = f"{scenario.name} · {Path(scenario.policy).stem} · {mode}"
+    with RunProgress(console, label, scenario.duration) as progress:
+        try:
+            return execute(scenario, directory, options, on_second=progress.second, sinks=(progress,))
+        except* ListenError as group:
+            errors.print(
+                f"error: {_leaf(group)} (is another cascadesim running? pick other ports in the scenario)",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+
+@app.command()
+def run(
+    scenario: ScenarioPath,
+    policy: PolicyOption = None,
+    virtual: VirtualOption = False,
+    seed: SeedOption = None,
+    out: OutOption = Path("runs"),
+    locust_workers: WorkersOption = 0,
+) -> None:
+    """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
+    loaded = _with(_load(scenario), scenario, policy, seed)
+    directory = run_directory(out, loaded, stamp_now())
+    result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
+    console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
+    console.print(f"run directory: {directory}", highlight=False)
+    _finish([result])
+
+
+@app.command()
+def compare(
+    scenario: ScenarioPath,
+    policy: Annotated[list[str], typer.Option("--policy", "-p", help="A policy set to compare (repeat it).")],
+    virtual: VirtualOption = False,
+    seed: SeedOption = None,
+    out: OutOption = Path("runs"),
+    locust_workers: WorkersOption = 0,
+) -> None:
+    """Run a scenario once per policy set, then compare their KPIs side by side."""
+    base = _load(scenario)
+    variants = [_with(base, scenario, name, seed) for name in policy]  # every one checked before the first runs
+    root = out / f"{base.name}-compare-{stamp_now()}"
+    results: list[RunResult] = []
+    for variant in variants:
+        directory = root / Path(variant.policy).stem
+        results.append(_execute(variant, directory, RunOptions(virtual=virtual, locust_workers=locust_workers)))
+        if results[-1].interrupted:
+            break
+    rows = [(Path(v.policy).stem, r.kpis) for v, r in zip(variants, results, strict=False)]
+    (root / "comparison.json").write_text(
+        json.dumps(
+            {
+                "scenario": base.name,
+                "mode": "virtual" if virtual else "live",
+                "runs": [
+                    {"policy": name, "directory": r.directory.name, "kpis": k}
+                    for (name, k), r in zip(rows, results, strict=True)
+                ],
+                "definitions": DEFINITIONS,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    console.print(kpi_table(rows, title=f"{base.name}: policies compared"))
+    console.print(f"comparison: {root / 'comparison.json'}", highlight=False)
+    _finish(results)
+
+
+def _finish(results: list[RunResult]) -> None:
+    if any(r.interrupted for r in results):
+        console.print("interrupted: what was gathered is in the run directory", style="yellow")
+        raise typer.Exit(130)
+    if problems := [p for r in results for p in r.problems]:
+        for problem in problems:
+            errors.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def scenarios(
+    directory: Annotated[Path, typer.Argument(help="Where to look.")] = Path(__file__).parent,
+) -> None:
+    """List the scenario files, with what each one shows."""
+    from rich.table import Table
+
+    table = Table(title="scenarios", title_justify="left")
+    for column in ("file", "duration", "policy", "load", "description"):
+        table.add_column(column)
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            loaded = load_scenario(path)
+        except ScenarioError as exc:
+            table.add_row(str(path), "", "", "", f"[red]broken: {exc}[/red]")
+            continue
+        load = "-" if loaded.load is None else f"{max(s.users for s in loaded.load.stages)} users"
+        table.add_row(str(path), f"{loaded.duration:g} s", loaded.policy, load, loaded.description)
+    console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors: completion and checking as you type)."""
+    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
 @app.command()

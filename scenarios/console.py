@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -66,3 +67,38 @@ class EventPrinter:
         self._console.print(
             line + (f"[{style}]{message}[/{style}]" if style else message), highlight=False, soft_wrap=True
         )
+
+
+def kpi_table(rows: list[tuple[str, dict[str, Any]]], *, title: str) -> Table:
+    """KPIs, one row per policy set (or per run)."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("policy")
+    for column in KPI_COLUMNS.values():
+        table.add_column(column, justify="right")
+    for name, kpis in rows:
+        table.add_row(name, *(_kpi_text(kpis.get(key)) for key in KPI_COLUMNS))
+    return table
+
+
+KPI_COLUMNS = {
+    "dns_empty_seconds": "DNS empty s",
+    "time_to_recover_s": "recovery s",
+    "metastable": "metastable",
+    "peak_dynamodb_over_baseline": "herd ×",
+    "retry_amplification": "attempts/req",
+    "wasted_share": "wasted",
+    "lease_recovery_s": "leases back s",
+    "slo_violation_minutes": "SLO-bad min (worst)",
+}
+
+
+def _kpi_text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):  # per service: the worst
+        return f"{max(value.values())} ({max(value, key=value.__getitem__)})" if value else "-"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

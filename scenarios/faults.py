@@ -7,22 +7,27 @@ what follows from it is up to the simulated system. Windowed faults are undone w
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import anyio
 
 from scenarios.schema import (
     EnactorDelay,
+    Fault,
+    KillNode,
+    LoadSpike,
     PlannerChurn,
+    RelaxThrottles,
     RestartDwfm,
     RestartPoller,
     RestoreDns,
-    RouterDown,
     RouterStop,
     Scenario,
+    SlowNode,
     ThrottleDwfm,
 )
+from services.capacity import CapacityModel
 from services.cloud import Cloud
 
 
@@ -33,13 +38,14 @@ class _Step:
     kind: str
     message: str
     apply: Callable[[], None]
+    fault: str = ""
 
 
 def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
     """Every fault start, fault end and operator action, in time order."""
     steps: list[_Step] = []
     for fault in scenario.faults:
-        steps.extend(_fault_steps(fault, cloud, len(steps)))
+        steps.extend(replace(step, fault=fault.kind) for step in _fault_steps(fault, cloud, len(steps)))
     for action in scenario.operator:
         if isinstance(action, RestoreDns):
             steps.append(_Step(action.at, len(steps), "operator", "restore_dns", cloud.dns.restore_dns))
@@ -48,14 +54,46 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
             steps.append(_Step(action.at, len(steps), "operator", "throttle_dwfm", throttle))
         elif cloud.ec2 is not None and isinstance(action, RestartDwfm):
             steps.append(_Step(action.at, len(steps), "operator", "restart_dwfm", cloud.ec2.dwfm.restart))
+        elif cloud.ec2 is not None and isinstance(action, RelaxThrottles):
+            steps.append(_Step(action.at, len(steps), "operator", "relax_throttles", cloud.ec2.dwfm.relax))
         elif cloud.lambda_ is not None and isinstance(action, RestartPoller):
             restart = partial(cloud.lambda_.poller.restart, "operator")
             steps.append(_Step(action.at, len(steps), "operator", "restart_poller", restart))
     return sorted(steps, key=lambda s: (s.at, s.order))
 
 
-def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown | RouterStop, cloud: Cloud, base: int) -> list[_Step]:
+def _fault_steps(fault: Fault, cloud: Cloud, base: int) -> list[_Step]:
+    if isinstance(fault, KillNode):
+        index = int(fault.node.removeprefix("router-")) - 1
+        steps = [_Step(fault.at, base, "fault_start", f"{fault.node} is killed", lambda: cloud.stop_router(index))]
+        if fault.duration is not None:
+            again = _Step(
+                fault.at + fault.duration,
+                base + 1,
+                "fault_end",
+                f"{fault.node} is back",
+                lambda: cloud.start_router(index),
+            )
+            steps.append(again)
+        return steps
     end = fault.at + fault.duration
+    if isinstance(fault, SlowNode):
+        model = _capacity_of(cloud, fault.node)
+
+        def set_slowdown(value: float) -> Callable[[], None]:
+            return lambda: setattr(model(), "slowdown", value)
+
+        return [
+            _Step(
+                fault.at, base, "fault_start", f"{fault.node} is {fault.factor:g}x slower", set_slowdown(fault.factor)
+            ),
+            _Step(end, base + 1, "fault_end", f"{fault.node} at normal speed again", set_slowdown(1.0)),
+        ]
+    if isinstance(fault, LoadSpike):  # the load engines read spikes from the scenario; here they are only noted
+        return [
+            _Step(fault.at, base, "fault_start", f"load spike: {fault.factor:g}x the users", lambda: None),
+            _Step(end, base + 1, "fault_end", "load back to its stages", lambda: None),
+        ]
     if isinstance(fault, EnactorDelay):
         enactor = cloud.dns.enactors[fault.enactor]
 
@@ -107,10 +145,28 @@ def _fault_steps(fault: EnactorDelay | PlannerChurn | RouterDown | RouterStop, c
     ]
 
 
+def _capacity_of(cloud: Cloud, node: str) -> Callable[[], CapacityModel]:
+    """The capacity model of a named node, looked up when used (a DWFM restart replaces its model)."""
+    if node.startswith("router-"):
+        router = cloud.routers[int(node.removeprefix("router-")) - 1]
+        return lambda: router.capacity
+    if node == "lambda" and cloud.lambda_ is not None:
+        function = cloud.lambda_.function
+        return lambda: function.capacity
+    ec2 = cloud.ec2
+    if ec2 is None:
+        raise ValueError(f"{node}: this cloud has no such node")
+    return {
+        "ec2-api": lambda: ec2.api.capacity,
+        "dwfm": lambda: ec2.dwfm.capacity,
+        "netmgr": lambda: ec2.netmgr.capacity,
+    }[node]
+
+
 async def play(scenario: Scenario, cloud: Cloud) -> None:
     """Apply each step when its time comes (relative to the event log's start); returns after the last."""
     for step in timeline(scenario, cloud):
         await anyio.sleep(max(0.0, step.at - cloud.events.now()))
         if step.kind != "operator":  # operator actions report themselves, with what they did
-            cloud.events.emit(step.kind, "faults", step.message)
+            cloud.events.emit(step.kind, "faults", step.message, fault=step.fault)
         step.apply()

@@ -80,6 +80,11 @@ class PolicySet(ConfigModel):
     resolver: ResolverConfig = ResolverConfig()
 
 
+def policy_path(policy: str) -> Path:
+    """Where a scenario's `policy` lives: a shipped set's name, or a policy set file of your own (*.toml)."""
+    return Path(policy) if policy.endswith(".toml") else POLICY_DIR / f"{policy}.toml"
+
+
 def load_policy_set(path: str | Path) -> PolicySet:
     path = Path(path)
     data = read_toml(path)

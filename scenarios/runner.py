@@ -28,17 +28,20 @@ async def run_scenario(
     probe: HealthProbe | None = None,
     on_ready: Callable[[Cloud], None] | None = None,
     clients: Callable[[Cloud], Coroutine[Any, Any, None]] | None = None,
+    observe: Callable[[Cloud], Coroutine[Any, Any, None]] | None = None,
 ) -> Cloud:
     """Start the cloud, play the faults, and stop everything after `duration` (default: the scenario's).
 
-    `on_ready` is called once every node listens and DNS has its first plan; `clients` then runs alongside
-    the faults until it returns or the run ends.
+    `observe` runs from the start (before the nodes are up); `on_ready` is called once every node listens and
+    DNS has its first plan; `clients` then runs alongside the faults until it returns or the run ends.
     """
     cloud = Cloud(scenario, network, events, probe=probe)
     limit = scenario.duration if duration is None else duration
     events.emit("run_started", "runner", f"scenario {scenario.name} started", scenario=scenario.name)
     with anyio.move_on_after(max(0.0, limit - events.now())):
         async with anyio.create_task_group() as tg:
+            if observe is not None:
+                tg.start_soon(observe, cloud)
             await tg.start(cloud.run)
             if on_ready is not None:
                 on_ready(cloud)

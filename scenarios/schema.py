@@ -182,6 +182,34 @@ class RouterStop(_Timed):
     duration: PositiveSeconds
 
 
+NodeName = Annotated[str, Field(pattern=r"^(router-[1-9][0-9]*|ec2-api|dwfm|netmgr|lambda)$")]
+
+
+class KillNode(_Timed):
+    """A node stops (its process is gone): a DynamoDB router stops listening; with a duration it comes back."""
+
+    kind: Literal["kill_node"]
+    node: Annotated[str, Field(pattern=r"^router-[1-9][0-9]*$")]
+    duration: PositiveSeconds | None = None
+
+
+class SlowNode(_Timed):
+    """A node's service times are multiplied by `factor` for a while (a bad host, a noisy neighbour)."""
+
+    kind: Literal["slow_node"]
+    node: NodeName
+    factor: Annotated[float, Field(gt=0, le=1000)]
+    duration: PositiveSeconds
+
+
+class LoadSpike(_Timed):
+    """The [load] stages' user counts are multiplied by `factor` for a while."""
+
+    kind: Literal["load_spike"]
+    factor: Annotated[float, Field(gt=0, le=100)]
+    duration: PositiveSeconds
+
+
 class RestoreDns(_Timed):
     """The operators' manual repair of the zone."""
 
@@ -201,14 +229,24 @@ class RestartPoller(_Timed):
     kind: Literal["restart_poller"]
 
 
+class RelaxThrottles(_Timed):
+    """The operators lift the DWFM throttle once the system has recovered."""
+
+    kind: Literal["relax_throttles"]
+
+
 class RestartDwfm(_Timed):
     """The operators restart the DWFM hosts, clearing their queues."""
 
     kind: Literal["restart_dwfm"]
 
 
-Fault = Annotated[EnactorDelay | PlannerChurn | RouterDown | RouterStop, Field(discriminator="kind")]
-OperatorAction = Annotated[RestoreDns | ThrottleDwfm | RestartDwfm | RestartPoller, Field(discriminator="kind")]
+Fault = Annotated[
+    EnactorDelay | PlannerChurn | RouterDown | RouterStop | KillNode | SlowNode | LoadSpike, Field(discriminator="kind")
+]
+OperatorAction = Annotated[
+    RestoreDns | ThrottleDwfm | RestartDwfm | RestartPoller | RelaxThrottles, Field(discriminator="kind")
+]
 
 
 class Scenario(ConfigModel):
@@ -234,13 +272,17 @@ class Scenario(ConfigModel):
                 raise _FieldProblem(
                     f"faults[{i}].router", fault.router, f"there are only {self.dynamodb.routers} routers"
                 )
-        from scenarios.policies import POLICY_DIR
+            if isinstance(fault, KillNode | SlowNode):
+                self._node_exists(f"faults[{i}].node", fault.node)
+            if isinstance(fault, LoadSpike) and self.load is None:
+                raise _FieldProblem(f"faults[{i}].kind", fault.kind, "needs a [load] section")
+        from scenarios.policies import POLICY_DIR, policy_path
 
-        if not (POLICY_DIR / f"{self.policy}.toml").is_file():
+        if not policy_path(self.policy).is_file():
             known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.toml")))
             raise _FieldProblem("policy", self.policy, f"no such policy set (known: {known})")
         for i, action in enumerate(self.operator):
-            if isinstance(action, ThrottleDwfm | RestartDwfm) and self.ec2 is None:
+            if isinstance(action, ThrottleDwfm | RestartDwfm | RelaxThrottles) and self.ec2 is None:
                 raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs an [ec2] section")
             if isinstance(action, RestartPoller) and self.lambda_ is None:
                 raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs a [lambda] section")
@@ -252,6 +294,14 @@ class Scenario(ConfigModel):
         if self.dns.authority_port == self.dns.resolver_port:
             raise _FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self
+
+    def _node_exists(self, field: str, node: str) -> None:
+        if node.startswith("router-") and int(node.removeprefix("router-")) > self.dynamodb.routers:
+            raise _FieldProblem(field, node, f"there are only {self.dynamodb.routers} routers")
+        if node in ("ec2-api", "dwfm", "netmgr") and self.ec2 is None:
+            raise _FieldProblem(field, node, "needs an [ec2] section")
+        if node == "lambda" and self.lambda_ is None:
+            raise _FieldProblem(field, node, "needs a [lambda] section")
 
 
 class _FieldProblem(ValueError):
@@ -321,7 +371,7 @@ def _describe_one(error: Any) -> str:
         "bool_parsing": "must be true or false",
         "string_type": "must be a string",
         "string_too_short": "must not be empty",
-        "string_pattern_mismatch": "must be letters, digits, '.', '_' or '-'",
+        "string_pattern_mismatch": _PATTERN_WORDS.get(ctx.get("pattern", ""), "must match {pattern}"),
         "literal_error": "must be one of {expected}",
         "union_tag_not_found": "needs a 'kind' ({discriminator})",
         "model_type": "must be a table",
@@ -331,6 +381,13 @@ def _describe_one(error: Any) -> str:
     }.get(kind)
     text = problem.format(**ctx) if problem else error["msg"]
     return f"{field} = {error['input']!r}: {text}" if kind not in ("union_tag_not_found",) else f"{field}: {text}"
+
+
+_PATTERN_WORDS = {
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "must be letters, digits, '.', '_' or '-'",
+    r"^(router-[1-9][0-9]*|ec2-api|dwfm|netmgr|lambda)$": "must be router-N, ec2-api, dwfm, netmgr or lambda",
+    r"^router-[1-9][0-9]*$": "must be router-N (a DynamoDB router)",
+}
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -344,6 +401,10 @@ def _field_path(loc: tuple[Any, ...]) -> str:
         "throttle_dwfm",
         "restart_dwfm",
         "restart_poller",
+        "kill_node",
+        "slow_node",
+        "load_spike",
+        "relax_throttles",
     }
     for item in loc:
         if isinstance(item, int):

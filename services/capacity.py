@@ -201,6 +201,7 @@ class CapacityModel:
         self.admission: Admission = AdmitAll() if admission is None else admission
         # Not `discipline or Fifo()`: an empty queue is falsy.
         self._waiting: Discipline[_Ticket] = Fifo() if discipline is None else discipline
+        self.slowdown = 1.0  # service times are multiplied by it (the slow_node fault)
         self.stats = NodeStats(anyio.current_time)
 
     async def serve(self, deadline: float | None, work: Callable[[], Awaitable[T]]) -> T:
@@ -231,7 +232,7 @@ class CapacityModel:
                 if self.spec.drop_expired:
                     stats.count("dropped")
                     raise DeadlineExceeded(f"deadline passed {started - deadline:.3f} s before service")
-            await anyio.sleep(self.spec.service_time.sample(self._rng))
+            await anyio.sleep(self.spec.service_time.sample(self._rng) * self.slowdown)
             result = await work()
         finally:
             self._release()

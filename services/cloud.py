@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from scenarios.policies import POLICY_DIR, PolicySet, client_policy, load_policy_set, server_policy
+from scenarios.policies import PolicySet, client_policy, load_policy_set, policy_path, server_policy
 from scenarios.schema import CapacityConfig, Scenario
 from services.capacity import CapacitySpec, ServiceTime
 from services.client import ServiceClient
@@ -70,7 +70,7 @@ class Cloud:
         self.network = network
         self.events = events
         rng_for = rng_factory(scenario.seed)
-        self.policy = load_policy_set(POLICY_DIR / f"{scenario.policy}.toml")
+        self.policy = load_policy_set(policy_path(scenario.policy))
         self.storage = Storage()
         self.routers = [self._router(i, rng_for) for i in range(1, scenario.dynamodb.routers + 1)]
         self.router_addresses = [router_address(i, scenario.dynamodb.port) for i in range(1, len(self.routers) + 1)]

@@ -243,6 +243,13 @@ class DropletWorkflowManager:
             rate=rate,
         )
 
+    def relax(self) -> None:
+        """Operator action: lift the throttle on incoming work."""
+        self.intake = None
+        self.events.emit(
+            "operator_action", "operator", "relax_throttles: DWFM takes work at its own pace again", action="relax"
+        )
+
     def restart(self) -> None:
         """Operator action: restart the DWFM hosts, dropping every queued and running work item."""
         dropped = len(self.queued)

@@ -1,0 +1,163 @@
+"""The KPIs of a run, computed from its saved time series and events alone (pure: no I/O, no clock).
+
+The trigger is the fault: from the first fault (or the first second DNS had no address for DynamoDB) to the end
+of the last fault window or the DNS repair, whichever is later. Goodput is the clients' successful requests per
+second, per service they use (or, in a run without clients, DynamoDB's completed requests). Its pre-fault level
+is its mean over the loaded seconds before the first harm (DNS empty, or a fault on capacity or load).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from services.events import Event
+
+Row = Mapping[str, float | int]
+
+RECOVERED_SHARE = 0.95
+HOLD_SECONDS = 60
+SMOOTHING_SECONDS = 10
+SLO_SUCCESS = 0.99
+
+HARMLESS = {"enactor_delay", "planner_churn"}
+
+DEFINITIONS = {
+    "dns_empty_seconds": "Seconds during which DynamoDB's regional name had no address (DNS answered NODATA).",
+    "trigger_start": "When the fault began: the first fault window, or the first second DNS was empty.",
+    "trigger_end": "When the fault ended: the end of the last fault window or the DNS repair, whichever is later.",
+    "time_to_recover_s": f"Seconds from the trigger's end until every service's goodput ({SMOOTHING_SECONDS}-s "
+    f"mean) is back to ≥ {RECOVERED_SHARE:.0%} of its pre-fault level and holds there for {HOLD_SECONDS} s; "
+    "empty if that never happens.",
+    "metastable": "The trigger ended but goodput had not recovered by the end of the run (the horizon).",
+    "peak_dynamodb_over_baseline": "Peak DynamoDB arrivals per second after the trigger ended, over their "
+    "pre-fault mean: the herd.",
+    "retry_amplification": "Client attempts per logical request over the whole run.",
+    "retry_amplification_during_fault": "Client attempts per logical request while the trigger lasted.",
+    "wasted_share": "Work completed after its caller's deadline had passed, as a share of all completed work "
+    "(DynamoDB routers and DWFM).",
+    "lease_recovery_s": "Seconds from the trigger's end until DWFM holds leases on ≥ 95% of droplets again.",
+    "slo_violation_minutes": f"Per client kind, minutes in which under {SLO_SUCCESS:.0%} of logical requests "
+    "succeeded.",
+}
+
+
+def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | None = None) -> dict[str, Any]:
+    """Every KPI of DEFINITIONS (None where a run cannot say, e.g. no trigger or no EC2)."""
+    if not rows:
+        return dict.fromkeys(DEFINITIONS)
+    seconds = [int(r["second"]) for r in rows]
+    end = seconds[-1]
+    empty = [int(r["second"]) for r in rows if r.get("dns_regional_addresses", 1) == 0]
+    starts = [e.t for e in events if e.kind == "fault_start"] + ([empty[0] - 1] if empty else [])
+    ends = [e.t for e in events if e.kind == "fault_end"]
+    refill = next((s for s in seconds if empty and s > empty[0] and s not in set(empty)), None)
+    ends += [refill - 1] if refill is not None else []
+    trigger_start = min(starts) if starts else None
+    trigger_end = max(ends) if ends and trigger_start is not None else None
+    if empty and refill is None:
+        trigger_end = None  # DNS never came back in this run
+    # The pre-fault level ends where harm begins: DNS going empty, or a fault that hits capacity or load directly
+    # (an Enactor delay or Planner churn alone harms nothing).
+    harmful = [e.t for e in events if e.kind == "fault_start" and e.data.get("fault") not in HARMLESS]
+    impact = min(harmful + ([empty[0] - 1] if empty else []), default=None)
+
+    # Goodput per service the clients use (or DynamoDB's completions without clients): every one must recover.
+    kinds = _client_kinds(rows)
+    keys = [f"clients_{kind}_ok" for kind in kinds] or ["dynamodb_completed"]
+    arrivals = [float(r.get("dynamodb_arrivals", 0)) for r in rows]
+    before = [i for i, s in enumerate(seconds) if impact is None or s <= impact]
+    total = [sum(float(r.get(k, 0)) for k in keys) for r in rows]
+    loaded = [i for i in before if total[i] > 0]
+    loaded = loaded[len(loaded) // 5 :]  # past the ramp-up
+    arrivals_baseline = sum(arrivals[i] for i in loaded) / len(loaded) if loaded else 0.0
+
+    recover: float | None = None
+    if trigger_end is not None and loaded:
+        times = []
+        for key in keys:
+            goodput = [float(r.get(key, 0)) for r in rows]
+            baseline = sum(goodput[i] for i in loaded) / len(loaded)
+            times.append(_recovery(seconds, goodput, baseline, trigger_end) if baseline > 0 else 0.0)
+        recover = None if None in times else max(t for t in times if t is not None)
+    after = [i for i, s in enumerate(seconds) if trigger_end is not None and s > trigger_end]
+    peak = max((arrivals[i] for i in after), default=None)
+    return {
+        "dns_empty_seconds": len(empty),
+        "trigger_start": trigger_start,
+        "trigger_end": trigger_end,
+        "time_to_recover_s": recover,
+        "metastable": None if trigger_start is None else (recover is None),
+        "peak_dynamodb_over_baseline": _ratio(peak, arrivals_baseline),
+        "retry_amplification": _ratio(_total(rows, "clients_attempts"), _total(rows, "clients_logical")),
+        "retry_amplification_during_fault": _during_ratio(rows, trigger_start, trigger_end if trigger_end else end),
+        "wasted_share": _ratio(
+            _total(rows, "dynamodb_wasted") + _total(rows, "dwfm_wasted"),
+            _total(rows, "dynamodb_completed") + _total(rows, "dwfm_completed"),
+        ),
+        "lease_recovery_s": _lease_recovery(rows, droplets, trigger_end),
+        "slo_violation_minutes": _slo_minutes(rows),
+    }
+
+
+def _recovery(seconds: Sequence[int], goodput: Sequence[float], baseline: float, trigger_end: float) -> float | None:
+    smoothed = [
+        sum(goodput[max(0, i - SMOOTHING_SECONDS + 1) : i + 1]) / min(i + 1, SMOOTHING_SECONDS)
+        for i in range(len(goodput))
+    ]
+    held_since: int | None = None
+    for i, second in enumerate(seconds):
+        if second <= trigger_end:
+            continue
+        if smoothed[i] >= RECOVERED_SHARE * baseline:
+            held_since = second if held_since is None else held_since
+            if second - held_since + 1 >= HOLD_SECONDS:
+                return round(held_since - trigger_end, 3)
+        else:
+            held_since = None
+    return None
+
+
+def _lease_recovery(rows: Sequence[Row], droplets: int | None, trigger_end: float | None) -> float | None:
+    if droplets is None or trigger_end is None or "dwfm_leases" not in rows[0]:
+        return None
+    for row in rows:
+        if row["second"] > trigger_end and row["dwfm_leases"] >= RECOVERED_SHARE * droplets:
+            return round(float(row["second"]) - trigger_end, 3)
+    return None
+
+
+def _client_kinds(rows: Sequence[Row]) -> list[str]:
+    return sorted(
+        k[len("clients_") : -len("_logical")]
+        for k in rows[0]
+        if k.startswith("clients_") and k.endswith("_logical") and k != "clients_logical"
+    )
+
+
+def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
+    kinds = _client_kinds(rows)
+    minutes: dict[str, int] = {}
+    for kind in kinds:
+        per_minute: dict[int, list[float]] = {}
+        for row in rows:
+            counts = per_minute.setdefault((int(row["second"]) - 1) // 60, [0.0, 0.0])
+            counts[0] += float(row[f"clients_{kind}_ok"])
+            counts[1] += float(row[f"clients_{kind}_logical"])
+        minutes[kind] = sum(1 for ok, logical in per_minute.values() if logical > 0 and ok / logical < SLO_SUCCESS)
+    return minutes
+
+
+def _during_ratio(rows: Sequence[Row], start: float | None, end: float) -> float | None:
+    if start is None:
+        return None
+    during = [r for r in rows if start < r["second"] <= end]
+    return _ratio(_total(during, "clients_attempts"), _total(during, "clients_logical"))
+
+
+def _total(rows: Sequence[Row], key: str) -> float:
+    return float(sum(r.get(key, 0) for r in rows))
+
+
+def _ratio(top: float | None, bottom: float) -> float | None:
+    return None if top is None or bottom <= 0 else round(top / bottom, 3)

@@ -1,0 +1,216 @@
+"""One run from start to finish: the cloud, its clients, the sampler, and the run directory it leaves behind.
+
+    runs/<scenario>-<policy>-<stamp>/
+        scenario.toml    the resolved input (after --policy and --seed)
+        meta.json        what ran, how, when, for how long, with which versions, and whether it was interrupted
+        events.jsonl     faults, plan generations, DNS changes, operator actions, written as they happen
+        timeseries.csv   one row per simulated second (scenarios/sampler.py)
+        locust/          Locust's CSV and HTML and the users' outcomes, in live runs with load
+        outcomes.csv     the clients' per-second outcomes (Locust's workers merged, or the virtual users')
+        kpis.json        the KPIs (reports/kpis.py) with their definitions
+
+SIGINT or SIGTERM stops the run where it is; everything gathered so far is still written, marked as interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import trio
+
+from loadgen.behaviour import SecondOutcomes
+from loadgen.virtual import VirtualUsers
+from reports.kpis import DEFINITIONS, compute
+from scenarios.locust_run import LocustPlan, run_locust
+from scenarios.runner import run_scenario
+from scenarios.sampler import Row, Sampler, to_csv, with_clients
+from scenarios.schema import Scenario
+from services.cloud import Cloud
+from services.events import EventLog, JsonlSink, Sink
+from services.net import LiveNetwork, Network, VirtualNetwork
+from services.virtual import run_in_virtual_time
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    virtual: bool = False
+    locust_workers: int = 0
+    locust_processes: int = 1
+    latency: float = 0.0005  # virtual network's one-way latency, seconds
+
+
+@dataclass
+class RunResult:
+    directory: Path
+    kpis: dict[str, Any]
+    interrupted: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+def run_directory(root: Path, scenario: Scenario, stamp: str) -> Path:
+    policy = Path(scenario.policy).stem
+    return root / f"{scenario.name}-{policy}-{stamp}"
+
+
+def stamp_now() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # the wall-clock stamp names and dates a run only
+
+
+def execute(
+    scenario: Scenario,
+    directory: Path,
+    options: RunOptions = RunOptions(),
+    *,
+    on_second: Callable[[Row], None] | None = None,
+    sinks: tuple[Sink, ...] = (),
+) -> RunResult:
+    """Run `scenario` into `directory` (created), live or virtual; returns its KPIs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "scenario.toml").write_text(
+        tomli_w.dumps(scenario.model_dump(mode="json", by_alias=True, exclude_none=True)), encoding="utf-8"
+    )
+    started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
+    state = _RunState()
+    with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
+
+        async def main() -> None:
+            events = EventLog(trio.current_time)
+            events.subscribe(JsonlSink(stream))
+            for sink in sinks:
+                events.subscribe(sink)
+            state.events = events
+            network: Network = VirtualNetwork(options.latency) if options.virtual else LiveNetwork()
+            async with trio.open_nursery() as nursery:
+                with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    nursery.start_soon(_watch_signals, signals, nursery.cancel_scope, events, state)
+
+                    async def observe(cloud: Cloud) -> None:
+                        state.sampler = Sampler(cloud, events, listener=on_second)
+                        await state.sampler.run()
+
+                    async def clients(cloud: Cloud) -> None:
+                        await _clients(cloud, scenario, directory, options, events, state)
+
+                    await run_scenario(scenario, network, events, clients=clients, observe=observe)
+                    nursery.cancel_scope.cancel()
+
+        if options.virtual:
+            run_in_virtual_time(main, scenario.seed)
+        else:
+            trio.run(main)
+    return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
+
+
+@dataclass
+class _RunState:
+    events: EventLog | None = None
+    sampler: Sampler | None = None
+    users: VirtualUsers | None = None
+    interrupted: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+async def _watch_signals(signals: Any, scope: trio.CancelScope, events: EventLog, state: _RunState) -> None:
+    async for signum in signals:
+        state.interrupted = True
+        events.emit("run_interrupted", "runner", f"{signal.Signals(signum).name}: stopping, keeping what was gathered")
+        scope.cancel()
+        return
+
+
+async def _clients(
+    cloud: Cloud,
+    scenario: Scenario,
+    directory: Path,
+    options: RunOptions,
+    events: EventLog,
+    state: _RunState,
+) -> None:
+    """With a [load] section, the clients: virtual users, or Locust in its own processes."""
+    if scenario.load is None:
+        return
+    async with trio.open_nursery() as nursery:
+        run_start = trio.current_time() - events.now()
+        if options.virtual:
+            state.users = VirtualUsers.for_scenario(scenario, cloud)
+            nursery.start_soon(state.users.run, run_start)
+            return
+        plan = LocustPlan(
+            directory / "scenario.toml",
+            directory,
+            until=scenario.duration,
+            processes=options.locust_processes,
+            workers=options.locust_workers,
+        )
+
+        async def locust() -> None:
+            status = await run_locust(plan, run_start)
+            if status != 0 and events.now() < scenario.duration - 1:
+                problem = f"Locust exited with status {status} at {events.now():.1f} s (see locust/locust.log)"
+                state.problems.append(problem)
+                events.emit("locust_exited", "locust", problem, status=status)
+
+        nursery.start_soon(locust)
+        how = f"a master and {options.locust_workers} workers" if options.locust_workers else "one process"
+        events.emit("load_started", "locust", f"Locust started ({how}); its reports go to locust/")
+
+
+def _outcomes(directory: Path, state: _RunState) -> SecondOutcomes | None:
+    if state.users is not None:
+        return state.users.outcomes
+    files = sorted((directory / "locust").glob("outcomes-*.csv"))
+    return SecondOutcomes.from_csv(*(f.read_text() for f in files)) if files else None
+
+
+def _write(
+    scenario: Scenario, directory: Path, options: RunOptions, state: _RunState, started_at: str, wall: float
+) -> RunResult:
+    events = state.events.events if state.events is not None else []
+    outcomes = _outcomes(directory, state)
+    if outcomes is not None:
+        (directory / "outcomes.csv").write_text(outcomes.csv(), encoding="utf-8")
+    rows = with_clients(state.sampler.rows if state.sampler is not None else [], outcomes)
+    (directory / "timeseries.csv").write_text(to_csv(rows), encoding="utf-8")
+    kpis = compute(rows, events, droplets=scenario.ec2.droplets if scenario.ec2 is not None else None)
+    document = {"kpis": kpis, "definitions": DEFINITIONS}
+    (directory / "kpis.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    meta = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "policy": scenario.policy,
+        "mode": "virtual" if options.virtual else "live",
+        "seed": scenario.seed,
+        "duration": scenario.duration,
+        "simulated_seconds": len(rows),
+        "interrupted": state.interrupted,
+        "problems": state.problems,
+        "load": None if scenario.load is None else ("virtual users" if options.virtual else "locust"),
+        "locust_workers": options.locust_workers,
+        "versions": _versions(),
+    }
+    if not options.virtual:  # wall-clock facts would make two virtual runs of one seed differ
+        meta |= {"started_at": started_at, "wall_seconds": round(wall, 3)}
+    (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return RunResult(directory, kpis, state.interrupted, state.problems)
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("cascadesim", "trio", "hypercorn", "httpx", "locust", "dnspython"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    versions["platform"] = sys.platform
+    return versions

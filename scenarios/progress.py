@@ -1,0 +1,63 @@
+"""What a run shows while it runs: a progress bar in simulated time, the current phase, and live figures."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from scenarios.sampler import Row
+from services.events import Event
+
+# Events that name the phase a run is in.
+PHASES = {
+    "fault_start": "fault",
+    "record_emptied": "DNS empty",
+    "record_filled": "DNS back",
+    "dwfm_no_progress": "DWFM collapsed",
+    "leases_recovered": "leases recovered",
+    "operator_action": "operators acting",
+    "run_interrupted": "interrupted",
+}
+
+
+class RunProgress:
+    """A rich progress bar fed by the sampler (once a simulated second) and by the event log (the phase)."""
+
+    def __init__(self, console: Console, label: str, duration: float) -> None:
+        self.duration = duration
+        self.phase = "starting"
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:>6.0f}/{task.total:.0f} s"),
+            TextColumn("{task.fields[phase]:<18}"),
+            TextColumn("{task.fields[figures]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task(label, total=duration, phase=self.phase, figures="")
+
+    def __enter__(self) -> RunProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def __call__(self, event: Event) -> None:
+        """An event sink: follow the phase."""
+        if event.kind in PHASES and not (event.kind == "fault_start" and event.data.get("fault") == "load_spike"):
+            self.phase = PHASES[event.kind]
+            self._progress.update(self._task, phase=self.phase)
+
+    def second(self, row: Row) -> None:
+        """A sampler listener: advance the bar and show this second's figures."""
+        figures = f"DNS {row.get('dns_regional_addresses', 0)} addr · DynamoDB {row.get('dynamodb_arrivals', 0)}/s"
+        if "dwfm_leases" in row:
+            figures += f" · leases {row['dwfm_leases']}"
+        self._progress.update(self._task, completed=min(float(row["second"]), self.duration), figures=figures)

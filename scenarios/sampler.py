@@ -1,0 +1,129 @@
+"""Samples a running cloud once a simulated second: the rows of a run's timeseries.csv.
+
+Every capacity model (the DynamoDB routers, summed; the EC2 API; DWFM's lease work queue; the Network Manager;
+Lambda's sandboxes) gives its counters for the second just ended (arrivals, admitted, rejected, completed, expired,
+wasted, dropped, shed), its queue depth and work in flight, and the DynamoDB routers their worst p99 latency. DNS
+gives how many addresses each DynamoDB name has, DWFM how many leases it holds, Lambda's poller its backlog. The
+clients' per-second outcomes (Locust's or the virtual users') are joined in after the run by `with_clients`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+
+import anyio
+
+from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
+from services.capacity import COUNTERS, CapacityModel
+from services.cloud import Cloud
+from services.dns import FIPS, IPV6, REGIONAL
+from services.events import EventLog
+
+Row = dict[str, float | int]
+DNS_NAMES = {"regional": REGIONAL, "ipv6": IPV6, "fips": FIPS}
+
+
+class Sampler:
+    """Keeps one row per simulated second of the run."""
+
+    def __init__(self, cloud: Cloud, events: EventLog, *, listener: Callable[[Row], None] | None = None) -> None:
+        self.cloud = cloud
+        self.events = events
+        self.listener = listener
+        self.rows: list[Row] = []
+        self._last: dict[str, tuple[list[int], dict[str, int]]] = {}
+
+    async def run(self) -> None:
+        """Sample at every whole second of the run's clock until cancelled (a second that has just ended when
+        the run stops still gets its row)."""
+        try:
+            while True:
+                second = int(self.events.now()) + 1
+                await anyio.sleep(max(0.0, second - self.events.now()))
+                self._add(second)
+        finally:
+            last = int(self.rows[-1]["second"]) if self.rows else 0
+            if int(self.events.now() + 1e-6) > last:
+                self._add(last + 1)
+
+    def _add(self, second: int) -> None:
+        row = self.sample(second)
+        self.rows.append(row)
+        if self.listener is not None:
+            self.listener(row)
+
+    def _nodes(self) -> Iterator[tuple[str, list[CapacityModel]]]:
+        cloud = self.cloud
+        yield "dynamodb", [router.capacity for router in cloud.routers]
+        if cloud.ec2 is not None:
+            yield "ec2_api", [cloud.ec2.api.capacity]
+            yield "dwfm", [cloud.ec2.dwfm.capacity]
+            yield "netmgr", [cloud.ec2.netmgr.capacity]
+        if cloud.lambda_ is not None:
+            yield "lambda", [cloud.lambda_.function.capacity]
+
+    def sample(self, second: int) -> Row:
+        """The row for the second that ends now (counters are per second, levels are as of now)."""
+        row: Row = {"second": second}
+        for label, name in DNS_NAMES.items():
+            record = self.cloud.dns.zone.get(name)
+            row[f"dns_{label}_addresses"] = 0 if record is None else len(record.addresses)
+        for prefix, models in self._nodes():
+            identity = [id(m) for m in models]  # a restart (DWFM's) replaces the model and its totals
+            totals = {c: sum(m.stats.totals[c] for m in models) for c in COUNTERS}
+            known, before = self._last.get(prefix, (identity, dict.fromkeys(COUNTERS, 0)))
+            if known != identity:
+                before = dict.fromkeys(COUNTERS, 0)
+            self._last[prefix] = (identity, totals)
+            for counter in COUNTERS:
+                row[f"{prefix}_{counter}"] = totals[counter] - before[counter]
+            row[f"{prefix}_queue"] = sum(m.stats.queue_depth for m in models)
+            row[f"{prefix}_in_flight"] = sum(m.stats.in_flight for m in models)
+        row["dynamodb_p99_ms"] = max((_last_p99(m) for m in (r.capacity for r in self.cloud.routers)), default=0.0)
+        if self.cloud.ec2 is not None:
+            row["dwfm_leases"] = self.cloud.ec2.dwfm.held(now=anyio.current_time())
+        if self.cloud.lambda_ is not None:
+            row["lambda_poller_backlog"] = len(self.cloud.lambda_.poller.queue)
+        return row
+
+
+def _last_p99(model: CapacityModel) -> float:
+    seconds = model.stats.closed_seconds()
+    p99 = seconds[-1].latency_p99 if seconds else None
+    return 0.0 if p99 is None else round(p99 * 1000, 3)
+
+
+CLIENT_COLUMNS = ("logical", "attempts", *OUTCOME_CLASSES)
+
+
+def with_clients(rows: list[Row], outcomes: SecondOutcomes | None) -> list[Row]:
+    """The rows with the clients' outcomes of each second joined in (all kinds summed, plus ok and logical per
+    kind); seconds with no client columns get zeros, so every row has the same columns."""
+    if outcomes is None:
+        return rows
+    kinds = sorted({user for _, user in outcomes.rows})
+    joined = []
+    for row in rows:
+        second = int(row["second"]) - 1  # the row for second N covers [N-1, N)
+        extra: Row = dict.fromkeys((f"clients_{c}" for c in CLIENT_COLUMNS), 0)
+        for kind in kinds:
+            counts = outcomes.rows.get((second, kind))
+            extra[f"clients_{kind}_logical"] = counts["logical"] if counts else 0
+            extra[f"clients_{kind}_ok"] = counts["ok"] if counts else 0
+            for column in CLIENT_COLUMNS:
+                extra[f"clients_{column}"] = int(extra[f"clients_{column}"]) + (counts[column] if counts else 0)
+        joined.append({**row, **extra})
+    return joined
+
+
+def to_csv(rows: Iterable[Row]) -> str:
+    rows = list(rows)
+    if not rows:
+        return "second\n"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

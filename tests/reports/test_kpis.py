@@ -1,0 +1,71 @@
+"""The KPIs from a time series and events alone: DNS outage, recovery, metastability, herd, amplification."""
+
+from __future__ import annotations
+
+from reports.kpis import DEFINITIONS, compute
+from services.events import Event
+
+
+def series(goodput: list[int], *, empty: range, arrivals: dict[int, int] | None = None) -> list[dict[str, float | int]]:
+    rows: list[dict[str, float | int]] = []
+    for i, ok in enumerate(goodput):
+        second = i + 1
+        rows.append(
+            {
+                "second": second,
+                "dns_regional_addresses": 0 if second in empty else 3,
+                "dynamodb_arrivals": (arrivals or {}).get(second, 10),
+                "dynamodb_completed": 10,
+                "dynamodb_wasted": 1,
+                "clients_logical": 10,
+                "clients_attempts": 20 if second in empty else 10,
+                "clients_ok": ok,
+                "clients_dynamodb_logical": 10,
+                "clients_dynamodb_ok": ok,
+            }
+        )
+    return rows
+
+
+def test_a_run_that_recovers_after_dns_returns() -> None:
+    """DNS empty for seconds 30-59: 30 s empty; goodput back at 65 and held: recovery 6 s after the trigger
+    ended at 59, not metastable; the herd at 61 is 5x the baseline arrivals; one SLO-bad minute."""
+    goodput = [10] * 29 + [0] * 35 + [10] * 100
+    rows = series(goodput, empty=range(30, 60), arrivals={61: 50})
+    kpis = compute(rows, [])
+    assert set(kpis) == set(DEFINITIONS)
+    assert kpis["dns_empty_seconds"] == 30
+    assert kpis["trigger_end"] == 59
+    assert kpis["metastable"] is False
+    assert kpis["time_to_recover_s"] is not None and 5 <= kpis["time_to_recover_s"] <= 15
+    assert kpis["peak_dynamodb_over_baseline"] == 5.0
+    assert kpis["wasted_share"] == 0.1
+    assert kpis["retry_amplification_during_fault"] == 2.0
+    assert kpis["slo_violation_minutes"] == {"dynamodb": 2}
+
+
+def test_a_run_that_stays_down_after_the_trigger_is_metastable() -> None:
+    """DNS comes back at 60 but goodput stays at 30 % to the horizon: metastable, no recovery time."""
+    goodput = [10] * 29 + [0] * 31 + [3] * 120
+    kpis = compute(series(goodput, empty=range(30, 60)), [])
+    assert kpis["metastable"] is True and kpis["time_to_recover_s"] is None
+
+
+def test_recovery_must_hold_for_a_minute() -> None:
+    """Goodput that comes back for 30 s and falls again does not count as recovered."""
+    goodput = [10] * 29 + [0] * 31 + [10] * 30 + [2] * 30 + [10] * 70
+    kpis = compute(series(goodput, empty=range(30, 60)), [])
+    assert kpis["time_to_recover_s"] is not None and kpis["time_to_recover_s"] > 60
+
+
+def test_an_enactor_delay_alone_does_not_end_the_baseline() -> None:
+    """The pre-fault level is measured up to the first harm, not up to a harmless Enactor delay."""
+    events = [Event(5.0, "fault_start", "faults", "Enactor A slowed", {"fault": "enactor_delay"})]
+    goodput = [10] * 29 + [0] * 31 + [10] * 100
+    kpis = compute(series(goodput, empty=range(30, 60), arrivals={62: 30}), events)
+    assert kpis["trigger_start"] == 5.0 and kpis["peak_dynamodb_over_baseline"] == 3.0
+
+
+def test_no_rows_gives_no_figures() -> None:
+    """An interrupted run that sampled nothing still has every KPI, as None."""
+    assert compute([], []) == dict.fromkeys(DEFINITIONS)
