@@ -68,7 +68,7 @@ class VirtualUsers:
         if scenario.load is None:
             raise ValueError(f"scenario {scenario.name} has no [load] section")
         rng_for = rng_factory(scenario.seed)
-        stub = StubResolver(cloud.network, cloud.dns.settings.resolver, rng_for("users-stub"))
+        stub = StubResolver(cloud.network, cloud.dns.settings.resolver, rng_for("users-stub"), cache=True)
         return cls(
             cloud.network,
             stub,

@@ -101,7 +101,7 @@ class Cloud:
             scan_interval=config.scan_interval,
             bootstrap_rate=config.bootstrap_rate,
         )
-        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("ec2-stub"))
+        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("ec2-stub"), cache=True)
 
         def server() -> tuple[Any, Any, bool]:
             policy = server_policy(self.policy)
@@ -127,7 +127,7 @@ class Cloud:
         config, ec2 = self.scenario.lambda_, self.scenario.ec2
         if config is None or ec2 is None:
             raise ValueError("[lambda] needs [ec2]")
-        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("lambda-stub"))
+        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("lambda-stub"), cache=True)
 
         def client(name: str, port: int, who: str) -> ServiceClient:
             policy = client_policy(self.policy, rng_for(f"{who}-policy"))

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import random
 
+import anyio
 import dns.exception
 import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from services.errors import NameNotFound, NoAnswer, NodeUnreachable, ResolverUnavailable
+from services.errors import DnsError, NameNotFound, NoAnswer, NodeUnreachable, ResolverUnavailable
 from services.net import Address, Network
 
 
 class StubResolver:
-    """Asks one resolver for A records, retrying a lost datagram like a libc stub (RES_DFLRETRY = 2)."""
+    """Asks one resolver for A records, retrying a lost datagram like a libc stub (RES_DFLRETRY = 2).
+
+    With `cache`, answers are kept for their TTL, and NXDOMAIN/NODATA for the SOA's negative TTL (RFC 2308), as a
+    host's caching daemon (nscd, systemd-resolved) or an SDK's DNS cache keeps them; Locust's users do the same.
+    """
 
     def __init__(
         self,
@@ -24,7 +29,9 @@ class StubResolver:
         *,
         timeout: float = 1.0,
         attempts: int = 2,
+        cache: bool = False,
     ) -> None:
+        self._cache: dict[str, tuple[float, list[str] | DnsError]] | None = {} if cache else None
         self._network = network
         self._resolver = resolver
         self._rng = rng
@@ -36,6 +43,25 @@ class StubResolver:
 
         Raises NameNotFound (NXDOMAIN), NoAnswer (NODATA) or ResolverUnavailable.
         """
+        if self._cache is not None:
+            kept = self._cache.get(name)
+            if kept is not None and kept[0] > anyio.current_time():
+                if isinstance(kept[1], DnsError):
+                    raise kept[1]
+                return kept[1]
+        return await self._ask(name)
+
+    def _keep(self, name: str, ttl: float, outcome: list[str] | DnsError) -> None:
+        if self._cache is not None and ttl > 0:
+            self._cache[name] = (anyio.current_time() + ttl, outcome)
+
+    def _negative(self, name: str, reply: dns.message.Message, problem: DnsError) -> DnsError:
+        soa = next((r for r in reply.authority if r.rdtype == dns.rdatatype.SOA), None)
+        if soa is not None:
+            self._keep(name, min(soa.ttl, soa[0].minimum), problem)
+        return problem
+
+    async def _ask(self, name: str) -> list[str]:
         query = dns.message.make_query(name, dns.rdatatype.A)
         problem = "no reply"
         for _ in range(self._attempts):
@@ -56,11 +82,13 @@ class StubResolver:
                 continue
             rcode = reply.rcode()
             if rcode == dns.rcode.NXDOMAIN:
-                raise NameNotFound(name, "NXDOMAIN")
+                raise self._negative(name, reply, NameNotFound(name, "NXDOMAIN"))
             if rcode != dns.rcode.NOERROR:
                 raise ResolverUnavailable(name, dns.rcode.to_text(rcode))
-            addresses = [rd.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A for rd in rrset]
+            records = [rrset for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A]
+            addresses = [rd.address for rrset in records for rd in rrset]
             if not addresses:
-                raise NoAnswer(name, "NOERROR with no addresses (NODATA)")
+                raise self._negative(name, reply, NoAnswer(name, "NOERROR with no addresses (NODATA)"))
+            self._keep(name, min(rrset.ttl for rrset in records), addresses)
             return addresses
         raise ResolverUnavailable(name, problem)

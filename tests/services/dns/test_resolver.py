@@ -147,3 +147,40 @@ async def test_concurrent_misses_for_one_name_make_one_upstream_query(autojump_c
                 nursery.start_soon(ask)
         assert len(results) == 50 and d.authority.queries == 1
         assert d.resolver.stats.coalesced == 49
+
+
+async def test_a_caching_stub_keeps_answers_for_their_ttl_and_nodata_for_the_negative_ttl(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """With cache=True the stub asks again only once the answer's TTL (or the SOA's negative TTL) has run out."""
+    network = VirtualNetwork()
+    zone = Zone(negative_ttl=5)
+    zone.change([Change(Action.UPSERT, RecordSet(NAME, (WeightedAddress("127.0.1.1"),), 5, 1))])
+    asked = []
+
+    async with trio.open_nursery() as nursery:
+        authority = Authority(zone, random.Random(1))
+
+        async def counting(payload: bytes, sender: tuple[str, int]) -> bytes | None:
+            asked.append(trio.current_time())
+            return authority.answer(payload)
+
+        await nursery.start(network.serve_udp, counting, RESOLVER)
+        stub = StubResolver(network, RESOLVER, random.Random(3), cache=True)
+        assert await stub.resolve(NAME) == ["127.0.1.1"]
+        await trio.sleep(4)
+        assert await stub.resolve(NAME) == ["127.0.1.1"] and len(asked) == 1
+        zone.change([Change(Action.UPSERT, RecordSet(NAME, (), 5, 2))])
+        await trio.sleep(1.5)
+        with pytest.raises(NoAnswer):
+            await stub.resolve(NAME)
+        assert len(asked) == 2
+        await trio.sleep(4)
+        with pytest.raises(NoAnswer):
+            await stub.resolve(NAME)
+        assert len(asked) == 2  # NODATA kept for the negative TTL
+        await trio.sleep(1.5)
+        with pytest.raises(NoAnswer):
+            await stub.resolve(NAME)
+        assert len(asked) == 3
+        nursery.cancel_scope.cancel()
