@@ -80,3 +80,48 @@ def test_validate_accepts_a_good_file() -> None:
     """A valid scenario: exit 0 and a summary."""
     result = subprocess.run([str(CLI), "validate", "scenarios/dns-race.toml"], capture_output=True, text=True)
     assert result.returncode == 0 and "ok (dns-race" in result.stdout
+
+
+BROKEN_VARIANTS = [
+    ("cascade-live", "droplets = 100", "droplets = 0", "ec2.droplets = 0: must be at least 1"),
+    ("cascade-live", "users = 40", "users = -1", "load.stages[0].users = -1: must be at least 0"),
+    ("cascade-live", "mix = { dynamodb = 6", "mix = { dynamo = 6", "load.mix.dynamo = 'dynamo': must be one of"),
+    ("cascade-live", 'kind = "restore_dns"', 'kind = "restore_dnz"', "operator[0].kind = 'restore_dnz': must be"),
+    ("cascade-live", 'policy = "naive"', 'policy = "nave"', "policy = 'nave': no such policy set"),
+    ("cascade-live", "seed = 7", 'seed = "seven"', "seed = 'seven': must be an integer"),
+    ("cascade-live", "[lambda]", "[lambdas]", "lambdas: unknown key"),
+    ("cascade-live", 'kind = "exponential"', 'kind = "gaussian"', "dynamodb.capacity.service_time.kind"),
+    ("cascade-live", "stages = [{ until = 150, users = 40 }]", "stages = []", "load.stages = []: must have"),
+    ("cascade-live", "renew_margin = 10", "renew_margin = 40", "ec2.renew_margin = 40.0: must be less than"),
+    ("cascade-live", 'enactor = "A"', 'enactor = "D"', "faults[1].enactor = 'D': must be one of"),
+    ("cascade-live", "rate = 10\n\n[[operator]]", "rate = 0\n\n[[operator]]", "operator[1].rate = 0: must be greater"),
+    (
+        "cascade-live",
+        "[ec2]",
+        '[[faults]]\nkind = "slow_node"\nnode = "router-9"\nat = 1\nfactor = 2\nduration = 5\n\n[ec2]',
+        "faults[0].node = 'router-9': there are only 3 routers",
+    ),
+    ("dns-race", 'variant = "aws-2025"', 'variant = "aws-2024"', "enactors.variant = 'aws-2024': must be one of"),
+    ("dns-race", "routers = 3", "routers = 300", "dynamodb.routers = 300: must be at most 254"),
+    ("dns-race", "at = 8", "at = -8", "faults[0].at = -8: must be at least 0"),
+    ("dns-race", "[planner]", "[planer]", "planer: unknown key"),
+    ("dns-race", 'name = "dns-race"', 'name = "dns race!"', "name = 'dns race!': must be letters"),
+    ("dns-race", "resolver_port = 5301", "resolver_port = 5300", "dns.resolver_port = 5300: must differ"),
+    ("dns-race", "seed = 20251019", "seed = 20251019\nseed = 1", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "expected"), BROKEN_VARIANTS, ids=lambda v: str(v)[:24])
+def test_twenty_broken_variants_of_the_shipped_scenarios_each_get_one_line_and_exit_2(
+    tmp_path: Path, name: str, old: str, new: str, expected: str
+) -> None:
+    """A shipped scenario with one mistake: `cascadesim validate` prints one line naming file, field and
+    problem, and exits 2."""
+    text = Path(f"scenarios/{name}.toml").read_text()
+    assert old in text
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text.replace(old, new, 1))
+    result = subprocess.run([str(CLI), "validate", str(path)], capture_output=True, text=True, timeout=60)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {path}: ") and expected in lines[0], lines[0]
