@@ -26,9 +26,9 @@ DEFINITIONS = {
     "dns_empty_seconds": "Seconds during which DynamoDB's regional name had no address (DNS answered NODATA).",
     "trigger_start": "When the fault began: the first fault window, or the first second DNS was empty.",
     "trigger_end": "When the fault ended: the end of the last fault window or the DNS repair, whichever is later.",
-    "time_to_recover_s": f"Seconds from the trigger's end until every service's goodput ({SMOOTHING_SECONDS}-s "
-    f"mean) is back to ≥ {RECOVERED_SHARE:.0%} of its pre-fault level and holds there for {HOLD_SECONDS} s; "
-    "empty if that never happens.",
+    "time_to_recover_s": f"Seconds from the trigger's end until, for every service the clients use, the share of "
+    f"requests that succeed ({SMOOTHING_SECONDS}-s window) is back to ≥ {RECOVERED_SHARE:.0%} of its pre-fault "
+    f"level and holds there for {HOLD_SECONDS} s; empty if that never happens.",
     "metastable": "The trigger ended but goodput had not recovered by the end of the run (the horizon).",
     "peak_dynamodb_over_baseline": "Peak DynamoDB arrivals per second after the trigger ended, over their "
     "pre-fault mean: the herd.",
@@ -76,16 +76,21 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     if trigger_end is not None and loaded:
         times = []
         for key in keys:
-            goodput = [float(r.get(key, 0)) for r in rows]
-            baseline = sum(goodput[i] for i in loaded) / len(loaded)
-            times.append(_recovery(seconds, goodput, baseline, trigger_end) if baseline > 0 else 0.0)
+            # Clients: the share of logical requests that succeed (closed-loop users keep asking at their own
+            # pace, so the share is what falls and comes back); without clients, DynamoDB's completions.
+            ok = [float(r.get(key, 0)) for r in rows]
+            asked = [float(r.get(key.replace("_ok", "_logical"), 0)) for r in rows] if kinds else [1.0] * len(rows)
+            level = _windowed(ok, asked)
+            base_ok, base_asked = sum(ok[i] for i in loaded), sum(asked[i] for i in loaded)
+            baseline = base_ok / base_asked if base_asked > 0 else 0.0
+            times.append(_recovery(seconds, level, baseline, trigger_end) if baseline > 0 else 0.0)
         recover = None if None in times else max(t for t in times if t is not None)
     after = [i for i, s in enumerate(seconds) if trigger_end is not None and s > trigger_end]
     peak = max((arrivals[i] for i in after), default=None)
     return {
         "dns_empty_seconds": len(empty),
-        "trigger_start": trigger_start,
-        "trigger_end": trigger_end,
+        "trigger_start": None if trigger_start is None else round(trigger_start, 3),
+        "trigger_end": None if trigger_end is None else round(trigger_end, 3),
         "time_to_recover_s": recover,
         "metastable": None if trigger_start is None else (recover is None),
         "peak_dynamodb_over_baseline": _ratio(peak, arrivals_baseline),
@@ -100,11 +105,17 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     }
 
 
-def _recovery(seconds: Sequence[int], goodput: Sequence[float], baseline: float, trigger_end: float) -> float | None:
-    smoothed = [
-        sum(goodput[max(0, i - SMOOTHING_SECONDS + 1) : i + 1]) / min(i + 1, SMOOTHING_SECONDS)
-        for i in range(len(goodput))
-    ]
+def _windowed(top: Sequence[float], bottom: Sequence[float]) -> list[float]:
+    """sum(top) / sum(bottom) over the SMOOTHING_SECONDS ending at each second (1.0 where nothing was asked)."""
+    out = []
+    for i in range(len(top)):
+        lo = max(0, i - SMOOTHING_SECONDS + 1)
+        asked = sum(bottom[lo : i + 1])
+        out.append(sum(top[lo : i + 1]) / asked if asked > 0 else 1.0)
+    return out
+
+
+def _recovery(seconds: Sequence[int], smoothed: Sequence[float], baseline: float, trigger_end: float) -> float | None:
     held_since: int | None = None
     for i, second in enumerate(seconds):
         if second <= trigger_end:

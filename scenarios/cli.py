@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -16,11 +14,11 @@ from rich.console import Console
 
 from reports.kpis import DEFINITIONS
 from scenarios.console import EventPrinter, kpi_table, listeners_table, try_it
-from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now
+from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
 from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.progress import RunProgress
 from scenarios.runner import run_scenario
-from scenarios.schema import Scenario, ScenarioError, load_scenario, parse_scenario
+from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
 from services.cloud import Cloud
 from services.errors import ListenError
 from services.events import EventLog, JsonlSink
@@ -80,14 +78,13 @@ def serve(
     ] = 0,
 ) -> None:
     """Run the live cloud on loopback, with Locust playing the scenario's [load], until done or Ctrl-C."""
-    loaded = _load(scenario)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # the wall-clock stamp names the run directory only
-    run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp}"
+    loaded = for_live(_load(scenario))
+    run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(scenario, run_dir / "scenario.toml")
+    write_scenario(loaded, run_dir / "scenario.toml")  # resolved: what Locust reads too
     with (run_dir / "events.jsonl").open("w", encoding="utf-8") as stream:
         wanted = users != 0 and (users is not None or loaded.load is not None)
-        load = _Load(scenario, run_dir, users, locust_processes, locust_workers) if wanted else None
+        load = _Load(run_dir / "scenario.toml", run_dir, users, locust_processes, locust_workers) if wanted else None
         interrupted = _serve(loaded, duration, stream, verbose, load)
     console.print(f"events written to {run_dir / 'events.jsonl'}", highlight=False)
     if interrupted:
@@ -210,6 +207,7 @@ def run(
 ) -> None:
     """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
     loaded = _with(_load(scenario), scenario, policy, seed)
+    loaded = loaded if virtual else for_live(loaded)
     directory = run_directory(out, loaded, stamp_now())
     result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
     console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
@@ -229,6 +227,7 @@ def compare(
     """Run a scenario once per policy set, then compare their KPIs side by side."""
     base = _load(scenario)
     variants = [_with(base, scenario, name, seed) for name in policy]  # every one checked before the first runs
+    variants = variants if virtual else [for_live(v) for v in variants]
     root = out / f"{base.name}-compare-{stamp_now()}"
     results: list[RunResult] = []
     for variant in variants:

@@ -63,6 +63,11 @@ def run_directory(root: Path, scenario: Scenario, stamp: str) -> Path:
     return root / f"{scenario.name}-{policy}-{stamp}"
 
 
+def write_scenario(scenario: Scenario, path: Path) -> None:
+    """The resolved scenario as TOML (it loads back to the same scenario)."""
+    path.write_text(tomli_w.dumps(scenario.model_dump(mode="json", by_alias=True, exclude_none=True)), encoding="utf-8")
+
+
 def stamp_now() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # the wall-clock stamp names and dates a run only
 
@@ -77,9 +82,7 @@ def execute(
 ) -> RunResult:
     """Run `scenario` into `directory` (created), live or virtual; returns its KPIs."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "scenario.toml").write_text(
-        tomli_w.dumps(scenario.model_dump(mode="json", by_alias=True, exclude_none=True)), encoding="utf-8"
-    )
+    write_scenario(scenario, directory / "scenario.toml")
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
     state = _RunState()
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:

@@ -261,6 +261,7 @@ class Scenario(ConfigModel):
     ec2: Ec2Config | None = None
     lambda_: LambdaConfig | None = Field(None, alias="lambda")
     policy: str = "naive"
+    live_compression: float = Field(1.0, ge=1, le=10_000, allow_inf_nan=False)
     load: LoadConfig | None = None
     faults: tuple[Fault, ...] = ()
     operator: tuple[OperatorAction, ...] = ()
@@ -302,6 +303,27 @@ class Scenario(ConfigModel):
             raise _FieldProblem(field, node, "needs an [ec2] section")
         if node == "lambda" and self.lambda_ is None:
             raise _FieldProblem(field, node, "needs a [lambda] section")
+
+
+def for_live(scenario: Scenario) -> Scenario:
+    """The scenario as a live run plays it: with `live_compression` = k, the operator actions, the load stages and
+    the run's end come k times sooner, so an incident of hours keeps its phases' order and proportions in minutes
+    of real time. Faults (the trigger, e.g. the race) play as written: their mechanics have their own time scale."""
+    k = scenario.live_compression
+    if k == 1:
+        return scenario
+    load = scenario.load
+    if load is not None:
+        stages = tuple(stage.model_copy(update={"until": stage.until / k}) for stage in load.stages)
+        load = load.model_copy(update={"stages": stages})
+    return scenario.model_copy(
+        update={
+            "duration": scenario.duration / k,
+            "operator": tuple(a.model_copy(update={"at": a.at / k}) for a in scenario.operator),
+            "load": load,
+            "live_compression": 1.0,
+        }
+    )
 
 
 class _FieldProblem(ValueError):
