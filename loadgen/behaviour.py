@@ -59,7 +59,8 @@ class UserBehaviour:
     port: int
     tasks: tuple[Task, ...]
     wait: tuple[float, float] = (0.5, 1.5)
-    timeout: float = 2.0
+    timeout: float = 2.0  # a logical request's deadline, seconds after it starts
+    attempt_timeout: float | None = None  # one attempt's timeout within it (None: the whole deadline)
     outbox: int = 0  # failed requests kept to send again, back to back, once the service answers
 
     def pick(self, rng: random.Random) -> Task:
@@ -140,13 +141,22 @@ def spikes_of(scenario: Scenario) -> tuple[tuple[float, float, float], ...]:
 
 
 def behaviours_of(scenario: Scenario) -> dict[str, UserBehaviour]:
-    """The user kinds, each aimed at its service's port as the scenario sets it."""
+    """The user kinds, each aimed at its service's port as the scenario sets it, with [load]'s timeouts."""
     ports = {"dynamodb": scenario.dynamodb.port}
     if scenario.ec2 is not None:
         ports["ec2"] = scenario.ec2.port
     if scenario.lambda_ is not None:
         ports["lambda"] = scenario.lambda_.port
-    return {name: dataclasses.replace(BEHAVIOURS[name], port=port) for name, port in ports.items()}
+    load = scenario.load
+    kinds = {}
+    for name, port in ports.items():
+        behaviour = dataclasses.replace(BEHAVIOURS[name], port=port)
+        if load is not None and load.timeout is not None:
+            behaviour = dataclasses.replace(behaviour, timeout=load.timeout)
+        if load is not None and load.attempt_timeout is not None:
+            behaviour = dataclasses.replace(behaviour, attempt_timeout=load.attempt_timeout)
+        kinds[name] = behaviour
+    return kinds
 
 
 def classify(outcome: Outcome) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import random
 import time
@@ -181,9 +182,9 @@ class CascadeUser(FastHttpUser):
             return outcome
         url = f"http://{self.rng.choice(addresses)}:{self.behaviour.port}{request.path}"
         headers = {**request.headers, "host": self.behaviour.service}
-        timeout = max(0.01, deadline - time.monotonic())
+        timeout = max(0.01, min(self.behaviour.attempt_timeout or math.inf, deadline - time.monotonic()))
         if CLOCK_OFFSET is not None:  # the deadline on the servers' clock, which we know on this machine
-            headers[DEADLINE_HEADER] = repr(cloud_now() + timeout)
+            headers[DEADLINE_HEADER] = repr(cloud_now() + (deadline - time.monotonic()))
         with self.client.request(
             request.method,
             url,

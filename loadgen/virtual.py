@@ -113,7 +113,7 @@ class VirtualUsers:
             behaviour.service,
             behaviour.port,
             self.rng_for(f"user-{who}"),
-            timeout=behaviour.timeout,
+            timeout=behaviour.attempt_timeout or behaviour.timeout,
             policy=self.policy_for(who),
         )
 

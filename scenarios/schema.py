@@ -134,6 +134,8 @@ class LoadConfig(ConfigModel):
     mix: dict[Literal["dynamodb", "ec2", "lambda"], UserCount] = {"dynamodb": 1}
     stages: tuple[LoadStage, ...] = Field(min_length=1)
     spawn_rate: PositiveSeconds = 10.0
+    timeout: PositiveSeconds | None = None  # each logical request's deadline (default: the user kind's own)
+    attempt_timeout: PositiveSeconds | None = None  # each attempt's own timeout, within the deadline
 
     @model_validator(mode="after")
     def _stages_in_order(self) -> LoadConfig:
