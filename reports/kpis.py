@@ -8,6 +8,7 @@ is its mean over the loaded seconds before the first harm (DNS empty, or a fault
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,9 @@ DEFINITIONS = {
     "wasted_share": "Work completed after its caller's deadline had passed, as a share of all completed work "
     "(DynamoDB routers and DWFM).",
     "lease_recovery_s": "Seconds from the trigger's end until DWFM holds leases on ≥ 95% of droplets again.",
+    "episodes": "Each fault window (overlapping ones merged, a DNS outage counting as one) with the seconds from "
+    "its end until the services recovered (as for time_to_recover_s), before the next one began; empty if they "
+    "did not.",
     "slo_violation_minutes": f"Per client kind, minutes in which under {SLO_SUCCESS:.0%} of logical requests "
     "succeeded.",
 }
@@ -73,8 +77,8 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     arrivals_baseline = sum(arrivals[i] for i in loaded) / len(loaded) if loaded else 0.0
 
     recover: float | None = None
-    if trigger_end is not None and loaded:
-        times = []
+    levels: list[tuple[list[float], float]] = []
+    if loaded:
         for key in keys:
             # Clients: the share of logical requests that succeed (closed-loop users keep asking at their own
             # pace, so the share is what falls and comes back); without clients, DynamoDB's completions.
@@ -82,9 +86,16 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
             asked = [float(r.get(key.replace("_ok", "_logical"), 0)) for r in rows] if kinds else [1.0] * len(rows)
             level = _windowed(ok, asked)
             base_ok, base_asked = sum(ok[i] for i in loaded), sum(asked[i] for i in loaded)
-            baseline = base_ok / base_asked if base_asked > 0 else 0.0
-            times.append(_recovery(seconds, level, baseline, trigger_end) if baseline > 0 else 0.0)
+            if base_asked > 0 and base_ok > 0:
+                levels.append((level, base_ok / base_asked))
+    if trigger_end is not None and levels:
+        times = [_recovery(seconds, level, baseline, trigger_end) for level, baseline in levels]
         recover = None if None in times else max(t for t in times if t is not None)
+    episodes = []
+    for start, stop, until in _episodes(events, empty, refill, end):
+        times = [_recovery(seconds, level, base, stop, until) for level, base in levels]
+        recovered = None if None in times or not times else max(t for t in times if t is not None)
+        episodes.append({"start": round(start, 3), "end": round(stop, 3), "recovered_after_s": recovered})
     after = [i for i, s in enumerate(seconds) if trigger_end is not None and s > trigger_end]
     peak = max((arrivals[i] for i in after), default=None)
     return {
@@ -102,6 +113,7 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         ),
         "lease_recovery_s": _lease_recovery(rows, droplets, trigger_end),
         "slo_violation_minutes": _slo_minutes(rows),
+        "episodes": episodes,
     }
 
 
@@ -115,11 +127,35 @@ def _windowed(top: Sequence[float], bottom: Sequence[float]) -> list[float]:
     return out
 
 
-def _recovery(seconds: Sequence[int], smoothed: Sequence[float], baseline: float, trigger_end: float) -> float | None:
+def _episodes(
+    events: Sequence[Event], empty: Sequence[int], refill: int | None, end: int
+) -> list[tuple[float, float, float]]:
+    """(start, end, next start or the run's end) of each fault window, overlapping windows merged."""
+    windows = [
+        (float(e.data["start"]), float(e.data["end"]) if e.data.get("end") is not None else float(end))
+        for e in events
+        if e.kind == "fault_start" and "start" in e.data and e.data.get("fault") not in HARMLESS
+    ]
+    if empty:
+        windows.append((empty[0] - 1.0, (refill - 1.0) if refill is not None else float(end)))
+    merged: list[list[float]] = []
+    for start, stop in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    return [(a, b, merged[i + 1][0] if i + 1 < len(merged) else float(end)) for i, (a, b) in enumerate(merged)]
+
+
+def _recovery(
+    seconds: Sequence[int], smoothed: Sequence[float], baseline: float, trigger_end: float, until: float = math.inf
+) -> float | None:
     held_since: int | None = None
     for i, second in enumerate(seconds):
         if second <= trigger_end:
             continue
+        if second > until:
+            break
         if smoothed[i] >= RECOVERED_SHARE * baseline:
             held_since = second if held_since is None else held_since
             if second - held_since + 1 >= HOLD_SECONDS:

@@ -39,13 +39,15 @@ class _Step:
     message: str
     apply: Callable[[], None]
     fault: str = ""
+    window: tuple[float, float | None] = (0.0, None)  # the fault's start and end (None: it does not end)
 
 
 def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
     """Every fault start, fault end and operator action, in time order."""
     steps: list[_Step] = []
     for fault in scenario.faults:
-        steps.extend(replace(step, fault=fault.kind) for step in _fault_steps(fault, cloud, len(steps)))
+        window = (fault.at, None if fault.duration is None else fault.at + fault.duration)
+        steps.extend(replace(s, fault=fault.kind, window=window) for s in _fault_steps(fault, cloud, len(steps)))
     for action in scenario.operator:
         if isinstance(action, RestoreDns):
             steps.append(_Step(action.at, len(steps), "operator", "restore_dns", cloud.dns.restore_dns))
@@ -168,5 +170,6 @@ async def play(scenario: Scenario, cloud: Cloud) -> None:
     for step in timeline(scenario, cloud):
         await anyio.sleep(max(0.0, step.at - cloud.events.now()))
         if step.kind != "operator":  # operator actions report themselves, with what they did
-            cloud.events.emit(step.kind, "faults", step.message, fault=step.fault)
+            start, end = step.window
+            cloud.events.emit(step.kind, "faults", step.message, fault=step.fault, start=start, end=end)
         step.apply()
