@@ -34,9 +34,10 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
     path.write_text(path.read_text().replace("duration = 150", "duration = 40"))
     scenario = load_scenario(path)
     out = tmp_path / "runs"
-    run = subprocess.Popen(
-        [str(CLI), "run", str(path), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    with (tmp_path / "stderr.txt").open("wb") as stderr:
+        run = subprocess.Popen(
+            [str(CLI), "run", str(path), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=stderr
+        )
     try:
         time.sleep(moment / 10)
         run.send_signal(signal.SIGINT)
@@ -45,7 +46,7 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
         if run.poll() is None:
             run.kill()
             run.wait()
-    assert run.returncode in (130, 0), run.stderr.read().decode() if run.stderr else ""
+    assert run.returncode in (130, 0), (tmp_path / "stderr.txt").read_text()
     assert not locust_processes()
     udp, tcp = socket.SOCK_DGRAM, socket.SOCK_STREAM
     assert_port_free(("127.0.0.1", scenario.dns.authority_port), udp)
