@@ -14,6 +14,7 @@ Pure code: time is passed in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import dns.rcode
@@ -83,7 +84,9 @@ class ResolverCache:
         entry = self._entries.get(key)
         if entry is None or entry.remaining(now) <= 0:
             return None
-        return Cached(entry.answer, int(entry.remaining(now)))
+        # Whole seconds, rounded up: a fresh answer never goes out with TTL 0 (which would tell every client not
+        # to cache it), as in resolvers that keep integer expiry times (Unbound: ttl = expiry - now > 0).
+        return Cached(entry.answer, math.ceil(entry.remaining(now)))
 
     def stale(self, key: Key, now: float) -> Cached | None:
         """An expired answer to serve because the authority failed, if serve-stale allows it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 
 import anyio
 import dns.exception
@@ -12,6 +13,12 @@ import dns.rdatatype
 
 from services.errors import DnsError, NameNotFound, NoAnswer, NodeUnreachable, ResolverUnavailable
 from services.net import Address, Network
+
+
+@dataclass
+class _Pending:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: list[str] | DnsError = field(default_factory=list)
 
 
 class StubResolver:
@@ -32,6 +39,7 @@ class StubResolver:
         cache: bool = False,
     ) -> None:
         self._cache: dict[str, tuple[float, list[str] | DnsError]] | None = {} if cache else None
+        self._pending: dict[str, _Pending] = {}
         self._network = network
         self._resolver = resolver
         self._rng = rng
@@ -43,13 +51,31 @@ class StubResolver:
 
         Raises NameNotFound (NXDOMAIN), NoAnswer (NODATA) or ResolverUnavailable.
         """
-        if self._cache is not None:
-            kept = self._cache.get(name)
-            if kept is not None and kept[0] > anyio.current_time():
-                if isinstance(kept[1], DnsError):
-                    raise kept[1]
-                return kept[1]
-        return await self._ask(name)
+        if self._cache is None:
+            return await self._ask(name)
+        kept = self._cache.get(name)
+        if kept is not None and kept[0] > anyio.current_time():
+            return self._outcome(kept[1])
+        pending = self._pending.get(name)
+        if pending is not None:  # someone is asking already: share their answer, as a caching daemon does
+            await pending.done.wait()
+            return self._outcome(pending.outcome)
+        pending = self._pending[name] = _Pending()
+        try:
+            pending.outcome = await self._ask(name)
+        except DnsError as exc:
+            pending.outcome = exc
+            raise
+        finally:
+            del self._pending[name]
+            pending.done.set()
+        return pending.outcome
+
+    @staticmethod
+    def _outcome(outcome: list[str] | DnsError) -> list[str]:
+        if isinstance(outcome, DnsError):
+            raise outcome
+        return outcome
 
     def _keep(self, name: str, ttl: float, outcome: list[str] | DnsError) -> None:
         if self._cache is not None and ttl > 0:
