@@ -1,0 +1,6 @@
+"""Run data -> KPIs -> HTML: everything here works from a saved run directory alone."""
+
+from reports.kpis import DEFINITIONS, compute
+from reports.render import render_run
+
+__all__ = ["DEFINITIONS", "compute", "render_run"]

@@ -211,7 +211,7 @@ def run(
     directory = run_directory(out, loaded, stamp_now())
     result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
     console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
-    console.print(f"run directory: {directory}", highlight=False)
+    console.print(f"run directory: {directory} (report: {directory / 'report.html'})", highlight=False)
     _finish([result])
 
 
@@ -265,6 +265,20 @@ def _finish(results: list[RunResult]) -> None:
         for problem in problems:
             errors.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories (as `cascadesim run` writes them).")],
+) -> None:
+    """Render each run directory's report.html again from its saved files."""
+    from reports.render import render_run
+
+    for directory in runs:
+        if not (directory / "meta.json").is_file():
+            errors.print(f"error: {directory}: not a run directory (no meta.json)", highlight=False, markup=False)
+            raise typer.Exit(2)
+        console.print(f"wrote {render_run(directory)}", highlight=False)
 
 
 @app.command()

@@ -8,6 +8,7 @@
         locust/          Locust's CSV and HTML and the users' outcomes, in live runs with load
         outcomes.csv     the clients' per-second outcomes (Locust's workers merged, or the virtual users')
         kpis.json        the KPIs (reports/kpis.py) with their definitions
+        report.html      the report (reports/render.py), re-rendered any time by `cascadesim report`
 
 SIGINT or SIGTERM stops the run where it is; everything gathered so far is still written, marked as interrupted.
 """
@@ -32,6 +33,7 @@ import trio
 from loadgen.behaviour import SecondOutcomes
 from loadgen.virtual import VirtualUsers
 from reports.kpis import DEFINITIONS, compute
+from reports.render import render_run
 from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.runner import run_scenario
 from scenarios.sampler import Row, Sampler, to_csv, with_clients
@@ -205,6 +207,7 @@ def _write(
     if not options.virtual:  # wall-clock facts would make two virtual runs of one seed differ
         meta |= {"started_at": started_at, "wall_seconds": round(wall, 3)}
     (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    render_run(directory)
     return RunResult(directory, kpis, state.interrupted, state.problems)
 
 

@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 @pytest.mark.parametrize("moment", random.Random(20251019).sample(range(1, 300), COUNT), ids=lambda m: f"{m / 10}s")
 def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp_path: Path, moment: int) -> None:
     """SIGINT `moment`/10 s after `cascadesim run` starts (cascade-live with Locust, cut to 40 s): exit 130 (or 0
-    if it had finished), no Locust process, every port free again, and the run directory has its KPIs and meta."""
+    if it had finished), no Locust process, every port free again, and the run directory has its KPIs, meta and a
+    report that says it was interrupted."""
     path = on_free_ports(tmp_path, "cascade-live")
     path.write_text(path.read_text().replace("duration = 150", "duration = 40"))
     scenario = load_scenario(path)
@@ -61,3 +62,5 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
     assert meta["interrupted"] is (run.returncode == 130)
     assert "kpis" in json.loads((directory / "kpis.json").read_text())
     assert (directory / "timeseries.csv").is_file() and (directory / "events.jsonl").is_file()
+    report = (directory / "report.html").read_text()
+    assert ("Interrupted." in report) is (run.returncode == 130)

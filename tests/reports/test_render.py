@@ -1,0 +1,46 @@
+"""report.html from a run directory alone: names shown as text, never run; an interrupted run says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reports.render import render_run
+from services.events import Event
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def write_run(directory: Path, *, interrupted: bool) -> None:
+    directory.mkdir()
+    meta = {
+        "scenario": "s",
+        "description": HOSTILE,
+        "policy": HOSTILE,
+        "mode": "virtual",
+        "seed": 1,
+        "duration": 60,
+        "simulated_seconds": 12,
+        "interrupted": interrupted,
+        "problems": [HOSTILE],
+    }
+    (directory / "meta.json").write_text(json.dumps(meta))
+    (directory / "kpis.json").write_text(json.dumps({"kpis": {"dns_empty_seconds": 7}, "definitions": {}}))
+    event = Event(3.0, "fault_start", "faults", HOSTILE, {"fault": "load_spike"})
+    (directory / "events.jsonl").write_text(event.to_json() + "\n")
+
+
+def test_names_and_messages_with_markup_are_shown_as_text(tmp_path: Path) -> None:
+    """A description, policy, problem or event message full of HTML comes out escaped, never as a tag."""
+    write_run(tmp_path / "run", interrupted=False)
+    page = render_run(tmp_path / "run").read_text()
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(") >= 4
+    assert "Interrupted." not in page
+
+
+def test_an_interrupted_run_says_so_and_shows_what_was_gathered(tmp_path: Path) -> None:
+    """meta.json's interrupted flag puts a banner with the simulated seconds gathered at the top."""
+    write_run(tmp_path / "run", interrupted=True)
+    page = render_run(tmp_path / "run").read_text()
+    assert "Interrupted." in page and "12 simulated seconds" in page and ">7<" in page
