@@ -33,6 +33,7 @@ NOTABLE = {
     "propagation_backlog_drained",
     "locust_exited",
     "run_interrupted",
+    "run_failed",
 }
 
 _environment = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True))

@@ -184,16 +184,7 @@ def _execute(scenario: Scenario, directory: Path, options: RunOptions) -> RunRes
     mode = "virtual" if options.virtual else "live"
     label = f"{scenario.name} · {Path(scenario.policy).stem} · {mode}"
     with RunProgress(console, label, scenario.duration) as progress:
-        try:
-            return execute(scenario, directory, options, on_second=progress.second, sinks=(progress,))
-        except* ListenError as group:
-            errors.print(
-                f"error: {_leaf(group)} (is another cascadesim running? pick other ports in the scenario)",
-                highlight=False,
-                markup=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(1) from None
+        return execute(scenario, directory, options, on_second=progress.second, sinks=(progress,))
 
 
 @app.command()

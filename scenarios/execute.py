@@ -39,6 +39,7 @@ from scenarios.runner import run_scenario
 from scenarios.sampler import Row, Sampler, to_csv, with_clients
 from scenarios.schema import Scenario
 from services.cloud import Cloud
+from services.errors import ListenError
 from services.events import EventLog, JsonlSink, Sink
 from services.net import LiveNetwork, Network, VirtualNetwork
 from services.virtual import run_in_virtual_time
@@ -110,10 +111,23 @@ def execute(
                     await run_scenario(scenario, network, events, clients=clients, observe=observe)
                     nursery.cancel_scope.cancel()
 
-        if options.virtual:
-            run_in_virtual_time(main, scenario.seed)
-        else:
-            trio.run(main)
+        try:
+            if options.virtual:
+                run_in_virtual_time(main, scenario.seed)
+            else:
+                trio.run(main)
+        except Exception as exc:  # a node or the harness failed: keep what was gathered, and say what happened
+            leaf: BaseException = exc
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            hint = (
+                " (is another cascadesim running? pick other ports in the scenario)"
+                if isinstance(leaf, ListenError)
+                else ""
+            )
+            state.problems.append(f"the run failed: {type(leaf).__name__}: {leaf}{hint}")
+            if state.events is not None:
+                state.events.emit("run_failed", "runner", state.problems[-1])
     return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
 
 
