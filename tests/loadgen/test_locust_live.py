@@ -15,7 +15,7 @@ import pytest
 from tests.ports import on_free_ports
 
 CLI = Path(sys.executable).with_name("cascadesim")
-pytestmark = [pytest.mark.live, pytest.mark.slow]
+pytestmark = pytest.mark.live
 
 
 def locust_processes() -> list[str]:

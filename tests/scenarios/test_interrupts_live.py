@@ -1,6 +1,6 @@
 """Interrupting `cascadesim run` at any moment stops every process it started, frees every port, and keeps the data.
 
-Three interrupts by default; `CASCADESIM_INTERRUPTS=20 pytest tests/scenarios/test_interrupts_live.py` runs twenty.
+Two interrupts by default; `CASCADESIM_INTERRUPTS=20 pytest tests/scenarios/test_interrupts_live.py` runs twenty.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from tests.loadgen.test_locust_live import locust_processes
 from tests.ports import assert_port_free, on_free_ports
 
 CLI = Path(sys.executable).with_name("cascadesim")
-COUNT = int(os.environ.get("CASCADESIM_INTERRUPTS", "3"))
-pytestmark = [pytest.mark.live, pytest.mark.slow]
+COUNT = int(os.environ.get("CASCADESIM_INTERRUPTS", "2"))
+pytestmark = pytest.mark.live
 
 
 @pytest.mark.parametrize("moment", random.Random(20251019).sample(range(1, 300), COUNT), ids=lambda m: f"{m / 10}s")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
+import pytest
 import trio
 
 from scenarios.runner import run_virtual
@@ -149,12 +150,14 @@ def empties_record(variant: Variant, timings: Timings, horizon: float = 30.0) ->
     return run_in_virtual_time(main, timings.seed)
 
 
-def test_over_a_thousand_random_timings_only_aws_2025_ever_empties_the_record() -> None:
-    """1,000 random Enactor/Planner timings: aws-2025 empties the record in some, fixed in none."""
+@pytest.mark.parametrize("count", [pytest.param(1000, marks=pytest.mark.slow), 250])
+def test_over_random_timings_only_aws_2025_ever_empties_the_record(count: int) -> None:
+    """1,000 random Enactor/Planner timings (250 in the default run): aws-2025 empties the record in some, fixed
+    in none."""
     rng = random.Random(20251019)
-    draws = [Timings.draw(rng) for _ in range(1000)]
+    draws = [Timings.draw(rng) for _ in range(count)]
     aws = sum(empties_record(Variant.AWS_2025, t) for t in draws)
     fixed = sum(empties_record(Variant.FIXED, t) for t in draws)
-    print(f"record emptied: aws-2025 in {aws}/1000 runs, fixed in {fixed}/1000 runs")
+    print(f"record emptied: aws-2025 in {aws}/{count} runs, fixed in {fixed}/{count} runs")
     assert fixed == 0
-    assert 0 < aws < 1000
+    assert 0 < aws < count

@@ -24,7 +24,7 @@ from tests.ports import assert_port_free, free_port
 CLI = Path(sys.executable).with_name("cascadesim")
 NAME = "dynamodb.us-east-1.cloud.test"
 
-pytestmark = [pytest.mark.live, pytest.mark.slow]
+pytestmark = pytest.mark.live
 
 
 @dataclass
