@@ -283,13 +283,14 @@ def scenarios(
     for column in ("file", "duration", "policy", "load", "description"):
         table.add_column(column)
     for path in sorted(directory.glob("*.toml")):
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         try:
             loaded = load_scenario(path)
         except ScenarioError as exc:
-            table.add_row(str(path), "", "", "", f"[red]broken: {exc}[/red]")
+            table.add_row(str(shown), "", "", "", f"[red]broken: {exc}[/red]")
             continue
         load = "-" if loaded.load is None else f"{max(s.users for s in loaded.load.stages)} users"
-        table.add_row(str(path), f"{loaded.duration:g} s", loaded.policy, load, loaded.description)
+        table.add_row(str(shown), f"{loaded.duration:g} s", loaded.policy, load, loaded.description)
     console.print(table)
 
 
