@@ -41,8 +41,9 @@ from scenarios.schema import Scenario
 from services.cloud import Cloud
 from services.errors import ListenError
 from services.events import EventLog, JsonlSink, Sink
-from services.net import LiveNetwork, Network, VirtualNetwork
+from services.net import LiveNetwork, Network
 from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
 
 
 @dataclass(frozen=True)

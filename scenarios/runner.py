@@ -15,8 +15,9 @@ from scenarios.schema import Scenario
 from services.cloud import Cloud
 from services.dns.planner import HealthProbe
 from services.events import EventLog, Sink
-from services.net import Network, VirtualNetwork
+from services.net import Network
 from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
 
 
 async def run_scenario(

@@ -4,8 +4,9 @@ Services never open sockets or build HTTP clients themselves; they ask a `Networ
 code asks its WorkerContext for `sleep()` and `time()`. Two implementations:
 
 - `LiveNetwork`: every HTTP node is a Hypercorn server on its own loopback address, and UDP is real UDP.
-- `VirtualNetwork`: requests are handed to the target node in-process, after a modelled link latency, so the
-  same code runs under `trio.testing.MockClock` and hours of simulated time pass in seconds.
+- `VirtualNetwork` (services/virtual_network.py): requests are handed to the target node in-process, after a
+  modelled link latency, so the same code runs under `trio.testing.MockClock` and hours of simulated time pass in
+  seconds.
 
 Addresses are always (host, port) on loopback (127.0.0.0/8); anything else is refused before a packet leaves.
 """
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import math
-import random
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -173,135 +172,3 @@ async def _answer_datagram(
         with contextlib.suppress(OSError, anyio.BrokenResourceError):
             async with send_lock:
                 await sock.sendto(reply, peer[0], peer[1])
-
-
-class VirtualNetwork(Network):
-    """In-process delivery with a modelled one-way link latency, for virtual time.
-
-    Each hop (a request, and its reply) takes `latency` seconds, or |Normal(latency, latency_sd)| when a standard
-    deviation and a seeded `rng` are given (the network model of the AWS Architecture Blog's backoff simulator).
-    """
-
-    def __init__(self, latency: float = 0.0005, latency_sd: float = 0.0, rng: random.Random | None = None) -> None:
-        if not math.isfinite(latency) or latency < 0:
-            raise ValueError(f"latency = {latency}: must be a finite number >= 0")
-        if latency_sd > 0 and rng is None:
-            raise ValueError("a latency_sd needs a seeded rng")
-        self._latency = latency
-        self._latency_sd = latency_sd
-        self._rng = rng
-        self._http: dict[Address, tuple[ASGIApp, anyio.abc.TaskGroup]] = {}
-        self._udp: dict[Address, UdpHandler] = {}
-        self._next_port = 40000
-
-    @property
-    def latency(self) -> float:
-        """One hop's delay: the mean, or a fresh draw when the network has variance."""
-        if self._rng is None or self._latency_sd <= 0:
-            return self._latency
-        return abs(self._rng.normalvariate(self._latency, self._latency_sd))
-
-    def _claim(self, table: dict[Address, Any], address: Address, value: Any) -> Address:
-        host, port = address
-        require_loopback(host)
-        if port == 0:
-            self._next_port += 1
-            port = self._next_port
-        if (host, port) in table:
-            raise OSError(f"address already in use: {host}:{port}")
-        table[(host, port)] = value
-        return (host, port)
-
-    async def serve_http(
-        self, app: ASGIApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        # Requests run in the node's own task group, so a client that gives up does not cancel the server's work.
-        async with anyio.create_task_group() as node:
-            bound = self._claim(self._http, address, (app, node))
-            try:
-                task_status.started(bound)
-                await anyio.sleep_forever()
-            finally:
-                del self._http[bound]
-                node.cancel_scope.cancel()
-
-    async def serve_udp(
-        self,
-        handler: UdpHandler,
-        address: Address,
-        *,
-        task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED,
-    ) -> None:
-        bound = self._claim(self._udp, address, handler)
-        try:
-            task_status.started(bound)
-            await anyio.sleep_forever()
-        finally:
-            del self._udp[bound]
-
-    def http_client(self, *, timeout: float, max_connections: int = 4) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=_VirtualTransport(self), timeout=timeout)
-
-    def http_node(self, address: Address) -> tuple[ASGIApp, anyio.abc.TaskGroup]:
-        node = self._http.get(address)
-        if node is None:
-            raise NodeUnreachable(f"nothing listens on http {address[0]}:{address[1]}")
-        return node
-
-    async def udp_exchange(self, address: Address, payload: bytes, timeout: float) -> bytes:
-        require_loopback(address[0])
-        handler = self._udp.get(address)
-        if handler is None:
-            raise NodeUnreachable(f"nothing listens on udp {address[0]}:{address[1]}")
-        with anyio.fail_after(timeout):
-            await anyio.sleep(self.latency)
-            reply = await handler(payload, ("127.0.0.1", 0))
-            if reply is None:
-                await anyio.sleep_forever()  # a dropped datagram: the asker waits out its timeout
-                raise TimeoutError  # unreachable: sleep_forever only ends by cancellation
-            await anyio.sleep(self.latency)
-            return reply
-
-
-class _VirtualTransport(httpx.AsyncBaseTransport):
-    """Hands an httpx request to the ASGI app registered at its host and port, after the link latency.
-
-    httpx does not enforce timeouts on in-process transports, so the request's own timeout is applied here.
-    """
-
-    def __init__(self, network: VirtualNetwork) -> None:
-        self._network = network
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        port = request.url.port or 80
-        try:
-            app, node = self._network.http_node((request.url.host, port))
-        except NodeUnreachable as exc:
-            raise httpx.ConnectError(str(exc), request=request) from None
-        timeouts = request.extensions.get("timeout", {})
-        limit = max((t for t in timeouts.values() if t is not None), default=None)
-        network = self._network
-        done = anyio.Event()
-        outcome: list[httpx.Response | BaseException] = []
-
-        async def handle() -> None:
-            try:
-                await anyio.sleep(network.latency)
-                response = await httpx.ASGITransport(app=app).handle_async_request(request)
-                await response.aread()
-                outcome.append(response)
-            except Exception as exc:
-                outcome.append(exc)
-            finally:
-                done.set()
-
-        node.start_soon(handle)
-        try:
-            with anyio.fail_after(limit):
-                await done.wait()
-                await anyio.sleep(network.latency)
-        except TimeoutError:
-            raise httpx.ReadTimeout(f"no response within {limit} s", request=request) from None
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]

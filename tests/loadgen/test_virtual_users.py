@@ -13,9 +13,9 @@ from scenarios.runner import run_scenario
 from scenarios.schema import load_scenario
 from services.dns.stub import StubResolver
 from services.events import EventLog
-from services.net import VirtualNetwork
 from services.throttling.outcome import LOCAL, Outcome
 from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
 
 
 def test_outcomes_are_classified_as_the_reports_name_them() -> None:

@@ -14,8 +14,8 @@ from scenarios.runner import run_virtual
 from scenarios.schema import Scenario, load_scenario
 from services.dns import REGIONAL, DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
 from services.events import EventLog
-from services.net import VirtualNetwork
 from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
 
 ROUTERS = [RouterTarget(f"router-{i}", (f"127.0.1.{i}", 8000)) for i in (1, 2, 3)]
 

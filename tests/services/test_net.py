@@ -14,7 +14,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from services.errors import ListenError, NodeUnreachable
-from services.net import Address, LiveNetwork, VirtualNetwork
+from services.net import Address, LiveNetwork
+from services.virtual_network import VirtualNetwork
 from tests.ports import assert_port_free, free_port
 
 

@@ -12,7 +12,7 @@ import trio.testing
 
 from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
-from services.net import VirtualNetwork
+from services.virtual_network import VirtualNetwork
 
 ADDRESS = ("127.0.1.1", 8000)
 URL = "http://127.0.1.1:8000/"

@@ -17,9 +17,9 @@ import trio
 
 from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
-from services.net import VirtualNetwork
 from services.throttling.backoff import ExponentialBackoff, Jitter
 from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
 
 URL = "http://127.0.1.1:8000/"
 CLIENTS = 50

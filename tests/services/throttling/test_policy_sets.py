@@ -21,8 +21,8 @@ from services.dns.stub import StubResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.dynamodb import Router
 from services.errors import CallFailed
-from services.net import VirtualNetwork
 from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
 
 NAME = "dynamodb.us-east-1.cloud.test"
 REQUIRED = {
