@@ -17,12 +17,10 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from scenarios.schema import LoadConfig, LoadSpike, Scenario
 from services.throttling.outcome import Outcome
-
-if TYPE_CHECKING:
-    from scenarios.schema import LoadConfig, Scenario
 
 OUTCOME_CLASSES = (
     "ok",
@@ -135,8 +133,6 @@ def stages_of(load: LoadConfig, spikes: Sequence[tuple[float, float, float]] = (
 
 def spikes_of(scenario: Scenario) -> tuple[tuple[float, float, float], ...]:
     """The scenario's load_spike faults as (start, end, factor)."""
-    from scenarios.schema import LoadSpike
-
     return tuple((f.at, f.at + f.duration, f.factor) for f in scenario.faults if isinstance(f, LoadSpike))
 
 

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from scenarios.schema import ConfigModel, PositiveSeconds, ScenarioError, describe, read_toml
+from scenarios.problems import ScenarioError, describe, read_toml
+from scenarios.schema import ConfigModel, PositiveSeconds
 from services.throttling import (
     AdmitAll,
     AimdLimit,

@@ -6,21 +6,16 @@ A mistake is reported as one line that names the file, the field and the problem
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from services.errors import CascadesimError
+from scenarios.problems import FieldProblem, ScenarioError, describe, read_toml
 
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-
-
-class ScenarioError(CascadesimError):
-    """A scenario file that cannot be used; the message is the one line to show the user."""
 
 
 class ConfigModel(BaseModel):
@@ -69,7 +64,7 @@ class Ec2Config(ConfigModel):
     @model_validator(mode="after")
     def _margin_fits(self) -> Ec2Config:
         if self.renew_margin >= self.lease_duration:
-            raise _FieldProblem("renew_margin", self.renew_margin, "must be less than lease_duration")
+            raise FieldProblem("renew_margin", self.renew_margin, "must be less than lease_duration")
         return self
 
 
@@ -105,7 +100,7 @@ class CapacityConfig(ConfigModel):
         try:
             ServiceTime(st.kind, st.mean, st.p99)
         except ValueError as exc:
-            raise _FieldProblem("service_time", st.model_dump(exclude_none=True), str(exc)) from None
+            raise FieldProblem("service_time", st.model_dump(exclude_none=True), str(exc)) from None
         return self
 
 
@@ -140,10 +135,10 @@ class LoadConfig(ConfigModel):
     @model_validator(mode="after")
     def _stages_in_order(self) -> LoadConfig:
         if sum(self.mix.values()) == 0:
-            raise _FieldProblem("mix", self.mix, "needs at least one user kind with a weight above 0")
+            raise FieldProblem("mix", self.mix, "needs at least one user kind with a weight above 0")
         for i, (before, after) in enumerate(zip(self.stages, self.stages[1:], strict=False), start=1):
             if after.until <= before.until:
-                raise _FieldProblem(f"stages[{i}].until", after.until, f"must be after stages[{i - 1}].until")
+                raise FieldProblem(f"stages[{i}].until", after.until, f"must be after stages[{i - 1}].until")
         return self
 
 
@@ -272,39 +267,39 @@ class Scenario(ConfigModel):
     def _routers_exist(self) -> Scenario:
         for i, fault in enumerate(self.faults):
             if isinstance(fault, RouterDown | RouterStop) and fault.router > self.dynamodb.routers:
-                raise _FieldProblem(
+                raise FieldProblem(
                     f"faults[{i}].router", fault.router, f"there are only {self.dynamodb.routers} routers"
                 )
             if isinstance(fault, KillNode | SlowNode):
                 self._node_exists(f"faults[{i}].node", fault.node)
             if isinstance(fault, LoadSpike) and self.load is None:
-                raise _FieldProblem(f"faults[{i}].kind", fault.kind, "needs a [load] section")
+                raise FieldProblem(f"faults[{i}].kind", fault.kind, "needs a [load] section")
         from scenarios.policies import POLICY_DIR, policy_path
 
         if not policy_path(self.policy).is_file():
             known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.toml")))
-            raise _FieldProblem("policy", self.policy, f"no such policy set (known: {known})")
+            raise FieldProblem("policy", self.policy, f"no such policy set (known: {known})")
         for i, action in enumerate(self.operator):
             if isinstance(action, ThrottleDwfm | RestartDwfm | RelaxThrottles) and self.ec2 is None:
-                raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs an [ec2] section")
+                raise FieldProblem(f"operator[{i}].kind", action.kind, "needs an [ec2] section")
             if isinstance(action, RestartPoller) and self.lambda_ is None:
-                raise _FieldProblem(f"operator[{i}].kind", action.kind, "needs a [lambda] section")
+                raise FieldProblem(f"operator[{i}].kind", action.kind, "needs a [lambda] section")
         if self.lambda_ is not None and self.ec2 is None:
-            raise _FieldProblem("lambda", "...", "needs an [ec2] section: Lambda scales out on EC2 instances")
+            raise FieldProblem("lambda", "...", "needs an [ec2] section: Lambda scales out on EC2 instances")
         for kind, weight in self.load.mix.items() if self.load is not None else ():
             if weight and getattr(self, "lambda_" if kind == "lambda" else kind) is None:
-                raise _FieldProblem(f"load.mix.{kind}", weight, f"needs a [{kind}] section")
+                raise FieldProblem(f"load.mix.{kind}", weight, f"needs a [{kind}] section")
         if self.dns.authority_port == self.dns.resolver_port:
-            raise _FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
+            raise FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self
 
     def _node_exists(self, field: str, node: str) -> None:
         if node.startswith("router-") and int(node.removeprefix("router-")) > self.dynamodb.routers:
-            raise _FieldProblem(field, node, f"there are only {self.dynamodb.routers} routers")
+            raise FieldProblem(field, node, f"there are only {self.dynamodb.routers} routers")
         if node in ("ec2-api", "dwfm", "netmgr") and self.ec2 is None:
-            raise _FieldProblem(field, node, "needs an [ec2] section")
+            raise FieldProblem(field, node, "needs an [ec2] section")
         if node == "lambda" and self.lambda_ is None:
-            raise _FieldProblem(field, node, "needs a [lambda] section")
+            raise FieldProblem(field, node, "needs a [lambda] section")
 
 
 def for_live(scenario: Scenario) -> Scenario:
@@ -328,23 +323,6 @@ def for_live(scenario: Scenario) -> Scenario:
     )
 
 
-class _FieldProblem(ValueError):
-    def __init__(self, field: str, value: object, problem: str) -> None:
-        super().__init__(f"{field} = {value!r}: {problem}")
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file's contents, or a ScenarioError that says in one line why not."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raises ScenarioError with a one-line message."""
     path = Path(path)
@@ -358,83 +336,4 @@ def parse_scenario(data: dict[str, Any], origin: str) -> Scenario:
         raise ScenarioError(f"{origin}: {describe(exc)}") from None
 
 
-def describe(exc: ValidationError) -> str:
-    """The first problem in words (`field = value: problem`), noting how many more there are."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    text = _describe_one(first)
-    if len(errors) > 1:
-        text += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return text
-
-
-def _describe_one(error: Any) -> str:
-    field = _field_path(error["loc"])
-    kind = error["type"]
-    ctx = error.get("ctx", {})
-    if kind == "value_error" and isinstance(ctx.get("error"), _FieldProblem):
-        return ("" if not error["loc"] else field + ".") + str(ctx["error"])
-    if kind == "extra_forbidden":
-        return f"{field}: unknown key"
-    if kind == "missing":
-        return f"{field}: required but missing"
-    if kind == "union_tag_invalid":
-        return f"{field}.kind = {ctx['tag']!r}: must be one of {ctx['expected_tags']}"
-    problem = {
-        "greater_than_equal": "must be at least {ge}",
-        "greater_than": "must be greater than {gt}",
-        "less_than_equal": "must be at most {le}",
-        "less_than": "must be less than {lt}",
-        "int_type": "must be an integer",
-        "int_parsing": "must be an integer",
-        "int_from_float": "must be an integer",
-        "float_type": "must be a number",
-        "float_parsing": "must be a number",
-        "finite_number": "must be a finite number",
-        "bool_type": "must be true or false",
-        "bool_parsing": "must be true or false",
-        "string_type": "must be a string",
-        "string_too_short": "must not be empty",
-        "string_pattern_mismatch": _PATTERN_WORDS.get(ctx.get("pattern", ""), "must match {pattern}"),
-        "literal_error": "must be one of {expected}",
-        "union_tag_not_found": "needs a 'kind' ({discriminator})",
-        "model_type": "must be a table",
-        "dict_type": "must be a table",
-        "too_short": "must have at least {min_length} entry",
-        "tuple_type": "must be an array of tables",
-    }.get(kind)
-    text = problem.format(**ctx) if problem else error["msg"]
-    return f"{field} = {error['input']!r}: {text}" if kind not in ("union_tag_not_found",) else f"{field}: {text}"
-
-
-_PATTERN_WORDS = {
-    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "must be letters, digits, '.', '_' or '-'",
-    r"^(router-[1-9][0-9]*|ec2-api|dwfm|netmgr|lambda)$": "must be router-N, ec2-api, dwfm, netmgr or lambda",
-    r"^router-[1-9][0-9]*$": "must be router-N (a DynamoDB router)",
-}
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    tags = {
-        "enactor_delay",
-        "planner_churn",
-        "router_down",
-        "router_stop",
-        "restore_dns",
-        "throttle_dwfm",
-        "restart_dwfm",
-        "restart_poller",
-        "kill_node",
-        "slow_node",
-        "load_spike",
-        "relax_throttles",
-    }
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        elif item in tags or item == "[key]":
-            continue
-        else:
-            parts.append(str(item))
-    return ".".join(parts) or "(top level)"
+__all__ = ["ScenarioError", "describe", "read_toml"]  # re-exported: where a config model is, its errors are

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -120,31 +121,13 @@ class _VirtualTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc), request=request) from None
         timeouts = request.extensions.get("timeout", {})
         limit = max((t for t in timeouts.values() if t is not None), default=None)
-        network = self._network
-        done = anyio.Event()
-        outcome: list[httpx.Response | BaseException] = []
 
-        async def handle() -> None:
-            try:
-                await anyio.sleep(network.latency)
-                response = await httpx.ASGITransport(app=app).handle_async_request(request)
-                await response.aread()
-                outcome.append(response)
-            except Exception as exc:
-                outcome.append(exc)
-            finally:
-                done.set()
+        async def serve() -> httpx.Response:
+            response = await httpx.ASGITransport(app=app).handle_async_request(request)
+            await response.aread()
+            return response
 
-        node.start_soon(handle)
-        try:
-            with anyio.fail_after(limit):
-                await done.wait()
-                await anyio.sleep(network.latency)
-        except TimeoutError:
-            raise httpx.ReadTimeout(f"no response within {limit} s", request=request) from None
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
+        return await _deliver(self._network, node, serve, limit, request)
 
 
 class _VirtualClient(httpx.AsyncClient):
@@ -201,7 +184,6 @@ async def _call_asgi(
     status: list[int] = []
     response_headers: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
-    failure: list[BaseException] = []
     sent = False
 
     async def receive() -> dict[str, Any]:
@@ -219,22 +201,44 @@ async def _call_asgi(
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
+    async def serve() -> httpx.Response:
+        try:
+            await app(scope, receive, send)
+        finally:
+            done.set()
+        return httpx.Response(status[0] if status else 500, headers=response_headers, content=b"".join(chunks))
+
+    return await _deliver(network, node, serve, limit)
+
+
+async def _deliver(
+    network: VirtualNetwork,
+    node: anyio.abc.TaskGroup,
+    serve: Callable[[], Awaitable[httpx.Response]],
+    limit: float | None,
+    request: httpx.Request | None = None,
+) -> httpx.Response:
+    """One request's trip: a hop of latency, `serve` in the node's own task group (a client that gives up does not
+    cancel the server's work), a hop back; the caller's timeout covers it all."""
+    finished = anyio.Event()
+    outcome: list[httpx.Response | BaseException] = []
+
     async def handle() -> None:
         try:
             await anyio.sleep(network.latency)
-            await app(scope, receive, send)
+            outcome.append(await serve())
         except Exception as exc:
-            failure.append(exc)
+            outcome.append(exc)
         finally:
-            done.set()
+            finished.set()
 
     node.start_soon(handle)
     try:
         with anyio.fail_after(limit):
-            await done.wait()
+            await finished.wait()
             await anyio.sleep(network.latency)
     except TimeoutError:
-        raise httpx.ReadTimeout(f"no response within {limit} s") from None
-    if failure:
-        raise failure[0]
-    return httpx.Response(status[0] if status else 500, headers=response_headers, content=b"".join(chunks))
+        raise httpx.ReadTimeout(f"no response within {limit} s", request=request) from None
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
