@@ -68,7 +68,7 @@ def serve(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print routine events.")] = False,
     users: Annotated[
         int | None,
-        typer.Option(help="A constant number of Locust users instead of the scenario's [load] (0: no load).", min=0),
+        typer.Option(help="Constant Locust users instead of the scenario's load section (0: no load).", min=0),
     ] = None,
     locust_processes: Annotated[
         int, typer.Option(help="Locust in one process forking this many workers (its --processes).", min=1)
@@ -77,7 +77,7 @@ def serve(
         int, typer.Option(help="Locust's distributed mode: a master plus this many worker processes.", min=0)
     ] = 0,
 ) -> None:
-    """Run the live cloud on loopback, with Locust playing the scenario's [load], until done or Ctrl-C."""
+    """Run the live cloud on loopback, with Locust playing the scenario's load section, until done or Ctrl-C."""
     loaded = for_live(_load(scenario))
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
     run_dir.mkdir(parents=True, exist_ok=True)
