@@ -18,9 +18,19 @@ CLI = Path(sys.executable).with_name("cascadesim")
 pytestmark = pytest.mark.live
 
 
-def locust_processes() -> list[str]:
+def locust_processes(under: Path) -> list[str]:
+    """Locust processes started for a run directory below `under` (told apart by their CASCADESIM_RUN_DIR, so
+    other Locust runs on the machine do not count)."""
     found = subprocess.run(["pgrep", "-af", "loadgen/locustfile.py"], capture_output=True, text=True).stdout
-    return [line for line in found.splitlines() if "pgrep" not in line]
+    ours = []
+    for line in found.splitlines():
+        try:
+            environ = Path(f"/proc/{line.split()[0]}/environ").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if f"CASCADESIM_RUN_DIR={under}".encode() in environ:
+            ours.append(line)
+    return ours
 
 
 def serve_until_interrupted(args: list[str], out: Path, seconds_after_emptied: float) -> float:
@@ -34,7 +44,7 @@ def serve_until_interrupted(args: list[str], out: Path, seconds_after_emptied: f
         while time.monotonic() < deadline and not (events.exists() and "record_emptied" in events.read_text()):
             time.sleep(0.5)
         time.sleep(seconds_after_emptied)
-        assert locust_processes()
+        assert locust_processes(out)
         started = time.monotonic()
         serve.send_signal(signal.SIGINT)
         serve.wait(timeout=10)
@@ -56,7 +66,7 @@ def test_distributed_locust_drives_every_user_kind_names_dns_failures_and_stops_
     out = tmp_path / "run"
     args = [str(on_free_ports(tmp_path, "cascade-live")), "--locust-workers", "2", "--duration", "90"]
     assert serve_until_interrupted(args, out, seconds_after_emptied=10) < 10
-    assert not locust_processes()
+    assert not locust_processes(out)
     locust = out / "locust"
     for name in ("stats_stats.csv", "stats_stats_history.csv", "stats_failures.csv", "report.html"):
         assert (locust / name).is_file(), name
@@ -77,7 +87,7 @@ def test_constant_users_in_one_locust_process(tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = [str(on_free_ports(tmp_path, "dns-race")), "--users", "10", "--duration", "60"]
     assert serve_until_interrupted(args, out, seconds_after_emptied=8) < 10
-    assert not locust_processes()
+    assert not locust_processes(out)
     locust = out / "locust"
     assert (locust / "report.html").is_file() and (locust / "stats_stats_history.csv").is_file()
     rows = outcomes(locust)

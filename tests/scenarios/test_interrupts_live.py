@@ -48,7 +48,7 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
             run.kill()
             run.wait()
     assert run.returncode in (130, 0), (tmp_path / "stderr.txt").read_text()
-    assert not locust_processes()
+    assert not locust_processes(out)
     udp, tcp = socket.SOCK_DGRAM, socket.SOCK_STREAM
     assert_port_free(("127.0.0.1", scenario.dns.authority_port), udp)
     assert_port_free(("127.0.0.1", scenario.dns.resolver_port), udp)

@@ -30,10 +30,10 @@ def test_a_locust_process_killed_mid_run_is_recorded_and_the_run_fails(tmp_path:
     )
     try:
         deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and not locust_processes():
+        while time.monotonic() < deadline and not locust_processes(out):
             time.sleep(0.5)
         time.sleep(10)
-        (victim,) = [int(line.split()[0]) for line in locust_processes()]
+        (victim,) = [int(line.split()[0]) for line in locust_processes(out)]
         os.kill(victim, signal.SIGKILL)
         run.wait(timeout=60)
     finally:
