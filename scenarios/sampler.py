@@ -90,8 +90,8 @@ class Sampler:
 
 
 def _last_p99(model: CapacityModel) -> float:
-    seconds = model.stats.closed_seconds()
-    p99 = seconds[-1].latency_p99 if seconds else None
+    latest = model.stats.latest()
+    p99 = None if latest is None else latest.latency_p99
     return 0.0 if p99 is None else round(p99 * 1000, 3)
 
 

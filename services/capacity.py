@@ -10,13 +10,15 @@ every request finished after its deadline is "wasted" work: nobody is waiting fo
 work is what sustains a congestive collapse. `drop_expired` makes the node drop expired work at dequeue instead.
 
 Every node keeps per-second counters (arrivals, admitted, rejected, completed, expired, wasted, dropped), the
-queue depth and in-flight count sampled when the second closes, and latency percentiles from an HdrHistogram.
+queue depth and in-flight count sampled when the second closes, and latency percentiles (nearest rank over that
+second's few samples; the whole run's latencies go into an HdrHistogram).
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
@@ -118,6 +120,16 @@ class Second:
     latency_max: float | None
 
 
+# How many closed seconds a node keeps: the run's sampler reads them as they close, so a few minutes is plenty, and
+# a 14-hour virtual run does not hold a million of them.
+KEPT_SECONDS = 600
+
+
+def nearest_rank(ordered: list[float], percentile: float) -> float:
+    """The nearest-rank percentile of sorted, non-empty values."""
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
+
+
 class NodeStats:
     """Per-second counters and latency percentiles, plus totals and a whole-run histogram."""
 
@@ -127,10 +139,10 @@ class NodeStats:
         self._origin = origin
         self._second = 0
         self._counts = dict.fromkeys(COUNTERS, 0)
-        self._hist = HdrHistogram(*_HIST_RANGE)
+        self._latencies: list[float] = []  # this second's, in seconds
         self.totals = dict.fromkeys(COUNTERS, 0)
         self.latency = HdrHistogram(*_HIST_RANGE)
-        self.seconds: list[Second] = []
+        self.seconds: deque[Second] = deque(maxlen=KEPT_SECONDS)
         self.queue_depth = 0
         self.in_flight = 0
 
@@ -139,22 +151,22 @@ class NodeStats:
             self._origin = self._clock()
         now = int(self._clock() - self._origin)
         while self._second < now:
-            hist, empty = self._hist, self._hist.get_total_count() == 0
+            ordered = sorted(self._latencies)
             self.seconds.append(
                 Second(
                     self._second,
                     self._counts,
                     self.queue_depth,
                     self.in_flight,
-                    None if empty else hist.get_value_at_percentile(50) / 1e6,
-                    None if empty else hist.get_value_at_percentile(99) / 1e6,
-                    None if empty else hist.get_max_value() / 1e6,
+                    nearest_rank(ordered, 50) if ordered else None,
+                    nearest_rank(ordered, 99) if ordered else None,
+                    ordered[-1] if ordered else None,
                 )
             )
             self._second += 1
             self._counts = dict.fromkeys(COUNTERS, 0)
-            if not empty:
-                self._hist = HdrHistogram(*_HIST_RANGE)
+            if ordered:
+                self._latencies = []
 
     def count(self, name: str) -> None:
         self._roll()
@@ -163,14 +175,18 @@ class NodeStats:
 
     def record_latency(self, seconds: float) -> None:
         self._roll()
-        micros = min(max(1, round(seconds * 1e6)), _HIST_RANGE[1])
-        self._hist.record_value(micros)
-        self.latency.record_value(micros)
+        self._latencies.append(seconds)
+        self.latency.record_value(min(max(1, round(seconds * 1e6)), _HIST_RANGE[1]))
 
     def closed_seconds(self) -> list[Second]:
-        """Every second that has fully passed."""
+        """The seconds that have fully passed (the latest KEPT_SECONDS of them)."""
         self._roll()
-        return self.seconds
+        return list(self.seconds)
+
+    def latest(self) -> Second | None:
+        """The second that closed last, if any has."""
+        self._roll()
+        return self.seconds[-1] if self.seconds else None
 
 
 @dataclass

@@ -13,6 +13,7 @@ import math
 import random
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from services.dns.stub import StubResolver
@@ -90,13 +91,17 @@ class ServiceClient:
             else:
                 self.rejected_locally += 1
                 response, outcome = None, Outcome(attempt, failure=LOCAL)
-            delay = call.after_attempt(outcome, anyio.current_time())
+            now = anyio.current_time()
+            delay = call.after_attempt(outcome, now)
             self.last_outcome = outcome
-            if delay is None or (deadline is not None and anyio.current_time() + delay >= deadline):
+            if delay is None or (deadline is not None and now + delay >= deadline):
                 if response is None:
                     raise CallFailed(self.name, outcome.failure or "no response")
                 return response
-            await anyio.sleep(delay)
+            if delay > 0:
+                await anyio.sleep(delay)
+            else:  # an immediate retry: a yield to the scheduler per attempt cost more than the attempt itself
+                await anyio.lowlevel.checkpoint_if_cancelled()
 
     async def _attempt(
         self, method: str, path: str, headers: dict[str, str], content: bytes, deadline: float | None, attempt: int

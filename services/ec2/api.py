@@ -113,11 +113,11 @@ class Ec2Api:
         count = body.get("MinCount", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
             raise Ec2Error("InvalidParameterValue", "MinCount must be an integer between 1 and 100")
-        fleet = self.fleet
+        fleet, now = self.fleet, anyio.current_time()
         hosts = [
             d
             for d in range(self.dwfm.settings.droplets)
-            if self.dwfm.has_lease(d) and fleet.used.get(d, 0) < fleet.slots_per_droplet
+            if self.dwfm.has_lease(d, now) and fleet.used.get(d, 0) < fleet.slots_per_droplet
         ]
         free = sum(fleet.slots_per_droplet - fleet.used.get(d, 0) for d in hosts)
         if free < count:

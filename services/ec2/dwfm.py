@@ -92,8 +92,8 @@ class DropletWorkflowManager:
         now = anyio.current_time() if now is None else now
         return sum(1 for expiry in self.leases.values() if expiry > now)
 
-    def has_lease(self, droplet: int) -> bool:
-        return self.leases.get(droplet, 0.0) > anyio.current_time()
+    def has_lease(self, droplet: int, now: float | None = None) -> bool:
+        return self.leases.get(droplet, 0.0) > (anyio.current_time() if now is None else now)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Create the lease table, bring the fleet to steady state (every lease held), then run until cancelled.
