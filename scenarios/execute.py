@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import anyio
 import tomli_w
 import trio
 
@@ -92,14 +93,14 @@ def execute(
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
 
         async def main() -> None:
-            events = EventLog(trio.current_time)
+            events = EventLog(anyio.current_time)
             events.subscribe(JsonlSink(stream))
             for sink in sinks:
                 events.subscribe(sink)
             state.events = events
             network: Network = VirtualNetwork(options.latency) if options.virtual else LiveNetwork()
-            async with trio.open_nursery() as nursery:
-                with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with anyio.create_task_group() as nursery:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                     nursery.start_soon(_watch_signals, signals, nursery.cancel_scope, events, state)
 
                     async def observe(cloud: Cloud) -> None:
@@ -114,7 +115,7 @@ def execute(
 
         try:
             if options.virtual:
-                run_in_virtual_time(main, scenario.seed)
+                run_in_virtual_time(main)
             else:
                 trio.run(main)
         except Exception as exc:  # a node or the harness failed: keep what was gathered, and say what happened
@@ -141,7 +142,7 @@ class _RunState:
     problems: list[str] = field(default_factory=list)
 
 
-async def _watch_signals(signals: Any, scope: trio.CancelScope, events: EventLog, state: _RunState) -> None:
+async def _watch_signals(signals: Any, scope: anyio.CancelScope, events: EventLog, state: _RunState) -> None:
     async for signum in signals:
         state.interrupted = True
         events.emit("run_interrupted", "runner", f"{signal.Signals(signum).name}: stopping, keeping what was gathered")
@@ -160,8 +161,8 @@ async def _clients(
     """With a [load] section, the clients: virtual users, or Locust in its own processes."""
     if scenario.load is None:
         return
-    async with trio.open_nursery() as nursery:
-        run_start = trio.current_time() - events.now()
+    async with anyio.create_task_group() as nursery:
+        run_start = anyio.current_time() - events.now()
         if options.virtual:
             state.users = VirtualUsers.for_scenario(scenario, cloud)
             nursery.start_soon(state.users.run, run_start)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import trio
 
 from loadgen.virtual import VirtualUsers
 from scenarios.faults import play
@@ -75,7 +74,7 @@ def run_virtual(
     """
 
     async def main() -> VirtualRun:
-        events = EventLog(trio.current_time)
+        events = EventLog(anyio.current_time)
         for sink in sinks:
             events.subscribe(sink)
         users: list[VirtualUsers] = []
@@ -90,4 +89,4 @@ def run_virtual(
         )
         return VirtualRun(cloud, events, users[0] if users else None)
 
-    return run_in_virtual_time(main, scenario.seed)
+    return run_in_virtual_time(main)

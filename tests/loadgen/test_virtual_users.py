@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-import trio
+import anyio
 
 from loadgen.behaviour import SecondOutcomes, Stage, classify, stage_at
 from loadgen.virtual import VirtualUsers
@@ -50,10 +50,10 @@ def test_dynamodb_users_see_dns_failures_during_the_race_and_success_around_it()
     naive = policy_sets()["naive"]
 
     async def main() -> tuple[SecondOutcomes, EventLog]:
-        events = EventLog(trio.current_time)
+        events = EventLog(anyio.current_time)
         network = VirtualNetwork()
-        ready = trio.Event()
-        async with trio.open_nursery() as nursery:
+        ready = anyio.Event()
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(lambda: run_scenario(scenario, network, events, on_ready=lambda cloud: ready.set()))
             await ready.wait()
             stub = StubResolver(network, ("127.0.0.1", scenario.dns.resolver_port), random.Random(1))
@@ -67,7 +67,7 @@ def test_dynamodb_users_see_dns_failures_during_the_race_and_success_around_it()
             await users.run()
         return users.outcomes, events
 
-    outcomes, events = run_in_virtual_time(main, scenario.seed)
+    outcomes, events = run_in_virtual_time(main)
     emptied = int(next(e.t for e in events.events if e.kind == "record_emptied"))
     restored = int(next(e.t for e in events.events if e.kind == "operator_action"))
     before = outcomes.totals("dynamodb", range(0, emptied))
