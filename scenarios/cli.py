@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.progress import RunProgress
 from scenarios.runner import run_scenario
 from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
+from scenarios.side_by_side import Job, run_side_by_side
 from services.cloud import Cloud
 from services.errors import ListenError
 from services.events import EventLog, JsonlSink
@@ -180,10 +182,12 @@ def _with(scenario: Scenario, origin: Path, policy: str | None, seed: int | None
         raise typer.Exit(2) from None
 
 
+def _label(scenario: Scenario, options: RunOptions) -> str:
+    return f"{scenario.name} · {Path(scenario.policy).stem} · {'virtual' if options.virtual else 'live'}"
+
+
 def _execute(scenario: Scenario, directory: Path, options: RunOptions) -> RunResult:
-    mode = "virtual" if options.virtual else "live"
-    label = f"{scenario.name} · {Path(scenario.policy).stem} · {mode}"
-    with RunProgress(console, label, scenario.duration) as progress:
+    with RunProgress(console, _label(scenario, options), scenario.duration) as progress:
         return execute(scenario, directory, options, on_second=progress.second, sinks=(progress,))
 
 
@@ -214,18 +218,26 @@ def compare(
     seed: SeedOption = None,
     out: OutOption = Path("runs"),
     locust_workers: WorkersOption = 0,
+    jobs: Annotated[
+        int,
+        typer.Option(min=1, help="Virtual runs: how many policy sets run at once, one process each (default: cores)."),
+    ] = os.cpu_count() or 1,
 ) -> None:
     """Run a scenario once per policy set, then compare their KPIs side by side."""
     base = _load(scenario)
     variants = [_with(base, scenario, name, seed) for name in policy]  # every one checked before the first runs
     variants = variants if virtual else [for_live(v) for v in variants]
     root = out / f"{base.name}-compare-{stamp_now()}"
+    options = RunOptions(virtual=virtual, locust_workers=locust_workers)
     results: list[RunResult] = []
-    for variant in variants:
-        directory = root / Path(variant.policy).stem
-        results.append(_execute(variant, directory, RunOptions(virtual=virtual, locust_workers=locust_workers)))
-        if results[-1].interrupted:
-            break
+    if virtual and jobs > 1 and len(variants) > 1:
+        work = [Job(v, root / Path(v.policy).stem, options, _label(v, options)) for v in variants]
+        results = run_side_by_side(work, console, jobs)
+    else:  # live runs share the machine's ports and cores: one after another
+        for variant in variants:
+            results.append(_execute(variant, root / Path(variant.policy).stem, options))
+            if results[-1].interrupted:
+                break
     rows = [(Path(v.policy).stem, r.kpis) for v, r in zip(variants, results, strict=False)]
     (root / "comparison.json").write_text(
         json.dumps(

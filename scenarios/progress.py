@@ -22,36 +22,32 @@ PHASES = {
 }
 
 
-class RunProgress:
-    """A rich progress bar fed by the sampler (once a simulated second) and by the event log (the phase)."""
+def progress_display(console: Console) -> Progress:
+    """The bars' layout: label, bar, simulated seconds, phase, live figures, wall time."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:>6.0f}/{task.total:.0f} s"),
+        TextColumn("{task.fields[phase]:<18}"),
+        TextColumn("{task.fields[figures]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
-    def __init__(self, console: Console, label: str, duration: float) -> None:
+
+class RunBar:
+    """One run's bar, fed by the sampler (once a simulated second) and by the event log (the phase)."""
+
+    def __init__(self, progress: Progress, label: str, duration: float) -> None:
         self.duration = duration
         self.phase = "starting"
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:>6.0f}/{task.total:.0f} s"),
-            TextColumn("{task.fields[phase]:<18}"),
-            TextColumn("{task.fields[figures]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self._task = self._progress.add_task(label, total=duration, phase=self.phase, figures="")
-
-    def __enter__(self) -> RunProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self._progress.stop()
+        self._progress = progress
+        self._task = progress.add_task(label, total=duration, phase=self.phase, figures="")
 
     def __call__(self, event: Event) -> None:
         """An event sink: follow the phase."""
-        if event.kind in PHASES and not (event.kind == "fault_start" and event.data.get("fault") == "load_spike"):
+        if shows_phase(event):
             self.phase = PHASES[event.kind]
             self._progress.update(self._task, phase=self.phase)
 
@@ -61,3 +57,24 @@ class RunProgress:
         if "dwfm_leases" in row:
             figures += f" · leases {row['dwfm_leases']}"
         self._progress.update(self._task, completed=min(float(row["second"]), self.duration), figures=figures)
+
+
+def shows_phase(event: Event) -> bool:
+    """Whether `event` starts a phase the bar names (a load spike is not a fault phase)."""
+    return event.kind in PHASES and not (event.kind == "fault_start" and event.data.get("fault") == "load_spike")
+
+
+class RunProgress(RunBar):
+    """A display with one run's bar, for the length of a `with` block."""
+
+    def __init__(self, console: Console, label: str, duration: float) -> None:
+        super().__init__(progress_display(console), label, duration)
+
+    def __enter__(self) -> RunProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._progress.stop()

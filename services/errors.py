@@ -26,6 +26,12 @@ class DnsError(CascadesimError):
     def __init__(self, name: str, detail: str) -> None:
         super().__init__(f"{name}: {detail}")
         self.name = name
+        self.detail = detail
+
+    def again(self) -> DnsError:
+        """The same failure as a new exception, for a cached answer: raising one instance over and over would
+        chain every raise's frames onto its traceback (hours of a cached NODATA held gigabytes)."""
+        return type(self)(self.name, self.detail)
 
 
 class NameNotFound(DnsError):

@@ -74,7 +74,7 @@ class StubResolver:
     @staticmethod
     def _outcome(outcome: list[str] | DnsError) -> list[str]:
         if isinstance(outcome, DnsError):
-            raise outcome
+            raise outcome.again()
         return outcome
 
     def _keep(self, name: str, ttl: float, outcome: list[str] | DnsError) -> None:
