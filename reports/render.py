@@ -1,17 +1,24 @@
 """A run's report.html, rendered from its run directory alone (so `cascadesim report RUN_DIR` re-renders any run).
 
 Jinja2 with autoescaping on: every name, description and message from a scenario or an event is shown as text,
-never run as markup or script.
+never run as markup or script; chart data goes in through `tojson`, which escapes `<`, `>` and `&`.
+
+A report is one self-contained file: the Plotly bundle is inlined (about 4.8 MB), so a report can be mailed or
+attached to a post-mortem on its own and opens offline; its Content-Security-Policy forbids every request.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from plotly.offline import get_plotlyjs
 
+from reports.charts import Row, run_charts
 from services.events import Event, read_events
 
 NOTABLE = {
@@ -36,36 +43,67 @@ NOTABLE = {
     "run_failed",
 }
 
-_environment = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True))
+environment = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True))
 
 
 def render_run(directory: Path) -> Path:
     """Write `directory`/report.html from the run's saved files; returns its path."""
-    meta = _json(directory / "meta.json")
-    kpis = _json(directory / "kpis.json")
-    events_path = directory / "events.jsonl"
-    events: list[Event] = read_events(events_path) if events_path.is_file() else []
-    page = _environment.get_template("run.html").render(
+    meta = read_json(directory / "meta.json")
+    kpis = read_json(directory / "kpis.json")
+    events = run_events(directory)
+    page = environment.get_template("run.html").render(
         meta=meta,
         kpis=kpis.get("kpis", {}),
         definitions=kpis.get("definitions", {}),
         timeline=[e for e in events if e.kind in NOTABLE],
+        charts=run_charts(run_rows(directory), events),
         locust_report=(directory / "locust" / "report.html").is_file(),
-        show=_show,
+        show=show,
+        plotly_js=plotly_js(),
     )
     path = directory / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
 
 
-def _json(path: Path) -> dict[str, Any]:
+def run_rows(directory: Path) -> list[Row]:
+    """timeseries.csv as numbers (a missing file: no rows)."""
+    path = directory / "timeseries.csv"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def run_events(directory: Path) -> list[Event]:
+    path = directory / "events.jsonl"
+    return read_events(path) if path.is_file() else []
+
+
+def _number(value: str | None) -> float | int:
+    if not value:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        return float(value)
+
+
+@cache
+def plotly_js() -> str:
+    """The Plotly bundle that ships with the plotly package, to inline into a page."""
+    bundle: str = get_plotlyjs()
+    return bundle
+
+
+def read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -73,7 +111,7 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) or "–"
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items()) or "–"
     if isinstance(value, list):
-        return "; ".join(_show(v) for v in value) or "–"
+        return "; ".join(show(v) for v in value) or "–"
     return str(value)

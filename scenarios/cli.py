@@ -255,8 +255,11 @@ def compare(
         + "\n",
         encoding="utf-8",
     )
+    from reports.comparison import render_comparison
+
+    page = render_comparison(root)
     console.print(kpi_table(rows, title=f"{base.name}: policies compared"))
-    console.print(f"comparison: {root / 'comparison.json'}", highlight=False)
+    console.print(f"comparison: {page} (data: {root / 'comparison.json'})", highlight=False)
     _finish(results)
 
 
@@ -272,16 +275,31 @@ def _finish(results: list[RunResult]) -> None:
 
 @app.command()
 def report(
-    runs: Annotated[list[Path], typer.Argument(help="Run directories (as `cascadesim run` writes them).")],
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories, or comparison directories (as `run` and `compare` write them)."),
+    ],
 ) -> None:
-    """Render each run directory's report.html again from its saved files."""
+    """Render reports again from saved files: a run's report.html, or a comparison's comparison.html and its runs'."""
+    from reports.comparison import load_comparison, render_comparison
     from reports.render import render_run
 
     for directory in runs:
-        if not (directory / "meta.json").is_file():
-            errors.print(f"error: {directory}: not a run directory (no meta.json)", highlight=False, markup=False)
+        if (directory / "comparison.json").is_file():
+            _, compared = load_comparison(directory)
+            for run in compared:
+                if (directory / run.directory / "meta.json").is_file():
+                    console.print(f"wrote {render_run(directory / run.directory)}", highlight=False)
+            console.print(f"wrote {render_comparison(directory)}", highlight=False)
+        elif (directory / "meta.json").is_file():
+            console.print(f"wrote {render_run(directory)}", highlight=False)
+        else:
+            errors.print(
+                f"error: {directory}: not a run or comparison directory (no meta.json or comparison.json)",
+                highlight=False,
+                markup=False,
+            )
             raise typer.Exit(2)
-        console.print(f"wrote {render_run(directory)}", highlight=False)
 
 
 @app.command()

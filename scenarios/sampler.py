@@ -2,7 +2,8 @@
 
 Every capacity model (the DynamoDB routers, summed; the EC2 API; DWFM's lease work queue; the Network Manager;
 Lambda's sandboxes) gives its counters for the second just ended (arrivals, admitted, rejected, completed, expired,
-wasted, dropped, shed), its queue depth and work in flight, and the DynamoDB routers their worst p99 latency. DNS
+wasted, dropped, shed), its queue depth and work in flight, and its latency p50 and p99 in milliseconds over the
+second just closed (the worst node's, where there are several). DNS
 gives how many addresses each DynamoDB name has, DWFM how many leases it holds, Lambda's poller its backlog. The
 clients' per-second outcomes (Locust's or the virtual users') are joined in after the run by `with_clients`.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 import anyio
 
 from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
-from services.capacity import COUNTERS, CapacityModel
+from services.capacity import COUNTERS, CapacityModel, Second
 from services.cloud import Cloud
 from services.dns import FIPS, IPV6, REGIONAL
 from services.events import EventLog
@@ -81,7 +82,9 @@ class Sampler:
                 row[f"{prefix}_{counter}"] = totals[counter] - before[counter]
             row[f"{prefix}_queue"] = sum(m.stats.queue_depth for m in models)
             row[f"{prefix}_in_flight"] = sum(m.stats.in_flight for m in models)
-        row["dynamodb_p99_ms"] = max((_last_p99(m) for m in (r.capacity for r in self.cloud.routers)), default=0.0)
+            latest = [closed for m in models if (closed := m.stats.latest()) is not None]
+            for name, pick in (("p50", _p50), ("p99", _p99)):
+                row[f"{prefix}_{name}_ms"] = max((pick(closed) for closed in latest), default=0.0)
         if self.cloud.ec2 is not None:
             row["dwfm_leases"] = self.cloud.ec2.dwfm.held(now=anyio.current_time())
         if self.cloud.lambda_ is not None:
@@ -89,10 +92,12 @@ class Sampler:
         return row
 
 
-def _last_p99(model: CapacityModel) -> float:
-    latest = model.stats.latest()
-    p99 = None if latest is None else latest.latency_p99
-    return 0.0 if p99 is None else round(p99 * 1000, 3)
+def _p50(second: Second) -> float:
+    return 0.0 if second.latency_p50 is None else round(second.latency_p50 * 1000, 3)
+
+
+def _p99(second: Second) -> float:
+    return 0.0 if second.latency_p99 is None else round(second.latency_p99 * 1000, 3)
 
 
 CLIENT_COLUMNS = ("logical", "attempts", *OUTCOME_CLASSES)

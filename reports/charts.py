@@ -1,0 +1,348 @@
+"""A report's charts as Plotly figure specs (plain, JSON-ready dicts) built from a run's saved rows and events.
+
+Pure: rows and events in, figures out; the page draws them with the Plotly bundle it carries. A long run is cut
+into at most MAX_POINTS buckets per series. A bucket takes the mean of a rate (a per-second count) and the
+extreme of a level, so a 14-hour run stays small and one second of an empty DNS record still shows.
+
+Every string that comes from a scenario, a policy set or an event is HTML-escaped before it reaches Plotly,
+whose labels understand a few tags: a name is shown as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from services.events import Event
+
+Row = Mapping[str, float | int]
+Figure = dict[str, Any]
+
+MAX_POINTS = 2000
+
+SERVICES = {
+    "dynamodb": "DynamoDB routers",
+    "ec2_api": "EC2 API",
+    "dwfm": "DWFM lease work",
+    "netmgr": "Network Manager",
+    "lambda": "Lambda",
+}
+ERRORS = ("rejected", "expired", "dropped", "shed", "wasted")
+ERROR_COLOURS = {
+    "rejected": "#e67e22",
+    "expired": "#8e44ad",
+    "dropped": "#7f8c8d",
+    "shed": "#16a085",
+    "wasted": "#c0392b",
+}
+OUTCOMES = {
+    "ok": "#2e9d57",
+    "dns": "#c0392b",
+    "throttled": "#e67e22",
+    "timeout": "#8e44ad",
+    "unreachable": "#7f8c8d",
+    "server_error": "#d35400",
+    "client_error": "#2c3e50",
+    "rejected_locally": "#16a085",
+}
+OBSERVED = {
+    "record_emptied": "DNS record emptied",
+    "record_filled": "DNS record filled",
+    "dynamodb_unreachable": "DynamoDB unreachable",
+    "leases_expiring": "leases expiring",
+    "launches_failing": "launches failing",
+    "launches_recovered": "launches recovered",
+    "dwfm_no_progress": "DWFM collapsed",
+    "leases_recovered": "leases recovered",
+    "poller_stuck": "poller stuck",
+    "invocations_failing": "invocations failing",
+    "invocations_recovered": "invocations recovered",
+    "propagation_backlog": "propagation backlog",
+    "propagation_backlog_drained": "backlog drained",
+    "locust_exited": "Locust exited",
+    "run_interrupted": "interrupted",
+    "run_failed": "run failed",
+}
+FAULT_COLOUR = "rgba(230, 126, 34, 0.13)"
+DNS_EMPTY_COLOUR = "rgba(192, 57, 43, 0.16)"
+OPERATOR_COLOUR = "#2471a3"
+
+
+def text(value: object) -> str:
+    """A scenario's or event's string, safe to hand to Plotly."""
+    return html.escape(str(value), quote=False)  # no tag can open, so quotes can stay (Plotly shows &quot; raw)
+
+
+# --- time series ------------------------------------------------------------------------------------------------
+
+
+def _aggregate(column: str) -> str:
+    if column.startswith("dns_") or column == "dwfm_leases":
+        return "min"
+    if column.endswith(("_queue", "_in_flight", "_ms", "_backlog")):
+        return "max"
+    return "mean"
+
+
+def series(rows: Sequence[Row], columns: Sequence[str]) -> tuple[list[int], dict[str, list[float]]]:
+    """The seconds and each column's values, bucketed to at most MAX_POINTS points (x: a bucket's first second)."""
+    size = max(1, math.ceil(len(rows) / MAX_POINTS))
+    buckets = [rows[i : i + size] for i in range(0, len(rows), size)]
+    x = [int(bucket[0]["second"]) for bucket in buckets]
+    values: dict[str, list[float]] = {}
+    for column in columns:
+        how = _aggregate(column)
+        out = []
+        for bucket in buckets:
+            got = [float(r.get(column, 0)) for r in bucket]
+            if how == "min":
+                out.append(min(got))
+            elif how == "max":
+                out.append(max(got))
+            else:
+                out.append(round(sum(got) / len(got), 3))
+        values[column] = out
+    return x, values
+
+
+def has(rows: Sequence[Row], column: str) -> bool:
+    return bool(rows) and column in rows[0]
+
+
+# --- the fault timeline -----------------------------------------------------------------------------------------
+
+
+def fault_windows(events: Sequence[Event], end: float) -> list[tuple[float, float, str]]:
+    """(start, end, what) of each fault, from its start event to its end event (or the run's end)."""
+    windows = []
+    open_faults: dict[str, list[Event]] = {}
+    for event in events:
+        name = str(event.data.get("fault", ""))
+        if event.kind == "fault_start":
+            open_faults.setdefault(name, []).append(event)
+        elif event.kind == "fault_end" and open_faults.get(name):
+            began = open_faults[name].pop(0)
+            windows.append((began.t, event.t, began.message))
+    for started in open_faults.values():
+        windows.extend((e.t, end, e.message) for e in started)
+    return sorted(windows)
+
+
+def dns_empty_windows(rows: Sequence[Row]) -> list[tuple[float, float]]:
+    """(start, end) of each stretch in which DynamoDB's regional name had no address (row N covers N-1 to N)."""
+    windows: list[tuple[float, float]] = []
+    start: float | None = None
+    for row in rows:
+        second = float(row["second"])
+        empty = row.get("dns_regional_addresses", 1) == 0
+        if empty and start is None:
+            start = second - 1
+        elif not empty and start is not None:
+            windows.append((start, second - 1))
+            start = None
+    if start is not None:
+        windows.append((start, float(rows[-1]["second"])))
+    return windows
+
+
+def operator_actions(events: Sequence[Event]) -> list[Event]:
+    return [e for e in events if e.kind == "operator_action"]
+
+
+def shapes(rows: Sequence[Row], events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The timeline drawn onto a chart: fault bands, DNS-empty bands and a line at each operator action."""
+    end = float(rows[-1]["second"]) if rows else 0.0
+    drawn: list[dict[str, Any]] = []
+    for start, stop, _ in fault_windows(events, end):
+        drawn.append(_band(start, stop, FAULT_COLOUR))
+    for start, stop in dns_empty_windows(rows):
+        drawn.append(_band(start, stop, DNS_EMPTY_COLOUR))
+    for action in operator_actions(events):
+        drawn.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": action.t,
+                "x1": action.t,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": OPERATOR_COLOUR, "width": 1, "dash": "dot"},
+            }
+        )
+    return drawn
+
+
+def _band(start: float, stop: float, colour: str) -> dict[str, Any]:
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": start,
+        "x1": max(stop, start + 0.5),
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": colour,
+        "line": {"width": 0},
+        "layer": "below",
+    }
+
+
+def timeline(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
+    """The story at a glance: fault windows, DNS outages, operator actions and what the services went through."""
+    end = float(rows[-1]["second"]) if rows else 0.0
+    traces: list[dict[str, Any]] = []
+    for start, stop, what in fault_windows(events, end):
+        traces.append(_bar([start, stop], "faults", "#e67e22", f"{start:.0f}–{stop:.0f} s: {text(what)}"))
+    for start, stop in dns_empty_windows(rows):
+        traces.append(_bar([start, stop], "DNS empty", "#c0392b", f"{start:.0f}–{stop:.0f} s: no address"))
+    actions = operator_actions(events)
+    if actions:
+        traces.append(_points(actions, "operators", OPERATOR_COLOUR, "diamond"))
+    observed = [e for e in events if e.kind in OBSERVED]
+    if observed:
+        traces.append(_points(observed, "observed", "#555", "circle"))
+    lanes = ["observed", "operators", "DNS empty", "faults"]
+    layout = _layout("Timeline", rows, events, height=230)
+    layout["yaxis"] = {"categoryorder": "array", "categoryarray": lanes, "fixedrange": True}
+    layout["showlegend"] = False
+    layout["hovermode"] = "closest"
+    return {"id": "timeline", "data": traces, "layout": layout}
+
+
+def _bar(xs: list[float], lane: str, colour: str, hover: str) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": xs,
+        "y": [lane, lane],
+        "line": {"color": colour, "width": 14},
+        "hovertext": [hover, hover],
+        "hoverinfo": "text",
+        "name": lane,
+    }
+
+
+def _points(events: Sequence[Event], lane: str, colour: str, symbol: str) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": [round(e.t, 3) for e in events],
+        "y": [lane] * len(events),
+        "marker": {"color": colour, "size": 10, "symbol": symbol},
+        "hovertext": [f"{e.t:.1f} s · {text(OBSERVED.get(e.kind, e.kind))}<br>{text(e.message)}" for e in events],
+        "hoverinfo": "text",
+        "name": lane,
+    }
+
+
+# --- charts -----------------------------------------------------------------------------------------------------
+
+
+def _layout(title: str, rows: Sequence[Row], events: Sequence[Event], *, height: int = 300) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "x": 0, "font": {"size": 15}},
+        "height": height,
+        "margin": {"l": 60, "r": 60, "t": 40, "b": 30},
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": -0.12, "yanchor": "top"},
+        "xaxis": {"ticksuffix": " s", "zeroline": False},
+        "shapes": shapes(rows, events),
+        "plot_bgcolor": "#fbfbfd",
+    }
+
+
+def _line(x: list[int], y: list[float], name: str, **style: Any) -> dict[str, Any]:
+    return {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name, **style}
+
+
+def dns_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
+    names = {"regional": "dynamodb.us-east-1", "ipv6": "dynamodb (ipv6)", "fips": "dynamodb-fips"}
+    columns = [f"dns_{label}_addresses" for label in names]
+    x, values = series(rows, columns)
+    traces = [_line(x, values[f"dns_{label}_addresses"], name, line={"shape": "hv"}) for label, name in names.items()]
+    layout = _layout("DNS answers: addresses per name", rows, events, height=260)
+    layout["yaxis"] = {"title": {"text": "addresses"}, "rangemode": "tozero"}
+    return {"id": "dns", "data": traces, "layout": layout}
+
+
+def clients_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None:
+    if not has(rows, "clients_logical"):
+        return None
+    columns = [f"clients_{o}" for o in OUTCOMES] + ["clients_attempts"]
+    x, values = series(rows, columns)
+    traces = [
+        _line(x, values[f"clients_{o}"], o, stackgroup="outcomes", line={"width": 0.5, "color": colour})
+        for o, colour in OUTCOMES.items()
+    ]
+    traces.append(_line(x, values["clients_attempts"], "attempts (with retries)", line={"color": "#000", "width": 1}))
+    layout = _layout("Clients: logical requests per second by outcome", rows, events, height=320)
+    layout["yaxis"] = {"title": {"text": "per second"}, "rangemode": "tozero"}
+    return {"id": "clients", "data": traces, "layout": layout}
+
+
+def service_chart(rows: Sequence[Row], events: Sequence[Event], prefix: str) -> Figure | None:
+    """Offered load, goodput and errors by kind; latency p50/p99; queue and in flight: three panels, one x."""
+    if not has(rows, f"{prefix}_arrivals"):
+        return None
+    counters = [f"{prefix}_{c}" for c in ("arrivals", "completed", *ERRORS)]
+    levels = [f"{prefix}_{c}" for c in ("p50_ms", "p99_ms", "queue", "in_flight")]
+    x, values = series(rows, counters + [c for c in levels if has(rows, c)])
+    goodput = [c - w for c, w in zip(values[f"{prefix}_completed"], values[f"{prefix}_wasted"], strict=True)]
+    traces = [
+        _line(x, values[f"{prefix}_arrivals"], "offered", line={"color": "#34495e"}),
+        _line(x, goodput, "goodput", line={"color": "#2e9d57"}),
+    ]
+    palette = {
+        "rejected": "#e67e22",
+        "expired": "#8e44ad",
+        "dropped": "#7f8c8d",
+        "shed": "#16a085",
+        "wasted": "#c0392b",
+    }
+    for error in ERRORS:
+        traces.append(_line(x, values[f"{prefix}_{error}"], error, line={"color": palette[error], "width": 1}))
+    for column, name, colour in ((f"{prefix}_p50_ms", "p50 ms", "#5d6d7e"), (f"{prefix}_p99_ms", "p99 ms", "#a93226")):
+        if column in values:
+            traces.append(_line(x, values[column], name, yaxis="y2", line={"color": colour}))
+    traces.append(_line(x, values[f"{prefix}_queue"], "queue", yaxis="y3", line={"color": "#b7950b"}))
+    traces.append(_line(x, values[f"{prefix}_in_flight"], "in flight", yaxis="y3", line={"color": "#1f618d"}))
+    layout = _layout(f"{SERVICES.get(prefix, prefix)}", rows, events, height=560)
+    layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "per second"}, "rangemode": "tozero"}
+    layout["yaxis2"] = {"domain": [0.3, 0.5], "title": {"text": "ms"}, "rangemode": "tozero", "anchor": "x"}
+    layout["yaxis3"] = {"domain": [0, 0.24], "title": {"text": "requests"}, "rangemode": "tozero", "anchor": "x"}
+    layout["legend"] = {"orientation": "h", "y": -0.06, "yanchor": "top"}
+    return {"id": f"service-{prefix}", "data": traces, "layout": layout}
+
+
+def dwfm_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None:
+    if not has(rows, "dwfm_leases"):
+        return None
+    columns = ["dwfm_leases", "dwfm_queue", "dwfm_expired", "dwfm_wasted"]
+    extra = ["lambda_poller_backlog"] if has(rows, "lambda_poller_backlog") else []
+    x, values = series(rows, columns + extra)
+    traces = [
+        _line(x, values["dwfm_leases"], "leases held", line={"color": "#2e9d57", "width": 2}),
+        _line(x, values["dwfm_queue"], "work queue", line={"color": "#b7950b"}),
+        _line(x, values["dwfm_expired"], "timed-out items / s", line={"color": "#8e44ad"}),
+        _line(x, values["dwfm_wasted"], "finished too late / s", line={"color": "#c0392b"}),
+    ]
+    if extra:
+        backlog = _line(x, values["lambda_poller_backlog"], "Lambda poller backlog (right)", yaxis="y2")
+        traces.append({**backlog, "line": {"color": "#7f8c8d", "dash": "dash"}})
+    layout = _layout("DWFM: droplet leases, work queue and timeouts", rows, events, height=320)
+    layout["yaxis"] = {"rangemode": "tozero"}
+    layout["yaxis2"] = {"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False}
+    return {"id": "dwfm", "data": traces, "layout": layout}
+
+
+def run_charts(rows: Sequence[Row], events: Sequence[Event]) -> list[Figure]:
+    """Every chart of a run report, in the order the page shows them (those the run has data for)."""
+    if not rows:
+        return []
+    charts: list[Figure | None] = [timeline(rows, events), dns_chart(rows, events), clients_chart(rows, events)]
+    charts += [service_chart(rows, events, prefix) for prefix in SERVICES]
+    charts.append(dwfm_chart(rows, events))
+    return [c for c in charts if c is not None]

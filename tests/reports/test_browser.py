@@ -1,0 +1,142 @@
+"""Reports in real headless Chromium, network blocked: no console error, no request, every chart drawn.
+
+Needs Debian's chromium (`.ci/run` installs it). The screenshots go to test-artifacts/ at the top of the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from scenarios.cli import app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+HOSTILE_FILE = HOSTILE.replace("/", "")  # a policy set's name is its file's name, which cannot hold a slash
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not Path(CHROMIUM).is_file():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real virtual comparison of two policy sets, one with a name full of markup, on a short cascade."""
+    base = tmp_path_factory.mktemp("reports")
+    text = (ROOT / "scenarios" / "cascade-live.toml").read_text()
+    text = text.replace("duration = 150", "duration = 80").replace(
+        'description = "The cascade in two minutes of real time, with the operators\' fix at 110 s."',
+        f"description = '{HOSTILE}'",
+    )
+    scenario = base / "cascade-short.toml"
+    scenario.write_text(text)
+    hostile_policy = base / f"{HOSTILE_FILE}.toml"
+    hostile_policy.write_text((ROOT / "scenarios" / "policies" / "backoff-jitter.toml").read_text())
+    out = base / "runs"
+    command = ["compare", str(scenario), "--virtual", "--jobs", "1", "-p", "naive", "-p", str(hostile_policy)]
+    result = CliRunner().invoke(app, [*command, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (root,) = out.iterdir()
+    return root
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def open_offline(browser: Any, page_path: Path, screenshot: str) -> dict[str, Any]:
+    """Open a report with every request but the page's own file refused; what the page did and drew."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    problems: list[str] = []
+
+    def route(handled: Any) -> None:
+        url = handled.request.url
+        if url == page_path.as_uri():
+            handled.continue_()
+        else:
+            requests.append(url)
+            handled.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(page_path.as_uri())
+    page.wait_for_function("document.querySelectorAll('.chart .main-svg').length > 0")
+    charts = page.evaluate(
+        """Array.from(document.querySelectorAll('.chart')).map(el => ({
+            id: el.id,
+            traces: (el.data || []).length,
+            points: (el.data || []).reduce((n, t) => n + (t.x || []).length, 0),
+            drawn: el.querySelectorAll('.main-svg').length,
+        }))"""
+    )
+    seen = {
+        "requests": requests,
+        "problems": problems,
+        "charts": charts,
+        "pwned": page.evaluate("window.__pwned === undefined ? null : window.__pwned"),
+        "text": page.evaluate("document.body.innerText"),
+        "legend": page.evaluate("Array.from(document.querySelectorAll('.legendtext')).map(e => e.textContent)"),
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    page.close()
+    return seen
+
+
+def test_a_run_report_loads_offline_with_every_chart_drawn(comparison: Path, browser: Any) -> None:
+    """The naive run's report: no console error, no request but itself, each chart with data, a screenshot."""
+    seen = open_offline(browser, comparison / "naive" / "report.html", "run-report.png")
+    assert seen["problems"] == [] and seen["requests"] == []
+    ids = {chart["id"] for chart in seen["charts"]}
+    assert {"chart-timeline", "chart-dns", "chart-clients", "chart-service-dynamodb", "chart-dwfm"} <= ids
+    assert all(chart["traces"] > 0 and chart["points"] > 0 and chart["drawn"] > 0 for chart in seen["charts"])
+    assert (ARTIFACTS / "run-report.png").stat().st_size > 10_000
+
+
+def test_a_comparison_report_loads_offline_with_every_chart_drawn(comparison: Path, browser: Any) -> None:
+    """comparison.html: no console error, no request, overlays and small multiples all drawn, a screenshot."""
+    seen = open_offline(browser, comparison / "comparison.html", "comparison-report.png")
+    assert seen["problems"] == [] and seen["requests"] == []
+    ids = [chart["id"] for chart in seen["charts"]]
+    assert ids == ["chart-goodput", "chart-dynamodb", "chart-policy-0", "chart-policy-1"]
+    assert all(chart["traces"] > 0 and chart["points"] > 0 and chart["drawn"] > 0 for chart in seen["charts"])
+
+
+def test_names_full_of_markup_are_shown_as_text_and_never_run(comparison: Path, browser: Any) -> None:
+    """A description and a policy-set name made of HTML and script appear as text on both pages; nothing runs."""
+    hostile_dir = next(p for p in comparison.iterdir() if p.is_dir() and p.name != "naive")
+    run = open_offline(browser, hostile_dir / "report.html", "hostile-run.png")
+    compared = open_offline(browser, comparison / "comparison.html", "hostile-comparison.png")
+    for seen in (run, compared):
+        assert seen["pwned"] is None
+        assert seen["requests"] == []  # the <img src=x> never loaded
+        assert HOSTILE_FILE in seen["text"]  # the policy set's name, in the header or the KPI table
+    assert HOSTILE in run["text"]  # the scenario's description
+    assert HOSTILE_FILE in compared["legend"]  # the overlays' legend names it as text
