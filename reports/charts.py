@@ -288,22 +288,16 @@ def service_chart(rows: Sequence[Row], events: Sequence[Event], prefix: str) -> 
     if not has(rows, f"{prefix}_arrivals"):
         return None
     counters = [f"{prefix}_{c}" for c in ("arrivals", "completed", *ERRORS)]
-    levels = [f"{prefix}_{c}" for c in ("p50_ms", "p99_ms", "queue", "in_flight")]
-    x, values = series(rows, counters + [c for c in levels if has(rows, c)])
+    levels = [f"{prefix}_{c}" for c in ("queue", "in_flight")]
+    latencies = [c for c in (f"{prefix}_p50_ms", f"{prefix}_p99_ms") if has(rows, c)]  # older runs: p99 only
+    x, values = series(rows, counters + levels + latencies)
     goodput = [c - w for c, w in zip(values[f"{prefix}_completed"], values[f"{prefix}_wasted"], strict=True)]
     traces = [
         _line(x, values[f"{prefix}_arrivals"], "offered", line={"color": "#34495e"}),
         _line(x, goodput, "goodput", line={"color": "#2e9d57"}),
     ]
-    palette = {
-        "rejected": "#e67e22",
-        "expired": "#8e44ad",
-        "dropped": "#7f8c8d",
-        "shed": "#16a085",
-        "wasted": "#c0392b",
-    }
     for error in ERRORS:
-        traces.append(_line(x, values[f"{prefix}_{error}"], error, line={"color": palette[error], "width": 1}))
+        traces.append(_line(x, values[f"{prefix}_{error}"], error, line={"color": ERROR_COLOURS[error], "width": 1}))
     for column, name, colour in ((f"{prefix}_p50_ms", "p50 ms", "#5d6d7e"), (f"{prefix}_p99_ms", "p99 ms", "#a93226")):
         if column in values:
             traces.append(_line(x, values[column], name, yaxis="y2", line={"color": colour}))
