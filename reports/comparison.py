@@ -155,7 +155,7 @@ def render_comparison(root: Path) -> Path:
         summary=summary,
         runs=runs,
         compared=COMPARED,
-        best=best(runs),
+        best=best(runs) if not interrupted else {name: set() for name in COMPARED},
         definitions=summary.get("definitions", {}),
         overlays=overlays,
         multiples=multiples,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reports.comparison import render_comparison
 from reports.render import render_run
 from services.events import Event
 
@@ -44,3 +45,30 @@ def test_an_interrupted_run_says_so_and_shows_what_was_gathered(tmp_path: Path) 
     write_run(tmp_path / "run", interrupted=True)
     page = render_run(tmp_path / "run").read_text()
     assert "Interrupted." in page and "12 simulated seconds" in page and ">7<" in page
+
+
+def write_comparison(root: Path, *, interrupted: bool) -> None:
+    root.mkdir()
+    runs = []
+    for policy, recovery in (("naive", None), (HOSTILE, 12.0)):
+        directory = root / f"run-{len(runs)}"
+        write_run(directory, interrupted=interrupted)
+        runs.append({"policy": policy, "directory": directory.name, "kpis": {"time_to_recover_s": recovery}})
+    summary = {"scenario": "s", "mode": "virtual", "runs": runs, "definitions": {}}
+    (root / "comparison.json").write_text(json.dumps(summary))
+
+
+def test_a_comparison_marks_the_best_and_shows_a_hostile_policy_name_as_text(tmp_path: Path) -> None:
+    """The run that recovered is marked best; a policy set named with markup is escaped in the table."""
+    write_comparison(tmp_path / "cmp", interrupted=False)
+    page = render_comparison(tmp_path / "cmp").read_text()
+    assert page.count("★") == 2  # the explanation and the one best cell
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "Interrupted." not in page
+
+
+def test_an_interrupted_comparison_says_so_and_marks_no_best(tmp_path: Path) -> None:
+    """Runs that stopped early did not cover the same time: the page says so and ranks nothing."""
+    write_comparison(tmp_path / "cmp", interrupted=True)
+    page = render_comparison(tmp_path / "cmp").read_text()
+    assert "Interrupted." in page and "No best value is marked" in page and "★" not in page
