@@ -209,6 +209,7 @@ def timeline(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
     layout["yaxis"] = {"categoryorder": "array", "categoryarray": lanes, "fixedrange": True}
     layout["showlegend"] = False
     layout["hovermode"] = "closest"
+    layout["margin"] = {**layout["margin"], "l": 90}
     return {"id": "timeline", "data": traces, "layout": layout}
 
 
