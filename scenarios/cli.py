@@ -5,25 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Annotated
+from typing import Annotated
 
 import trio
 import typer
 from rich.console import Console
 
 from reports.kpis import DEFINITIONS
-from scenarios.console import EventPrinter, kpi_table, listeners_table, try_it
+from scenarios.console import kpi_table
 from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
-from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.progress import RunProgress
-from scenarios.runner import run_scenario
 from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
+from scenarios.serve import ServeLoad, serve_live
 from scenarios.side_by_side import Job, run_side_by_side
-from services.cloud import Cloud
 from services.errors import ListenError
-from services.events import EventLog, JsonlSink
 from services.net import LiveNetwork, require_loopback
 
 app = typer.Typer(
@@ -86,75 +82,22 @@ def serve(
     write_scenario(loaded, run_dir / "scenario.toml")  # resolved: what Locust reads too
     with (run_dir / "events.jsonl").open("w", encoding="utf-8") as stream:
         wanted = users != 0 and (users is not None or loaded.load is not None)
-        load = _Load(run_dir / "scenario.toml", run_dir, users, locust_processes, locust_workers) if wanted else None
-        interrupted = _serve(loaded, duration, stream, verbose, load)
+        load = (
+            ServeLoad(run_dir / "scenario.toml", run_dir, users, locust_processes, locust_workers) if wanted else None
+        )
+        try:
+            interrupted = serve_live(loaded, duration, stream, console, verbose=verbose, load=load)
+        except* ListenError as group:
+            errors.print(
+                f"error: {_leaf(group)} (is another cascadesim running? pick other ports in the scenario)",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
     console.print(f"events written to {run_dir / 'events.jsonl'}", highlight=False)
     if interrupted:
         raise typer.Exit(130)
-
-
-@dataclass(frozen=True)
-class _Load:
-    scenario: Path
-    run_dir: Path
-    users: int | None
-    processes: int
-    workers: int
-
-
-def _serve(scenario: Scenario, duration: float | None, stream: IO[str], verbose: bool, load: _Load | None) -> bool:
-    """Run until the duration ends or SIGINT/SIGTERM arrives; returns whether a signal stopped it."""
-    interrupted = False
-
-    async def main() -> None:
-        nonlocal interrupted
-        events = EventLog(trio.current_time)
-        events.subscribe(JsonlSink(stream))
-        events.subscribe(EventPrinter(console, verbose=verbose))
-
-        def show(cloud: Cloud) -> None:
-            console.print(listeners_table(cloud.listeners()))
-            console.print(try_it(cloud.listeners()), highlight=False, soft_wrap=True)
-            if load is not None:
-                plan = LocustPlan(
-                    load.scenario.resolve(),
-                    load.run_dir.resolve(),
-                    until=scenario.duration if duration is None else duration,
-                    users=load.users,
-                    processes=load.processes,
-                    workers=load.workers,
-                )
-                nursery.start_soon(run_locust, plan, trio.current_time() - events.now())
-                how = f"master + {load.workers} workers" if load.workers else f"{load.processes} process(es)"
-                users = "the scenario's stages" if load.users is None else f"{load.users} users"
-                events.emit("load_started", "locust", f"Locust ({how}): {users}, reports in {load.run_dir / 'locust'}")
-
-        async with trio.open_nursery() as nursery:
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-
-                async def watch_signals() -> None:
-                    nonlocal interrupted
-                    async for signum in signals:
-                        interrupted = True
-                        events.emit("run_interrupted", "runner", f"{signal.Signals(signum).name}: stopping")
-                        nursery.cancel_scope.cancel()
-                        return
-
-                nursery.start_soon(watch_signals)
-                await run_scenario(scenario, LiveNetwork(), events, duration=duration, on_ready=show)
-                nursery.cancel_scope.cancel()
-
-    try:
-        trio.run(main)
-    except* ListenError as group:
-        errors.print(
-            f"error: {_leaf(group)} (is another cascadesim running? pick other ports in the scenario)",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
-    return interrupted
 
 
 PolicyOption = Annotated[

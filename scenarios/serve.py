@@ -1,0 +1,90 @@
+"""`cascadesim serve`: the live cloud on loopback, with Locust playing the load, until its time is up or Ctrl-C.
+
+Events go to the terminal as they happen and to events.jsonl; unlike `run`, nothing is sampled or reported.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import trio
+from rich.console import Console
+
+from scenarios.console import EventPrinter, listeners_table, try_it
+from scenarios.locust_run import LocustPlan, run_locust
+from scenarios.runner import run_scenario
+from scenarios.schema import Scenario
+from services.cloud import Cloud
+from services.events import EventLog, JsonlSink
+from services.net import LiveNetwork
+
+
+@dataclass(frozen=True)
+class ServeLoad:
+    """What Locust plays during `serve`."""
+
+    scenario: Path
+    run_dir: Path
+    users: int | None
+    processes: int
+    workers: int
+
+
+def serve_live(
+    scenario: Scenario,
+    duration: float | None,
+    stream: IO[str],
+    console: Console,
+    *,
+    verbose: bool = False,
+    load: ServeLoad | None = None,
+) -> bool:
+    """Run until the duration ends or SIGINT/SIGTERM arrives; returns whether a signal stopped it.
+
+    Raises ListenError (in an exception group) when an address is taken.
+    """
+    interrupted = False
+
+    async def main() -> None:
+        nonlocal interrupted
+        events = EventLog(trio.current_time)
+        events.subscribe(JsonlSink(stream))
+        events.subscribe(EventPrinter(console, verbose=verbose))
+
+        def show(cloud: Cloud) -> None:
+            console.print(listeners_table(cloud.listeners()))
+            console.print(try_it(cloud.listeners()), highlight=False, soft_wrap=True)
+            if load is not None:
+                plan = LocustPlan(
+                    load.scenario.resolve(),
+                    load.run_dir.resolve(),
+                    until=scenario.duration if duration is None else duration,
+                    users=load.users,
+                    processes=load.processes,
+                    workers=load.workers,
+                )
+                nursery.start_soon(run_locust, plan, trio.current_time() - events.now())
+                how = f"master + {load.workers} workers" if load.workers else f"{load.processes} process(es)"
+                users = "the scenario's stages" if load.users is None else f"{load.users} users"
+                events.emit("load_started", "locust", f"Locust ({how}): {users}, reports in {load.run_dir / 'locust'}")
+
+        async with trio.open_nursery() as nursery:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+                async def watch_signals() -> None:
+                    nonlocal interrupted
+                    async for signum in signals:
+                        interrupted = True
+                        events.emit("run_interrupted", "runner", f"{signal.Signals(signum).name}: stopping")
+                        nursery.cancel_scope.cancel()
+                        return
+
+                nursery.start_soon(watch_signals)
+                await run_scenario(scenario, LiveNetwork(), events, duration=duration, on_ready=show)
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return interrupted
