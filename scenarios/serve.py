@@ -46,10 +46,9 @@ def serve_live(
 
     Raises ListenError (in an exception group) when an address is taken.
     """
-    interrupted = False
+    stopped_by: list[str] = []  # the signal that stopped the run, if one did
 
     async def main() -> None:
-        nonlocal interrupted
         events = EventLog(trio.current_time)
         events.subscribe(JsonlSink(stream))
         events.subscribe(EventPrinter(console, verbose=verbose))
@@ -75,16 +74,16 @@ def serve_live(
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
 
                 async def watch_signals() -> None:
-                    nonlocal interrupted
                     async for signum in signals:
-                        interrupted = True
-                        events.emit("run_interrupted", "runner", f"{signal.Signals(signum).name}: stopping")
+                        stopped_by.append(signal.Signals(signum).name)
                         nursery.cancel_scope.cancel()
                         return
 
                 nursery.start_soon(watch_signals)
                 await run_scenario(scenario, LiveNetwork(), events, duration=duration, on_ready=show)
                 nursery.cancel_scope.cancel()
+        if stopped_by:  # said once everything has stopped, so it is the log's last word
+            events.emit("run_interrupted", "runner", f"{stopped_by[0]}: stopped, every node and Locust process ended")
 
     trio.run(main)
-    return interrupted
+    return bool(stopped_by)
