@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-from reports.charts import Row, run_charts
+from reports.charts import OBSERVED, Row, run_charts
 from services.events import Event, read_events
 
 NOTABLE = {
@@ -76,8 +76,9 @@ def run_rows(directory: Path) -> list[Row]:
 
 
 def run_events(directory: Path) -> list[Event]:
+    """The events a report draws or lists (not the control plane's routine steps)."""
     path = directory / "events.jsonl"
-    return read_events(path) if path.is_file() else []
+    return read_events(path, keep=lambda kind: kind in NOTABLE or kind in OBSERVED) if path.is_file() else []
 
 
 def _number(value: str | None) -> float | int:

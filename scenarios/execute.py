@@ -93,7 +93,7 @@ def execute(
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
 
         async def main() -> None:
-            events = EventLog(anyio.current_time)
+            events = EventLog(anyio.current_time, keep=lambda kind: kind not in ROUTINE)
             events.subscribe(JsonlSink(stream))
             for sink in sinks:
                 events.subscribe(sink)
@@ -131,6 +131,13 @@ def execute(
             if state.events is not None:
                 state.events.emit("run_failed", "runner", state.problems[-1])
     return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
+
+
+# The control plane's routine steps: written to events.jsonl, not kept in memory (no KPI reads them, and a 14-hour
+# run has hundreds of thousands).
+ROUTINE = frozenset(
+    {"plan_published", "enactor_picked", "endpoint_held", "plan_applied", "apply_blocked", "apply_skipped", "cleanup"}
+)
 
 
 @dataclass
@@ -204,6 +211,10 @@ def _write(
     rows = with_clients(state.sampler.rows if state.sampler is not None else [], outcomes)
     (directory / "timeseries.csv").write_text(to_csv(rows), encoding="utf-8")
     kpis = compute(rows, events, droplets=scenario.ec2.droplets if scenario.ec2 is not None else None)
+    simulated = len(rows)
+    del rows  # the report reads timeseries.csv back: do not hold two copies of a long run
+    if state.sampler is not None:
+        state.sampler.rows = []
     document = {"kpis": kpis, "definitions": DEFINITIONS}
     (directory / "kpis.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     meta = {
@@ -213,7 +224,7 @@ def _write(
         "mode": "virtual" if options.virtual else "live",
         "seed": scenario.seed,
         "duration": scenario.duration,
-        "simulated_seconds": len(rows),
+        "simulated_seconds": simulated,
         "interrupted": state.interrupted,
         "problems": state.problems,
         "load": None if scenario.load is None else ("virtual users" if options.virtual else "locust"),

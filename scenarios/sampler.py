@@ -104,12 +104,11 @@ CLIENT_COLUMNS = ("logical", "attempts", *OUTCOME_CLASSES)
 
 
 def with_clients(rows: list[Row], outcomes: SecondOutcomes | None) -> list[Row]:
-    """The rows with the clients' outcomes of each second joined in (all kinds summed, plus ok and logical per
-    kind); seconds with no client columns get zeros, so every row has the same columns."""
+    """The rows, with the clients' outcomes of each second joined into them (all kinds summed, plus ok and logical
+    per kind); seconds with no client columns get zeros, so every row has the same columns."""
     if outcomes is None:
         return rows
     kinds = sorted({user for _, user in outcomes.rows})
-    joined = []
     for row in rows:
         second = int(row["second"]) - 1  # the row for second N covers [N-1, N)
         extra: Row = dict.fromkeys((f"clients_{c}" for c in CLIENT_COLUMNS), 0)
@@ -119,8 +118,8 @@ def with_clients(rows: list[Row], outcomes: SecondOutcomes | None) -> list[Row]:
             extra[f"clients_{kind}_ok"] = counts["ok"] if counts else 0
             for column in CLIENT_COLUMNS:
                 extra[f"clients_{column}"] = int(extra[f"clients_{column}"]) + (counts[column] if counts else 0)
-        joined.append({**row, **extra})
-    return joined
+        row.update(extra)  # in place: a 14-hour run's rows are worth not copying
+    return rows
 
 
 def to_csv(rows: Iterable[Row]) -> str:
