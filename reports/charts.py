@@ -205,7 +205,7 @@ def timeline(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
     if observed:
         traces.append(_points(observed, "observed", "#555", "circle"))
     lanes = ["observed", "operators", "DNS empty", "faults"]
-    layout = _layout("Timeline", rows, events, height=230)
+    layout = chart_layout("Timeline", rows, events, height=230)
     layout["yaxis"] = {"categoryorder": "array", "categoryarray": lanes, "fixedrange": True}
     layout["showlegend"] = False
     layout["hovermode"] = "closest"
@@ -242,7 +242,8 @@ def _points(events: Sequence[Event], lane: str, colour: str, symbol: str) -> dic
 # --- charts -----------------------------------------------------------------------------------------------------
 
 
-def _layout(title: str, rows: Sequence[Row], events: Sequence[Event], *, height: int = 300) -> dict[str, Any]:
+def chart_layout(title: str, rows: Sequence[Row], events: Sequence[Event], *, height: int = 300) -> dict[str, Any]:
+    """A chart's layout over simulated time, with the run's timeline drawn on it."""
     return {
         "title": {"text": title, "x": 0, "font": {"size": 15}},
         "height": height,
@@ -255,7 +256,8 @@ def _layout(title: str, rows: Sequence[Row], events: Sequence[Event], *, height:
     }
 
 
-def _line(x: list[int], y: list[float], name: str, **style: Any) -> dict[str, Any]:
+def line(x: list[int], y: list[float], name: str, **style: Any) -> dict[str, Any]:
+    """A line trace (`style`: any of Plotly's scatter attributes)."""
     return {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name, **style}
 
 
@@ -263,8 +265,8 @@ def dns_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
     names = {"regional": "dynamodb.us-east-1", "ipv6": "dynamodb (ipv6)", "fips": "dynamodb-fips"}
     columns = [f"dns_{label}_addresses" for label in names]
     x, values = series(rows, columns)
-    traces = [_line(x, values[f"dns_{label}_addresses"], name, line={"shape": "hv"}) for label, name in names.items()]
-    layout = _layout("DNS answers: addresses per name", rows, events, height=260)
+    traces = [line(x, values[f"dns_{label}_addresses"], name, line={"shape": "hv"}) for label, name in names.items()]
+    layout = chart_layout("DNS answers: addresses per name", rows, events, height=260)
     layout["yaxis"] = {"title": {"text": "addresses"}, "rangemode": "tozero"}
     return {"id": "dns", "data": traces, "layout": layout}
 
@@ -275,11 +277,11 @@ def clients_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None
     columns = [f"clients_{o}" for o in OUTCOMES] + ["clients_attempts"]
     x, values = series(rows, columns)
     traces = [
-        _line(x, values[f"clients_{o}"], o, stackgroup="outcomes", line={"width": 0.5, "color": colour})
+        line(x, values[f"clients_{o}"], o, stackgroup="outcomes", line={"width": 0.5, "color": colour})
         for o, colour in OUTCOMES.items()
     ]
-    traces.append(_line(x, values["clients_attempts"], "attempts (with retries)", line={"color": "#000", "width": 1}))
-    layout = _layout("Clients: logical requests per second by outcome", rows, events, height=320)
+    traces.append(line(x, values["clients_attempts"], "attempts (with retries)", line={"color": "#000", "width": 1}))
+    layout = chart_layout("Clients: logical requests per second by outcome", rows, events, height=320)
     layout["yaxis"] = {"title": {"text": "per second"}, "rangemode": "tozero"}
     return {"id": "clients", "data": traces, "layout": layout}
 
@@ -294,17 +296,17 @@ def service_chart(rows: Sequence[Row], events: Sequence[Event], prefix: str) -> 
     x, values = series(rows, counters + levels + latencies)
     goodput = [c - w for c, w in zip(values[f"{prefix}_completed"], values[f"{prefix}_wasted"], strict=True)]
     traces = [
-        _line(x, values[f"{prefix}_arrivals"], "offered", line={"color": "#34495e"}),
-        _line(x, goodput, "goodput", line={"color": "#2e9d57"}),
+        line(x, values[f"{prefix}_arrivals"], "offered", line={"color": "#34495e"}),
+        line(x, goodput, "goodput", line={"color": "#2e9d57"}),
     ]
     for error in ERRORS:
-        traces.append(_line(x, values[f"{prefix}_{error}"], error, line={"color": ERROR_COLOURS[error], "width": 1}))
+        traces.append(line(x, values[f"{prefix}_{error}"], error, line={"color": ERROR_COLOURS[error], "width": 1}))
     for column, name, colour in ((f"{prefix}_p50_ms", "p50 ms", "#5d6d7e"), (f"{prefix}_p99_ms", "p99 ms", "#a93226")):
         if column in values:
-            traces.append(_line(x, values[column], name, yaxis="y2", line={"color": colour}))
-    traces.append(_line(x, values[f"{prefix}_queue"], "queue", yaxis="y3", line={"color": "#b7950b"}))
-    traces.append(_line(x, values[f"{prefix}_in_flight"], "in flight", yaxis="y3", line={"color": "#1f618d"}))
-    layout = _layout(f"{SERVICES.get(prefix, prefix)}", rows, events, height=560)
+            traces.append(line(x, values[column], name, yaxis="y2", line={"color": colour}))
+    traces.append(line(x, values[f"{prefix}_queue"], "queue", yaxis="y3", line={"color": "#b7950b"}))
+    traces.append(line(x, values[f"{prefix}_in_flight"], "in flight", yaxis="y3", line={"color": "#1f618d"}))
+    layout = chart_layout(f"{SERVICES.get(prefix, prefix)}", rows, events, height=560)
     layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "per second"}, "rangemode": "tozero"}
     layout["yaxis2"] = {"domain": [0.3, 0.5], "title": {"text": "ms"}, "rangemode": "tozero", "anchor": "x"}
     layout["yaxis3"] = {"domain": [0, 0.24], "title": {"text": "requests"}, "rangemode": "tozero", "anchor": "x"}
@@ -319,15 +321,15 @@ def dwfm_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None:
     extra = ["lambda_poller_backlog"] if has(rows, "lambda_poller_backlog") else []
     x, values = series(rows, columns + extra)
     traces = [
-        _line(x, values["dwfm_leases"], "leases held", line={"color": "#2e9d57", "width": 2}),
-        _line(x, values["dwfm_queue"], "work queue", line={"color": "#b7950b"}),
-        _line(x, values["dwfm_expired"], "timed-out items / s", line={"color": "#8e44ad"}),
-        _line(x, values["dwfm_wasted"], "finished too late / s", line={"color": "#c0392b"}),
+        line(x, values["dwfm_leases"], "leases held", line={"color": "#2e9d57", "width": 2}),
+        line(x, values["dwfm_queue"], "work queue", line={"color": "#b7950b"}),
+        line(x, values["dwfm_expired"], "timed-out items / s", line={"color": "#8e44ad"}),
+        line(x, values["dwfm_wasted"], "finished too late / s", line={"color": "#c0392b"}),
     ]
     if extra:
-        backlog = _line(x, values["lambda_poller_backlog"], "Lambda poller backlog (right)", yaxis="y2")
+        backlog = line(x, values["lambda_poller_backlog"], "Lambda poller backlog (right)", yaxis="y2")
         traces.append({**backlog, "line": {"color": "#7f8c8d", "dash": "dash"}})
-    layout = _layout("DWFM: droplet leases, work queue and timeouts", rows, events, height=320)
+    layout = chart_layout("DWFM: droplet leases, work queue and timeouts", rows, events, height=320)
     layout["yaxis"] = {"rangemode": "tozero"}
     layout["yaxis2"] = {"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False}
     return {"id": "dwfm", "data": traces, "layout": layout}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.charts import Figure, Row, series, shapes, text
+from reports.charts import Figure, Row, chart_layout, line, series, text
 from reports.render import environment, plotly_js, read_json, run_events, run_rows, show
 from services.events import Event
 
@@ -75,23 +75,12 @@ def _overlay(runs: Sequence[ComparedRun], figure_id: str, title: str, column_of:
             continue
         column = column_of(run.rows)
         x, values = series(run.rows, [column])
-        colour = PALETTE[i % len(PALETTE)]
         traces.append(
-            {"type": "scatter", "mode": "lines", "x": x, "y": values[column], "name": text(run.policy)}
-            | {"line": {"color": colour, "width": 1.5}}
+            line(x, values[column], text(run.policy), line={"color": PALETTE[i % len(PALETTE)], "width": 1.5})
         )
     reference = next((run for run in runs if run.rows), None)
-    layout = {
-        "title": {"text": title, "x": 0, "font": {"size": 15}},
-        "height": 340,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 30},
-        "hovermode": "x unified",
-        "legend": {"orientation": "h", "y": -0.12, "yanchor": "top"},
-        "xaxis": {"ticksuffix": " s", "zeroline": False},
-        "yaxis": {"title": {"text": unit}, "rangemode": "tozero"},
-        "shapes": shapes(reference.rows, reference.events) if reference else [],
-        "plot_bgcolor": "#fbfbfd",
-    }
+    layout = chart_layout(title, reference.rows if reference else [], reference.events if reference else [], height=340)
+    layout["yaxis"] = {"title": {"text": unit}, "rangemode": "tozero"}
     return {"id": figure_id, "data": traces, "layout": layout}
 
 
@@ -103,22 +92,11 @@ def _small_multiple(i: int, run: ComparedRun, height: int = 240) -> Figure:
     good, offered = values[columns[0]], values[columns[1]]
     failed = [round(o - g, 3) for o, g in zip(offered, good, strict=True)]
     traces = [
-        {"type": "scatter", "mode": "lines", "x": x, "y": good, "name": "ok", "stackgroup": "one"}
-        | {"line": {"color": "#2e9d57", "width": 0.5}},
-        {"type": "scatter", "mode": "lines", "x": x, "y": failed, "name": "failed", "stackgroup": "one"}
-        | {"line": {"color": "#c0392b", "width": 0.5}},
+        line(x, good, "ok", stackgroup="one", line={"color": "#2e9d57", "width": 0.5}),
+        line(x, failed, "failed", stackgroup="one", line={"color": "#c0392b", "width": 0.5}),
     ]
-    layout = {
-        "title": {"text": text(run.policy), "x": 0, "font": {"size": 13}},
-        "height": height,
-        "margin": {"l": 45, "r": 10, "t": 30, "b": 25},
-        "hovermode": "x unified",
-        "showlegend": False,
-        "xaxis": {"ticksuffix": " s"},
-        "yaxis": {"rangemode": "tozero"},
-        "shapes": shapes(rows, run.events) if rows else [],
-        "plot_bgcolor": "#fbfbfd",
-    }
+    layout = chart_layout(text(run.policy), rows, run.events, height=height)
+    layout |= {"showlegend": False, "margin": {"l": 45, "r": 10, "t": 30, "b": 25}, "yaxis": {"rangemode": "tozero"}}
     return {"id": f"policy-{i}", "data": traces, "layout": layout}
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 import anyio
 
 from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
-from services.capacity import COUNTERS, CapacityModel, Second
+from services.capacity import COUNTERS, CapacityModel
 from services.cloud import Cloud
 from services.dns import FIPS, IPV6, REGIONAL
 from services.events import EventLog
@@ -83,8 +83,8 @@ class Sampler:
             row[f"{prefix}_queue"] = sum(m.stats.queue_depth for m in models)
             row[f"{prefix}_in_flight"] = sum(m.stats.in_flight for m in models)
             latest = [closed for m in models if (closed := m.stats.latest()) is not None]
-            for name, pick in (("p50", _p50), ("p99", _p99)):
-                row[f"{prefix}_{name}_ms"] = max((pick(closed) for closed in latest), default=0.0)
+            row[f"{prefix}_p50_ms"] = max((_ms(closed.latency_p50) for closed in latest), default=0.0)
+            row[f"{prefix}_p99_ms"] = max((_ms(closed.latency_p99) for closed in latest), default=0.0)
         if self.cloud.ec2 is not None:
             row["dwfm_leases"] = self.cloud.ec2.dwfm.held(now=anyio.current_time())
         if self.cloud.lambda_ is not None:
@@ -92,12 +92,8 @@ class Sampler:
         return row
 
 
-def _p50(second: Second) -> float:
-    return 0.0 if second.latency_p50 is None else round(second.latency_p50 * 1000, 3)
-
-
-def _p99(second: Second) -> float:
-    return 0.0 if second.latency_p99 is None else round(second.latency_p99 * 1000, 3)
+def _ms(seconds: float | None) -> float:
+    return 0.0 if seconds is None else round(seconds * 1000, 3)
 
 
 CLIENT_COLUMNS = ("logical", "attempts", *OUTCOME_CLASSES)
