@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ import httpx
 import trio
 from hdrh.histogram import HdrHistogram
 
+from tests.helpers import free_port
+
 HEADERS = {
     "content-type": "application/x-amz-json-1.0",
     # moto reads the region from the SigV4 credential scope; the mock accepts any signature.
@@ -35,12 +36,6 @@ HEADERS = {
     "x-amz-date": "20251020T064800Z",
 }
 KEYS = 1000
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def call(client: httpx.Client, url: str, operation: str, body: dict[str, object]) -> httpx.Response:

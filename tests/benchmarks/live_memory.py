@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
-from tests.ports import on_free_ports
+from tests.helpers import CLI, on_free_ports, scenario_file, shipped
 
 
 def main() -> None:
@@ -27,8 +26,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="Locust master plus this many workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = on_free_ports(Path(tmp), args.scenario)
-        command = [str(Path(sys.executable).with_name("cascadesim")), "run", str(path), "--out", str(Path(tmp) / "r")]
+        path = scenario_file(on_free_ports(shipped(args.scenario)), Path(tmp))
+        command = [str(CLI), "run", str(path), "--out", str(Path(tmp) / "r")]
         if args.workers:
             command += ["--locust-workers", str(args.workers)]
         started = time.monotonic()

@@ -1,8 +1,8 @@
 """Benchmark (not a test): do Locust's users in a live run and the virtual users see the same cascade?
 
 Runs scenarios/cascade-live.toml twice: live (`cascadesim serve`, real sockets, Locust, two and a half minutes)
-and in virtual time (the same code under trio's MockClock, loadgen's virtual users standing in for Locust). From
-each run's per-second outcomes it prints the headline figures side by side:
+and in virtual time (the same code on the virtual-clock asyncio loop of services/virtual.py, loadgen's virtual
+users standing in for Locust). From each run's per-second outcomes it prints the headline figures side by side:
 
 - error share during the outage: failed logical requests / logical requests, from 6 s after DNS went empty (once
   cached answers have run out) to the repair;
@@ -30,10 +30,9 @@ from pathlib import Path
 
 from loadgen.behaviour import SecondOutcomes
 from scenarios.runner import run_virtual
-from scenarios.schema import load_scenario
 from services.dns import REGIONAL
 from services.events import Event, read_events
-from tests.ports import on_free_ports
+from tests.helpers import CLI, on_free_ports, scenario_file, shipped
 
 ERROR_SHARE_TOLERANCE = 0.10
 PEAK_TOLERANCE = 0.30
@@ -68,9 +67,9 @@ def headline(outcomes: SecondOutcomes, events: list[Event]) -> Headline:
 def live(workers: int) -> Headline:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        scenario = on_free_ports(directory, "cascade-live")
+        scenario = scenario_file(on_free_ports(shipped("cascade-live")), directory)
         out = directory / "run"
-        command = [str(Path(sys.executable).with_name("cascadesim")), "serve", str(scenario), "--out", str(out)]
+        command = [str(CLI), "serve", str(scenario), "--out", str(out)]
         if workers:
             command += ["--locust-workers", str(workers)]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=400)
@@ -79,7 +78,7 @@ def live(workers: int) -> Headline:
 
 
 def virtual() -> Headline:
-    run = run_virtual(load_scenario("scenarios/cascade-live.toml"))
+    run = run_virtual(shipped("cascade-live"))
     assert run.users is not None
     return headline(run.users.outcomes, run.events.events)
 

@@ -20,7 +20,6 @@ import csv
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,38 +29,18 @@ from pathlib import Path
 import dns.exception
 import dns.resolver
 
+from scenarios.schema import Scenario
+from tests.helpers import CLI, ROOT, on_free_ports, scenario_file
+
 LOCUSTFILE = Path(__file__).with_name("overhead_locustfile.py")
-ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("PlainUser", "CascadeGetUser")
 
 
-def free_port(host: str, kind: socket.SocketKind) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def scenario(directory: Path) -> Path:
-    path = directory / "overhead.toml"
-    path.write_text(
-        f"""name = "locust-overhead"
-duration = 3600
-
-[dns]
-authority_port = {free_port("127.0.0.1", socket.SOCK_DGRAM)}
-resolver_port = {free_port("127.0.0.1", socket.SOCK_DGRAM)}
-
-[dynamodb]
-routers = 1
-port = {free_port("127.0.1.1", socket.SOCK_STREAM)}
-
-[dynamodb.capacity]
-workers = 10000
-queue_limit = 100000
-service_time = {{ kind = "constant", mean = 0.0 }}
-"""
-    )
-    return path
+def scenario() -> Scenario:
+    """No faults, one router with capacity to spare (no service time), on ports that nothing uses."""
+    capacity = {"workers": 10000, "queue_limit": 100000, "service_time": {"kind": "constant", "mean": 0.0}}
+    overhead = {"name": "locust-overhead", "duration": 3600, "dynamodb": {"routers": 1, "capacity": capacity}}
+    return on_free_ports(Scenario.model_validate(overhead))
 
 
 def wait_for_dns(resolver_port: int) -> None:
@@ -80,7 +59,7 @@ def run_variant(variant: str, path: Path, out: Path, users: int, seconds: int) -
     """(requests/s, requests, failures, CPU seconds) for one Locust run of one user class."""
     env = {
         **os.environ,
-        "CASCADESIM_SCENARIO": str(path),
+        "CASCADESIM_LOAD_PLAN": str(path.parent / "run" / "load-plan.json"),  # written by `cascadesim serve`
         "CASCADESIM_RUN_DIR": str(out / "outcomes"),
         "CASCADESIM_CLOCK": f"0.0 {time.perf_counter()!r}",  # so x-deadline is built and sent, as in a real run
     }
@@ -103,16 +82,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        path = scenario(directory)
+        overhead = scenario()
+        path = scenario_file(overhead, directory)
         serve = subprocess.Popen(
-            [str(Path(sys.executable).with_name("cascadesim")), "serve", str(path), "--out", str(directory / "run")],
+            [str(CLI), "serve", str(path), "--out", str(directory / "run")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
-            from scenarios.schema import load_scenario
-
-            wait_for_dns(load_scenario(path).dns.resolver_port)
+            wait_for_dns(overhead.dns.resolver_port)
             results: dict[str, list[tuple[float, int, int, float]]] = {v: [] for v in VARIANTS}
             for round_ in range(args.rounds):
                 for variant in VARIANTS:

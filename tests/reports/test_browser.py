@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from scenarios.cli import app
+from tests.helpers import ROOT, changed, scenario_file, shipped
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 HOSTILE_FILE = HOSTILE.replace("/", "")  # a policy set's name is its file's name, which cannot hold a slash
 FLAGS = [
@@ -42,15 +42,9 @@ if not Path(CHROMIUM).is_file():
 def comparison(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real virtual comparison of two policy sets, one with a name full of markup, on a short cascade."""
     base = tmp_path_factory.mktemp("reports")
-    text = (ROOT / "scenarios" / "cascade-live.toml").read_text()
-    text = text.replace("duration = 150", "duration = 80").replace(
-        'description = "The cascade in two minutes of real time, with the operators\' fix at 110 s."',
-        f"description = '{HOSTILE}'",
-    )
-    scenario = base / "cascade-short.toml"
-    scenario.write_text(text)
+    scenario = scenario_file(changed(shipped("cascade-live"), duration=80, description=HOSTILE), base)
     hostile_policy = base / f"{HOSTILE_FILE}.toml"
-    hostile_policy.write_text((ROOT / "scenarios" / "policies" / "backoff-jitter.toml").read_text())
+    shutil.copyfile(ROOT / "scenarios" / "policies" / "backoff-jitter.toml", hostile_policy)
     out = base / "runs"
     command = ["compare", str(scenario), "--virtual", "--jobs", "1", "-p", "naive", "-p", str(hostile_policy)]
     result = CliRunner().invoke(app, [*command, "--out", str(out)])

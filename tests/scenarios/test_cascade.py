@@ -7,8 +7,8 @@ from functools import cache
 import pytest
 
 from scenarios.runner import VirtualRun, run_virtual
-from scenarios.schema import load_scenario
 from services.dns import REGIONAL
+from tests.helpers import changed, shipped
 
 PHASES = [
     "record_emptied",
@@ -22,7 +22,7 @@ PHASES = [
 
 @cache
 def run(name: str) -> VirtualRun:
-    return run_virtual(load_scenario(f"scenarios/{name}.toml"))
+    return run_virtual(shipped(name))
 
 
 def first(run: VirtualRun, kind: str) -> float:
@@ -73,7 +73,7 @@ def test_operators_or_a_policy_set_recover_every_lease(name: str) -> None:
 
 def test_the_collapse_comes_from_the_dynamics_not_a_script() -> None:
     """The same system without the DNS fault keeps every lease; nothing in it stops DWFM by itself."""
-    calm = load_scenario("scenarios/cascade.toml").model_copy(update={"faults": (), "operator": ()})
+    calm = changed(shipped("cascade"), faults=(), operator=())
     quiet = run_virtual(calm, duration=200)
     assert held_at_end(quiet) == quiet.cloud.ec2.dwfm.settings.droplets  # type: ignore[union-attr]
     assert not quiet.events.of_kind("dwfm_no_progress", "leases_expiring", "launches_failing")
@@ -103,9 +103,8 @@ def test_the_unsupervised_poller_stays_stuck_until_the_operator_restarts_it() ->
 
 def test_a_supervised_poller_recovers_by_itself() -> None:
     """Supervised, the poller is restarted every 10 s; once DynamoDB answers it stays up and drains its backlog."""
-    scenario = load_scenario("scenarios/cascade-operators.toml")
-    config = scenario.lambda_.model_copy(update={"poller_supervised": True})  # type: ignore[union-attr]
-    scenario = scenario.model_copy(update={"lambda_": config, "operator": scenario.operator[:1]})  # restore_dns only
+    operators = shipped("cascade-operators")
+    scenario = changed(operators, lambda_={"poller_supervised": True}, operator=operators.operator[:1])  # restore_dns
     supervised = run_virtual(scenario)
     restarts = supervised.events.of_kind("poller_restarted")
     restored = first(supervised, "record_filled")

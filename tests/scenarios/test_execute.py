@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 from scenarios.execute import RunOptions, execute
-from scenarios.schema import load_scenario
+from scenarios.schema import Scenario, load_scenario
+from tests.helpers import CLI, changed, read_json, scenario_file, shipped
 
-CLI = Path(sys.executable).with_name("cascadesim")
 FILES = ("scenario.toml", "meta.json", "events.jsonl", "timeseries.csv", "outcomes.csv", "kpis.json")
 
 
-def short_cascade(seconds: float = 45):
-    return load_scenario("scenarios/cascade-live.toml").model_copy(update={"duration": seconds})
+def short_cascade(seconds: float = 45) -> Scenario:
+    return changed(shipped("cascade-live"), duration=seconds)
 
 
 def test_a_virtual_run_leaves_a_complete_run_directory(tmp_path: Path) -> None:
@@ -26,10 +24,10 @@ def test_a_virtual_run_leaves_a_complete_run_directory(tmp_path: Path) -> None:
         assert (result.directory / name).is_file(), name
     lines = (result.directory / "timeseries.csv").read_text().splitlines()
     assert len(lines) == 1 + 45 and "dns_regional_addresses" in lines[0] and "clients_ok" in lines[0]
-    document = json.loads((result.directory / "kpis.json").read_text())
+    document = read_json(result.directory / "kpis.json")
     assert set(document["kpis"]) == set(document["definitions"])
     assert document["kpis"]["dns_empty_seconds"] > 10
-    meta = json.loads((result.directory / "meta.json").read_text())
+    meta = read_json(result.directory / "meta.json")
     assert meta["mode"] == "virtual" and meta["interrupted"] is False and meta["simulated_seconds"] == 45
     assert load_scenario(result.directory / "scenario.toml") == short_cascade()
 
@@ -47,8 +45,7 @@ def test_compare_gives_one_kpi_row_per_policy_and_a_bad_policy_is_refused_before
 ) -> None:
     """`compare --virtual` over two policy sets writes comparison.json with one entry each; an unknown policy
     set is a one-line error with exit status 2."""
-    scenario = tmp_path / "short.toml"
-    scenario.write_text(Path("scenarios/cascade-live.toml").read_text().replace("duration = 150", "duration = 30"))
+    scenario = scenario_file(short_cascade(30), tmp_path)
     done = subprocess.run(
         [
             str(CLI),
@@ -67,7 +64,7 @@ def test_compare_gives_one_kpi_row_per_policy_and_a_bad_policy_is_refused_before
     )
     assert done.returncode == 0, done.stderr
     (comparison,) = tmp_path.glob("*/comparison.json")
-    runs = json.loads(comparison.read_text())["runs"]
+    runs = read_json(comparison)["runs"]
     assert [r["policy"] for r in runs] == ["naive", "backoff-jitter"]
     assert all((comparison.parent / r["directory"] / "kpis.json").is_file() for r in runs)
     refused = subprocess.run(

@@ -5,23 +5,29 @@ Two interrupts by default; `CASCADESIM_INTERRUPTS=20 pytest tests/scenarios/test
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from scenarios.schema import load_scenario
-from tests.loadgen.test_locust_live import locust_processes
-from tests.ports import assert_port_free, on_free_ports
+from tests.helpers import (
+    CLI,
+    assert_port_free,
+    changed,
+    locust_processes,
+    on_free_ports,
+    only_run,
+    read_json,
+    reap,
+    scenario_file,
+    shipped,
+)
 
-CLI = Path(sys.executable).with_name("cascadesim")
 COUNT = int(os.environ.get("CASCADESIM_INTERRUPTS", "2"))
 pytestmark = pytest.mark.live
 
@@ -31,9 +37,8 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
     """SIGINT `moment`/10 s after `cascadesim run` starts (cascade-live with Locust, cut to 40 s): exit 130 (or 0
     if it had finished), no Locust process, every port free again, and the run directory has its KPIs, meta and a
     report that says it was interrupted."""
-    path = on_free_ports(tmp_path, "cascade-live")
-    path.write_text(path.read_text().replace("duration = 150", "duration = 40"))
-    scenario = load_scenario(path)
+    scenario = changed(on_free_ports(shipped("cascade-live")), duration=40)
+    path = scenario_file(scenario, tmp_path)
     out = tmp_path / "runs"
     with (tmp_path / "stderr.txt").open("wb") as stderr:
         run = subprocess.Popen(
@@ -44,9 +49,7 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
         run.send_signal(signal.SIGINT)
         run.wait(timeout=15)
     finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
+        reap(run)
     assert run.returncode in (130, 0), (tmp_path / "stderr.txt").read_text()
     assert not locust_processes(out)
     udp, tcp = socket.SOCK_DGRAM, socket.SOCK_STREAM
@@ -57,10 +60,10 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
     assert scenario.ec2 is not None and scenario.lambda_ is not None
     assert_port_free(("127.0.2.1", scenario.ec2.port), tcp)
     assert_port_free(("127.0.3.1", scenario.lambda_.port), tcp)
-    (directory,) = out.iterdir()
-    meta = json.loads((directory / "meta.json").read_text())
+    directory = only_run(out)
+    meta = read_json(directory / "meta.json")
     assert meta["interrupted"] is (run.returncode == 130)
-    assert "kpis" in json.loads((directory / "kpis.json").read_text())
+    assert "kpis" in read_json(directory / "kpis.json")
     assert (directory / "timeseries.csv").is_file() and (directory / "events.jsonl").is_file()
     report = (directory / "report.html").read_text()
     assert ("Interrupted." in report) is (run.returncode == 130)

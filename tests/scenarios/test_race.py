@@ -10,11 +10,12 @@ import anyio
 import pytest
 
 from scenarios.runner import run_virtual
-from scenarios.schema import Scenario, load_scenario
+from scenarios.schema import Scenario
 from services.dns import REGIONAL, DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
 from services.events import EventLog
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
+from tests.helpers import shipped
 
 ROUTERS = [RouterTarget(f"router-{i}", (f"127.0.1.{i}", 8000)) for i in (1, 2, 3)]
 
@@ -27,7 +28,7 @@ class AllHealthy:
 
 
 def race_scenario() -> Scenario:
-    return load_scenario("scenarios/dns-race.toml")
+    return shipped("dns-race")
 
 
 def summary(events: EventLog) -> list[tuple[float, str, str]]:
@@ -81,7 +82,7 @@ def test_race_replays_exactly_from_its_seed() -> None:
 
 def test_fixed_enactors_never_empty_the_record_under_the_same_faults() -> None:
     """dns-race-fixed.toml: A's stale writes are refused and no clean-up empties a record."""
-    run = run_virtual(load_scenario("scenarios/dns-race-fixed.toml"))
+    run = run_virtual(shipped("dns-race-fixed"))
     kinds = {e.kind for e in run.events.events}
     assert "record_emptied" not in kinds and "apply_blocked" not in kinds
     assert any(e.kind == "apply_skipped" and e.data["enactor"] == "A" for e in run.events.events)

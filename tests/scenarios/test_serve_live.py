@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from tests.ports import assert_port_free, free_port
+from scenarios.schema import Scenario
+from tests.helpers import CLI, assert_port_free, event_records, eventually, on_free_ports, reap, scenario_file
 
-CLI = Path(sys.executable).with_name("cascadesim")
 NAME = "dynamodb.us-east-1.cloud.test"
 
 pytestmark = pytest.mark.live
@@ -45,72 +43,43 @@ class Served:
         return [rd.address for rrset in reply.answer for rd in rrset]
 
     def events(self) -> list[dict[str, Any]]:
-        path = self.out / "events.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return event_records(self.out)
 
 
-def write_scenario(path: Path, variant: str, authority: int, resolver: int, router_port: int) -> None:
-    path.write_text(
-        f"""
-name = "live-{variant}"
-seed = 7
-duration = 120
-[dns]
-authority_port = {authority}
-resolver_port = {resolver}
-[enactors]
-variant = "{variant}"
-[dynamodb]
-port = {router_port}
-[[faults]]
-kind = "planner_churn"
-at = 1
-duration = 60
-plan_interval = 0.2
-[[faults]]
-kind = "enactor_delay"
-enactor = "A"
-at = 2
-duration = 60
-delay = 6.0
-"""
-    )
-
-
-@pytest.fixture(params=["aws-2025", "fixed"])
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    authority = free_port("127.0.0.1", socket.SOCK_DGRAM)
-    resolver = free_port("127.0.0.1", socket.SOCK_DGRAM)
-    router_port = free_port("127.0.1.1", socket.SOCK_STREAM)
-    scenario = tmp_path / "scenario.toml"
-    write_scenario(scenario, request.param, authority, resolver, router_port)
-    out = tmp_path / "run"
+def serve(scenario: Scenario, directory: Path, seconds: int) -> Served:
+    """`cascadesim serve` of `scenario` for `seconds`, its output piped, its run directory DIRECTORY/run."""
+    out = directory / "run"
     process = subprocess.Popen(
-        [str(CLI), "serve", str(scenario), "--duration", "60", "--out", str(out)],
+        [str(CLI), "serve", str(scenario_file(scenario, directory)), "--duration", str(seconds), "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    served = Served(request.param, process, authority, resolver, router_port, out)
+    ports = scenario.dns.authority_port, scenario.dns.resolver_port, scenario.dynamodb.port
+    return Served(scenario.enactors.variant, process, *ports, out)
+
+
+def race(variant: str) -> Scenario:
+    """Planner churn from 1 s and a slow Enactor A from 2 s, on ports that nothing uses."""
+    faults = [
+        {"kind": "planner_churn", "at": 1, "duration": 60, "plan_interval": 0.2},
+        {"kind": "enactor_delay", "enactor": "A", "at": 2, "duration": 60, "delay": 6.0},
+    ]
+    race = {"name": f"live-{variant}", "seed": 7, "duration": 120, "enactors": {"variant": variant}, "faults": faults}
+    return on_free_ports(Scenario.model_validate(race))
+
+
+@pytest.fixture(params=["aws-2025", "fixed"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    served = serve(race(request.param), tmp_path, 60)
     try:
         deadline = time.monotonic() + 20
         while not any(e["kind"] == "plan_applied" for e in served.events()):
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            assert served.process.poll() is None and time.monotonic() < deadline, "serve did not start"
             time.sleep(0.1)
         yield served
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()  # reaps the process and closes its pipe
-
-
-def eventually(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
+        reap(served.process)
 
 
 def blocked_after_emptying(events: list[dict[str, Any]]) -> bool:
@@ -165,37 +134,14 @@ def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served
 
 def test_a_stopped_router_leaves_the_plan_within_two_intervals(tmp_path: Path) -> None:
     """router_stop: the next plans omit the router (≤ 2 plan intervals) and the authority answers without it."""
-    authority = free_port("127.0.0.1", socket.SOCK_DGRAM)
-    resolver = free_port("127.0.0.1", socket.SOCK_DGRAM)
-    router_port = free_port("127.0.1.2", socket.SOCK_STREAM)
-    scenario = tmp_path / "outage.toml"
-    scenario.write_text(
-        f"""
-name = "outage"
-[dns]
-authority_port = {authority}
-resolver_port = {resolver}
-[planner]
-plan_interval = 1.0
-[enactors]
-variant = "fixed"
-[dynamodb]
-port = {router_port}
-[[faults]]
-kind = "router_stop"
-router = 2
-at = 3
-duration = 6
-"""
-    )
-    out = tmp_path / "run"
-    process = subprocess.Popen(
-        [str(CLI), "serve", str(scenario), "--duration", "14", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    served = Served("fixed", process, authority, resolver, router_port, out)
+    outage = {
+        "name": "outage",
+        "planner": {"plan_interval": 1.0},
+        "enactors": {"variant": "fixed"},
+        "faults": [{"kind": "router_stop", "router": 2, "at": 3, "duration": 6}],
+    }
+    served = serve(on_free_ports(Scenario.model_validate(outage)), tmp_path, 14)
+    authority, process = served.authority, served.process
     try:
         assert eventually(lambda: any(e["kind"] == "plan_applied" for e in served.events()), 20)
         assert len(served.addresses(authority)) == 3
@@ -212,6 +158,4 @@ duration = 6
         output, _ = process.communicate(timeout=30)
         assert process.returncode == 0, output
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
+        reap(process)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from services.errors import ListenError, NodeUnreachable
 from services.net import Address, LiveNetwork
 from services.virtual_network import VirtualNetwork
-from tests.ports import assert_port_free, free_port
+from tests.helpers import assert_port_free, free_port
 
 
 async def hello(request: Request) -> PlainTextResponse:

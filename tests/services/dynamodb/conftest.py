@@ -12,7 +12,7 @@ import trio
 from services.capacity import CapacitySpec
 from services.dynamodb import Router
 from services.net import LiveNetwork
-from tests.ports import free_port
+from tests.helpers import free_port
 
 
 @dataclass

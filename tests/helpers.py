@@ -1,0 +1,155 @@
+"""What the tests share: scenarios as models, loopback ports, the processes a run starts, and its run directory.
+
+Scenarios are changed as models, never as TOML text: load one (`shipped`), copy it with changes (`changed`,
+`on_free_ports`), and where a subprocess or the CLI needs a file, write it with the runs' own writer
+(`scenario_file`, which is `scenarios.execute.write_scenario`).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from scenarios.execute import write_scenario
+from scenarios.schema import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = Path(sys.executable).with_name("cascadesim")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+# Scenarios
+
+
+def shipped(name: str) -> Scenario:
+    """scenarios/NAME.toml, loaded (from any working directory)."""
+    return load_scenario(ROOT / "scenarios" / f"{name}.toml")
+
+
+def changed(model: M, **changes: Any) -> M:
+    """A copy of `model` with `changes` (field names, e.g. `lambda_`); a dict given for a section changes a copy
+    of that section, nested sections too, so `changed(s, dns={"ttl": 1})` keeps the section's other keys.
+
+    pydantic's model_copy does not validate, so a misspelt field is refused here rather than silently added."""
+    update: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in type(model).model_fields:
+            raise KeyError(f"{type(model).__name__} has no field {key!r}")
+        current = getattr(model, key)
+        if isinstance(value, dict) and isinstance(current, BaseModel):
+            value = changed(current, **value)
+        update[key] = value
+    return model.model_copy(update=update)
+
+
+def on_free_ports(scenario: Scenario) -> Scenario:
+    """The scenario with every port it listens on moved to one that nothing uses now."""
+    udp = socket.SOCK_DGRAM
+    authority = free_port("127.0.0.1", udp)
+    resolver = free_port("127.0.0.1", udp)
+    while resolver == authority:
+        resolver = free_port("127.0.0.1", udp)
+    changes: dict[str, Any] = {
+        "dns": {"authority_port": authority, "resolver_port": resolver},
+        "dynamodb": {"port": free_port("127.0.1.1")},
+    }
+    if scenario.ec2 is not None:
+        changes["ec2"] = {"port": free_port("127.0.2.1")}
+    if scenario.lambda_ is not None:
+        changes["lambda_"] = {"port": free_port("127.0.3.1")}
+    return changed(scenario, **changes)
+
+
+def scenario_file(scenario: Scenario, directory: Path) -> Path:
+    """`scenario` written as DIRECTORY/NAME.toml, the way a run writes its resolved scenario.toml."""
+    path = directory / f"{scenario.name}.toml"
+    write_scenario(scenario, path)
+    return path
+
+
+# Loopback ports
+
+
+def free_port(host: str, kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    """A port that nothing on `host` uses right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def assert_port_free(address: tuple[str, int], kind: socket.SocketKind) -> None:
+    """Nothing is bound there any more: a new server could take the port now.
+
+    TCP uses SO_REUSEADDR like every server (Hypercorn included), so connections in TIME_WAIT do not count, but a
+    socket still listening does (Linux refuses that bind). UDP has no TIME_WAIT and binds plainly.
+    """
+    with socket.socket(socket.AF_INET, kind) as s:
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(address)
+        if kind == socket.SOCK_STREAM:
+            s.listen()
+
+
+# Processes
+
+
+def eventually(condition: Callable[[], bool], timeout: float) -> bool:
+    """Whether `condition` holds within `timeout` seconds of wall time (asked every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def reap(process: subprocess.Popen[Any]) -> None:
+    """Kill `process` if it still runs, and wait for it (closing its pipes, if it has any)."""
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
+def locust_processes(under: Path) -> list[str]:
+    """Locust processes started for a run directory below `under` (told apart by their CASCADESIM_RUN_DIR, so
+    other Locust runs on the machine do not count)."""
+    found = subprocess.run(["pgrep", "-af", "loadgen/locustfile.py"], capture_output=True, text=True).stdout
+    ours = []
+    for line in found.splitlines():
+        try:
+            environ = Path(f"/proc/{line.split()[0]}/environ").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if f"CASCADESIM_RUN_DIR={under}".encode() in environ:
+            ours.append(line)
+    return ours
+
+
+# Run directories
+
+
+def read_json(path: Path) -> Any:
+    """A run's meta.json, kpis.json or comparison.json."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def event_records(directory: Path) -> list[dict[str, Any]]:
+    """DIRECTORY/events.jsonl as plain records, as far as it has been written (none before it exists)."""
+    path = directory / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def only_run(out: Path) -> Path:
+    """The one run directory that a `cascadesim run --out OUT` left."""
+    (directory,) = out.iterdir()
+    return directory
