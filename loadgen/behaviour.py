@@ -1,4 +1,4 @@
-"""What users do, as data shared by both load engines: Locust (live) and trio tasks (virtual time).
+"""What users do, as data shared by both load engines: Locust (live) and async tasks (virtual time).
 
 A `UserBehaviour` names the service a user calls (by its DNS name), its weighted tasks, its wait between tasks and
 its per-request timeout. `Stage`s say how many users of each kind run when. `classify` names an outcome the way
@@ -10,16 +10,13 @@ Pure code: no I/O, no clock, randomness passed in.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.schema import LoadConfig, LoadSpike, Scenario
 from services.throttling.outcome import Outcome
 
 OUTCOME_CLASSES = (
@@ -116,43 +113,6 @@ def split(total: int, mix: Mapping[Any, int]) -> dict[str, int]:
     for name in sorted(exact, key=lambda n: (counts[n] - exact[n], n))[: total - sum(counts.values())]:
         counts[name] += 1
     return counts
-
-
-def stages_of(load: LoadConfig, spikes: Sequence[tuple[float, float, float]] = ()) -> tuple[Stage, ...]:
-    """A scenario's [load] section as stages of users per kind, with its load spikes ((start, end, factor),
-    multiplying the users while they last) cut in as stages of their own."""
-    last = load.stages[-1].until
-    bounds = sorted({s.until for s in load.stages} | {t for a, b, _ in spikes for t in (a, b) if 0 < t < last})
-    stages = []
-    for until in bounds:
-        base = next(s for s in load.stages if s.until >= until)  # in force just before `until`
-        factor = math.prod(f for a, b, f in spikes if a < until <= b)
-        stages.append(Stage(until, split(round(base.users * factor), load.mix)))
-    return tuple(stages)
-
-
-def spikes_of(scenario: Scenario) -> tuple[tuple[float, float, float], ...]:
-    """The scenario's load_spike faults as (start, end, factor)."""
-    return tuple((f.at, f.at + f.duration, f.factor) for f in scenario.faults if isinstance(f, LoadSpike))
-
-
-def behaviours_of(scenario: Scenario) -> dict[str, UserBehaviour]:
-    """The user kinds, each aimed at its service's port as the scenario sets it, with [load]'s timeouts."""
-    ports = {"dynamodb": scenario.dynamodb.port}
-    if scenario.ec2 is not None:
-        ports["ec2"] = scenario.ec2.port
-    if scenario.lambda_ is not None:
-        ports["lambda"] = scenario.lambda_.port
-    load = scenario.load
-    kinds = {}
-    for name, port in ports.items():
-        behaviour = dataclasses.replace(BEHAVIOURS[name], port=port)
-        if load is not None and load.timeout is not None:
-            behaviour = dataclasses.replace(behaviour, timeout=load.timeout)
-        if load is not None and load.attempt_timeout is not None:
-            behaviour = dataclasses.replace(behaviour, attempt_timeout=load.attempt_timeout)
-        kinds[name] = behaviour
-    return kinds
 
 
 def classify(outcome: Outcome) -> str:

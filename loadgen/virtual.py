@@ -1,4 +1,4 @@
-"""The users of loadgen/behaviour.py as trio tasks, for virtual time (Locust cannot run under MockClock).
+"""The users of loadgen/behaviour.py as async tasks, for virtual time (Locust cannot run on a virtual clock).
 
 Each user has its own internal client (so its own client policy: quotas and budgets are per client) and loops:
 pick a weighted task, send it with a deadline of now + its timeout, record how it ended, wait. A controller keeps
@@ -21,22 +21,17 @@ from loadgen.behaviour import (
     Stage,
     UserBehaviour,
     UserLoop,
-    behaviours_of,
     classify,
-    spikes_of,
     stage_at,
-    stages_of,
 )
-from scenarios.policies import client_policy
-from scenarios.schema import Scenario
+from loadgen.plan import LoadPlan
 from services.client import ServiceClient
 from services.cloud import Cloud, rng_factory
 from services.dns.stub import StubResolver
 from services.dynamodb.calls import until_done
-from services.errors import CallFailed
 from services.net import Network
 from services.throttling.base import ClientPolicy
-from services.throttling.outcome import Outcome
+from services.throttling.settings import client_policy
 
 
 class VirtualUsers:
@@ -63,20 +58,20 @@ class VirtualUsers:
         self._spawned = 0
 
     @classmethod
-    def for_scenario(cls, scenario: Scenario, cloud: Cloud) -> VirtualUsers:
-        """The scenario's [load] against its cloud: its stages, its ports, its policy set's client policy."""
-        if scenario.load is None:
-            raise ValueError(f"scenario {scenario.name} has no [load] section")
-        rng_for = rng_factory(scenario.seed)
-        stub = StubResolver(cloud.network, cloud.dns.settings.resolver, rng_for("users-stub"), cache=True)
+    def for_plan(cls, plan: LoadPlan, cloud: Cloud) -> VirtualUsers:
+        """The plan's load against its cloud: its stages, its ports, its client policy."""
+        if not plan.stages:
+            raise ValueError("the load plan has no stages: no load of its own")
+        rng_for = rng_factory(plan.seed)
+        stub = StubResolver(cloud.network, plan.resolver, rng_for("users-stub"), cache=True)
         return cls(
             cloud.network,
             stub,
-            stages_of(scenario.load, spikes_of(scenario)),
+            plan.stages,
             lambda who: rng_for(f"users-{who}"),
-            lambda who: client_policy(cloud.policy, rng_for(f"users-{who}-policy")),
-            behaviours=behaviours_of(scenario),
-            spawn_rate=scenario.load.spawn_rate,
+            lambda who: client_policy(plan.client, rng_for(f"users-{who}-policy")),
+            behaviours=plan.behaviours(),
+            spawn_rate=plan.spawn_rate,
         )
 
     async def run(self, start: float | None = None) -> None:
@@ -102,7 +97,7 @@ class VirtualUsers:
             tg.cancel_scope.cancel()
 
     async def _create_table(self) -> None:
-        client = self._client(DYNAMODB_USER, "setup")
+        client = self._client(self.behaviours.get("dynamodb", DYNAMODB_USER), "setup")
         await until_done(client, "CreateTable", CUSTOMER_TABLE_DEFINITION, attempts=30)
         await client.aclose()
 
@@ -127,19 +122,16 @@ class VirtualUsers:
             try:
                 while True:
                     request = loop.next_request()
-                    began, before = anyio.current_time(), client.attempts
-                    try:
-                        await client.request(
-                            request.method,
-                            request.path,
-                            headers=request.headers,
-                            content=request.body,
-                            deadline=began + behaviour.timeout,
-                        )
-                        outcome = classify(client.last_outcome or Outcome(1))
-                    except CallFailed as exc:
-                        outcome = classify(Outcome(1, failure=exc.reason))
-                    self.outcomes.record(int(began - start), behaviour.name, client.attempts - before, outcome)
+                    began = anyio.current_time()
+                    result = await client.call(
+                        request.method,
+                        request.path,
+                        headers=request.headers,
+                        content=request.body,
+                        deadline=began + behaviour.timeout,
+                    )
+                    outcome = classify(result.outcome)
+                    self.outcomes.record(int(began - start), behaviour.name, result.attempts, outcome)
                     await anyio.sleep(loop.finished(request, outcome))
             finally:
                 with anyio.CancelScope(shield=True):

@@ -15,6 +15,7 @@ from rich.console import Console
 from reports.kpis import DEFINITIONS
 from scenarios.console import kpi_table
 from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
+from scenarios.load_plan import load_plan
 from scenarios.progress import RunProgress
 from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
 from scenarios.serve import ServeLoad, serve_live
@@ -79,12 +80,12 @@ def serve(
     loaded = for_live(_load(scenario))
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_scenario(loaded, run_dir / "scenario.toml")  # resolved: what Locust reads too
+    write_scenario(loaded, run_dir / "scenario.toml")  # resolved
+    plan_file = run_dir / "load-plan.json"  # what Locust reads, also when started by hand
+    plan_file.write_text(load_plan(loaded).to_json(), encoding="utf-8")
     with (run_dir / "events.jsonl").open("w", encoding="utf-8") as stream:
         wanted = users != 0 and (users is not None or loaded.load is not None)
-        load = (
-            ServeLoad(run_dir / "scenario.toml", run_dir, users, locust_processes, locust_workers) if wanted else None
-        )
+        load = ServeLoad(plan_file, run_dir, users, locust_processes, locust_workers) if wanted else None
         try:
             interrupted = serve_live(loaded, duration, stream, console, verbose=verbose, load=load)
         except* ListenError as group:

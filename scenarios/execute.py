@@ -35,6 +35,7 @@ from loadgen.behaviour import SecondOutcomes
 from loadgen.virtual import VirtualUsers
 from reports.kpis import DEFINITIONS, compute
 from reports.render import render_run
+from scenarios.load_plan import load_plan
 from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.runner import run_scenario
 from scenarios.sampler import Row, Sampler, to_csv, with_clients
@@ -171,11 +172,13 @@ async def _clients(
     async with anyio.create_task_group() as nursery:
         run_start = anyio.current_time() - events.now()
         if options.virtual:
-            state.users = VirtualUsers.for_scenario(scenario, cloud)
+            state.users = VirtualUsers.for_plan(load_plan(scenario), cloud)
             nursery.start_soon(state.users.run, run_start)
             return
+        plan_file = directory / "load-plan.json"
+        plan_file.write_text(load_plan(scenario).to_json(), encoding="utf-8")
         plan = LocustPlan(
-            directory / "scenario.toml",
+            plan_file,
             directory,
             until=scenario.duration,
             processes=options.locust_processes,

@@ -1,6 +1,7 @@
 """Running Locust from the trio side: as subprocesses, never imported (gevent and trio cannot share a process).
 
-Locust runs headless, its load shape taken from the scenario (loadgen/locustfile.py), with its CSV (with full
+Locust runs headless, its load shape taken from the run's load plan (loadgen/plan.py, as JSON; read by
+loadgen/locustfile.py), with its CSV (with full
 history) and HTML report in `<run>/locust/` and the users' own per-second outcomes in
 `<run>/locust/outcomes-<pid>.csv`. It runs as one process, as one process forking `processes` workers (Locust's
 `--processes`), or as a master plus `workers` worker processes (Locust's distributed mode, the same that spreads
@@ -32,7 +33,7 @@ MASTER_HOST = "127.0.0.1"
 class LocustPlan:
     """How to run Locust for one run."""
 
-    scenario: Path
+    load_plan: Path  # the run's LoadPlan as JSON
     run_dir: Path
     until: float  # seconds into the run when the load stops
     users: int | None = None  # a constant total instead of the scenario's stages
@@ -92,12 +93,12 @@ def worker_command(master_port: int) -> list[str]:
 
 
 def locust_environment(plan: LocustPlan, run_start: float) -> dict[str, str]:
-    """What the locustfile reads: the scenario, where to write, and the cloud's clock (trio's clock is
+    """What the locustfile reads: the load plan, where to write, and the cloud's clock (trio's clock is
     time.perf_counter() plus an offset of its own, so the offset is measured here, in the trio process)."""
     offset = trio.current_time() - time.perf_counter()
     env = {
         **os.environ,
-        "CASCADESIM_SCENARIO": str(plan.scenario),
+        "CASCADESIM_LOAD_PLAN": str(plan.load_plan),
         "CASCADESIM_RUN_DIR": str(plan.out),
         "CASCADESIM_UNTIL": f"{plan.until:.3f}",
         "CASCADESIM_CLOCK": f"{offset!r} {run_start!r}",

@@ -9,7 +9,9 @@ from typing import Any
 import anyio
 
 from loadgen.virtual import VirtualUsers
+from scenarios.cloud_settings import cloud_settings
 from scenarios.faults import play
+from scenarios.load_plan import load_plan
 from scenarios.schema import Scenario
 from services.cloud import Cloud
 from services.dns.planner import HealthProbe
@@ -35,7 +37,7 @@ async def run_scenario(
     `observe` runs from the start (before the nodes are up); `on_ready` is called once every node listens and
     DNS has its first plan; `clients` then runs alongside the faults until it returns or the run ends.
     """
-    cloud = Cloud(scenario, network, events, probe=probe)
+    cloud = Cloud(cloud_settings(scenario), network, events, probe=probe)
     limit = scenario.duration if duration is None else duration
     events.emit("run_started", "runner", f"scenario {scenario.name} started", scenario=scenario.name)
     with anyio.move_on_after(max(0.0, limit - events.now())):
@@ -80,7 +82,7 @@ def run_virtual(
         users: list[VirtualUsers] = []
 
         async def clients(cloud: Cloud) -> None:
-            users.append(VirtualUsers.for_scenario(scenario, cloud))
+            users.append(VirtualUsers.for_plan(load_plan(scenario), cloud))
             await users[0].run(start=anyio.current_time() - events.now())
 
         wanted = clients if load and scenario.load is not None else None

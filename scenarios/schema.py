@@ -9,19 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from scenarios.fields import ConfigModel, Port, PositiveSeconds, Seconds
+from scenarios.policies import POLICY_DIR, policy_path
 from scenarios.problems import FieldProblem, ScenarioError, describe, read_toml
-
-Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-
-
-class ConfigModel(BaseModel):
-    """Frozen, and unknown keys are errors: every config model derives from this."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
 class DnsConfig(ConfigModel):
@@ -126,7 +118,7 @@ class LoadConfig(ConfigModel):
     Live runs drive it through Locust (a LoadTestShape), virtual runs through loadgen/virtual.py.
     """
 
-    mix: dict[Literal["dynamodb", "ec2", "lambda"], UserCount] = {"dynamodb": 1}
+    mix: dict[Literal["dynamodb", "ec2", "lambda"], UserCount] = {"dynamodb": 1}  # noqa: RUF012 (pydantic copies it)
     stages: tuple[LoadStage, ...] = Field(min_length=1)
     spawn_rate: PositiveSeconds = 10.0
     timeout: PositiveSeconds | None = None  # each logical request's deadline (default: the user kind's own)
@@ -274,8 +266,6 @@ class Scenario(ConfigModel):
                 self._node_exists(f"faults[{i}].node", fault.node)
             if isinstance(fault, LoadSpike) and self.load is None:
                 raise FieldProblem(f"faults[{i}].kind", fault.kind, "needs a [load] section")
-        from scenarios.policies import POLICY_DIR, policy_path
-
         if not policy_path(self.policy).is_file():
             known = ", ".join(sorted(p.stem for p in POLICY_DIR.glob("*.toml")))
             raise FieldProblem("policy", self.policy, f"no such policy set (known: {known})")

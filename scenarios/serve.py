@@ -26,7 +26,7 @@ from services.net import LiveNetwork
 class ServeLoad:
     """What Locust plays during `serve`."""
 
-    scenario: Path
+    load_plan: Path  # the run's LoadPlan as JSON
     run_dir: Path
     users: int | None
     processes: int
@@ -58,7 +58,7 @@ def serve_live(
             console.print(try_it(cloud.listeners()), highlight=False, soft_wrap=True)
             if load is not None:
                 plan = LocustPlan(
-                    load.scenario.resolve(),
+                    load.load_plan.resolve(),
                     load.run_dir.resolve(),
                     until=scenario.duration if duration is None else duration,
                     users=load.users,

@@ -1,39 +1,42 @@
-"""The internal client every service uses to call another: DNS name in, HTTP response out.
+"""The internal client every service (and every virtual user) uses to call another: DNS name in, HTTP out.
 
-For each call it resolves the downstream's logical name through the shared resolver's stub, picks one of the
-addresses the resolver returned (uniformly: the authority already ordered them by weight, and each client spreads
-its own load), sends the `Host` and `x-deadline` headers, and reuses one small connection pool per downstream.
-Before every attempt it asks the client policy (services/throttling) whether to send now, later or not at all,
-and after it whether, and after how long, to try again. `NoRetry` is the default.
+What one logical request means (policy, resolution, address, headers, classification, retries) is the core in
+services/exchange.py; this is its anyio engine: the shared resolver's caching stub for names, one small httpx
+connection pool per downstream from the Network, and anyio's sleep. `NoRetry` is the default policy.
 """
 
 from __future__ import annotations
 
-import math
 import random
+from collections.abc import Generator
+from typing import Any, TypeVar, cast
 
 import anyio
 import anyio.lowlevel
 import httpx
 
 from services.dns.stub import StubResolver
-from services.errors import CallFailed, DnsError
+from services.errors import CallFailed
+from services.exchange import (
+    DEADLINE_HEADER,
+    NoReply,
+    Perform,
+    Reply,
+    Request,
+    Resolve,
+    Result,
+    Send,
+    Step,
+    exchange,
+    parse_deadline,
+)
 from services.net import Network
 from services.throttling.backoff import NoRetry
 from services.throttling.base import ClientPolicy
-from services.throttling.outcome import LOCAL, Outcome
 
-DEADLINE_HEADER = "x-deadline"
+__all__ = ["DEADLINE_HEADER", "ServiceClient", "parse_deadline"]
 
-
-def parse_deadline(value: str | None) -> float | None:
-    """The `x-deadline` header as a simulated time, or None; an unreadable one is ignored, as AWS ignores
-    headers it does not know."""
-    try:
-        deadline = float(value) if value is not None else math.nan
-    except ValueError:
-        return None
-    return deadline if math.isfinite(deadline) else None
+T = TypeVar("T")
 
 
 class ServiceClient:
@@ -58,9 +61,8 @@ class ServiceClient:
         self._timeout = timeout
         self.policy: ClientPolicy = policy or NoRetry()
         self._http = network.http_client(timeout=timeout, max_connections=pool_size)
-        self.attempts = 0
-        self.rejected_locally = 0
-        self.last_outcome: Outcome | None = None  # how the latest call ended
+        self.attempts = 0  # sent, over the client's life
+        self.rejected_locally = 0  # refused by the client's own policy
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -78,55 +80,60 @@ class ServiceClient:
 
         Raises CallFailed when the last attempt got no response at all (DNS, connection, timeout).
         """
+        result = await self.call(method, path, headers=headers, content=content, deadline=deadline)
+        if result.reply is None:
+            raise CallFailed(self.name, result.outcome.failure or "no response")
+        response: httpx.Response = result.reply.raw
+        return response
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes = b"",
+        deadline: float | None = None,
+    ) -> Result:
+        """One logical request, driven to its end: how it ended, and how many attempts it took."""
+        return await self._call(Request(self.name, self.port, method, path, headers or {}, content), deadline)
+
+    async def _call(self, request: Request, deadline: float | None) -> Result:
         call = self.policy.new_call()
-        attempt = 0
+        steps = exchange(request, call, self._rng, anyio.current_time, attempt_timeout=self._timeout, deadline=deadline)
+        result = await self.drive(steps)
+        self.attempts += result.attempts
+        self.rejected_locally += result.rejected_locally
+        return result
+
+    async def drive(self, steps: Generator[Step, Any, T]) -> T:
+        """Run a sans-I/O client generator (services/exchange.py) to its end with this client's I/O."""
+        answer: Any = None
         while True:
-            attempt += 1
-            admission = call.before_attempt(attempt, anyio.current_time())
-            if admission.delay > 0:
-                await anyio.sleep(admission.delay)
-            if admission.allowed:
-                self.attempts += 1
-                response, outcome = await self._attempt(method, path, headers or {}, content, deadline, attempt)
-            else:
-                self.rejected_locally += 1
-                response, outcome = None, Outcome(attempt, failure=LOCAL)
-            now = anyio.current_time()
-            delay = call.after_attempt(outcome, now)
-            self.last_outcome = outcome
-            if delay is None or (deadline is not None and now + delay >= deadline):
-                if response is None:
-                    raise CallFailed(self.name, outcome.failure or "no response")
-                return response
-            if delay > 0:
-                await anyio.sleep(delay)
+            try:
+                step = steps.send(answer)
+            except StopIteration as done:
+                return cast(T, done.value)
+            if isinstance(step, Resolve):
+                answer = await self._stub.find(step.name)
+            elif isinstance(step, Send):
+                answer = await self._send(step)
+            elif isinstance(step, Perform):
+                answer = await self._call(step.request, step.deadline)
+            elif step.seconds > 0:
+                answer = None
+                await anyio.sleep(step.seconds)
             else:  # an immediate retry: a yield to the scheduler per attempt cost more than the attempt itself
+                answer = None
                 await anyio.lowlevel.checkpoint_if_cancelled()
 
-    async def _attempt(
-        self, method: str, path: str, headers: dict[str, str], content: bytes, deadline: float | None, attempt: int
-    ) -> tuple[httpx.Response | None, Outcome]:
-        try:
-            addresses = await self._stub.resolve(self.name)
-        except DnsError as exc:
-            return None, Outcome(attempt, failure=f"DNS: {exc}")
-        address = self._rng.choice(addresses)
-        sent = {"host": self.name, **headers}
-        if deadline is not None:
-            sent[DEADLINE_HEADER] = repr(deadline)
-        timeout = self._timeout if deadline is None else max(0.0, min(self._timeout, deadline - anyio.current_time()))
+    async def _send(self, send: Send) -> Reply | NoReply:
         try:
             response = await self._http.request(
-                method, f"http://{address}:{self.port}{path}", headers=sent, content=content, timeout=timeout
+                send.method, send.url, headers=send.headers, content=send.body, timeout=send.timeout
             )
         except httpx.TimeoutException:
-            return None, Outcome(attempt, failure=f"timed out after {timeout:.3f} s")
+            return NoReply(f"timed out after {send.timeout:.3f} s")
         except httpx.HTTPError as exc:
-            return None, Outcome(attempt, failure=f"{type(exc).__name__}: {exc}")
-        code = None
-        if response.status_code >= 400:
-            try:
-                code = str(response.json().get("__type", "")).rpartition("#")[2] or None
-            except ValueError:
-                code = None
-        return response, Outcome(attempt, response.status_code, code)
+            return NoReply(f"{type(exc).__name__}: {exc}")
+        return Reply(response.status_code, response.headers, response.content, response)

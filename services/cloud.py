@@ -1,22 +1,20 @@
-"""Builds the simulated cloud from a scenario and runs it, on a live or a virtual Network.
+"""Builds the simulated cloud from plain settings and runs it, on a live or a virtual Network.
 
-Addresses (live mode): DNS authority and shared resolver on 127.0.0.1 (UDP ports from the scenario), DynamoDB
-routers on 127.0.1.1..N port 8000.
+Addresses (live mode): DNS authority and shared resolver on 127.0.0.1 (UDP ports from the settings), DynamoDB
+routers on 127.0.1.1..N, the EC2 API on 127.0.2.1 and Lambda on 127.0.3.1. `scenarios/cloud_settings.py` turns a
+scenario file into these settings; nothing here knows the file format.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import anyio
 from anyio.abc import TaskStatus
 
-from scenarios.policies import PolicySet, client_policy, load_policy_set, policy_path, server_policy
-from scenarios.schema import CapacityConfig, Scenario
-from services.capacity import CapacitySpec, ServiceTime
+from services.capacity import CapacitySpec
 from services.client import ServiceClient
 from services.dns import (
     REGIONAL,
@@ -24,10 +22,8 @@ from services.dns import (
     Change,
     DnsControlPlane,
     DnsSettings,
-    EnactorTiming,
     RecordSet,
     RouterTarget,
-    Variant,
     WeightedAddress,
 )
 from services.dns.planner import HealthProbe
@@ -39,6 +35,8 @@ from services.ec2.service import EC2_NAME, Ec2Service
 from services.events import EventLog
 from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
 from services.net import Address, Network
+from services.throttling.base import ClientPolicy
+from services.throttling.settings import ClientSettings, ServerPolicy, ServerSettings, client_policy, server_policy
 
 DNS_HOST = "127.0.0.1"
 EC2_HOST = "127.0.2.1"
@@ -51,8 +49,38 @@ def router_address(index: int, port: int) -> Address:
 
 
 def rng_factory(seed: int) -> Callable[[str], random.Random]:
-    """A separate, reproducible random stream per component, derived from the scenario seed."""
+    """A separate, reproducible random stream per component, derived from the seed."""
     return lambda component: random.Random(f"{seed}:{component}")
+
+
+@dataclass(frozen=True)
+class Ec2Settings:
+    port: int
+    dwfm: DwfmSettings
+    slots_per_droplet: int
+    canary_interval: float
+
+
+@dataclass(frozen=True)
+class LambdaNodeSettings:
+    port: int
+    function: LambdaSettings
+    poller_supervised: bool
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Everything the cloud is built from: its nodes, their capacity, and the policy set's choices."""
+
+    seed: int
+    dns: DnsSettings
+    routers: int
+    dynamodb_port: int
+    router_capacity: CapacitySpec
+    client: ClientSettings = field(default_factory=ClientSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    ec2: Ec2Settings | None = None
+    lambda_: LambdaNodeSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -64,85 +92,71 @@ class Listener:
 
 class Cloud:
     def __init__(
-        self, scenario: Scenario, network: Network, events: EventLog, *, probe: HealthProbe | None = None
+        self, settings: CloudSettings, network: Network, events: EventLog, *, probe: HealthProbe | None = None
     ) -> None:
-        self.scenario = scenario
+        self.settings = settings
         self.network = network
         self.events = events
-        rng_for = rng_factory(scenario.seed)
-        self.policy = load_policy_set(policy_path(scenario.policy))
+        rng_for = rng_factory(settings.seed)
+        self.rng_for = rng_for
         self.storage = Storage()
-        self.routers = [self._router(i, rng_for) for i in range(1, scenario.dynamodb.routers + 1)]
-        self.router_addresses = [router_address(i, scenario.dynamodb.port) for i in range(1, len(self.routers) + 1)]
+        self.routers = [self._router(i, rng_for) for i in range(1, settings.routers + 1)]
+        self.router_addresses = [router_address(i, settings.dynamodb_port) for i in range(1, len(self.routers) + 1)]
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
-        self.dns = DnsControlPlane(network, events, dns_settings(scenario, self.policy), targets, rng_for, probe)
-        self.ec2 = self._ec2(rng_for) if scenario.ec2 is not None else None
-        self.lambda_ = self._lambda(rng_for) if scenario.lambda_ is not None else None
+        self.dns = DnsControlPlane(network, events, settings.dns, targets, rng_for, probe)
+        self.ec2 = self._ec2(settings.ec2, rng_for) if settings.ec2 is not None else None
+        self.lambda_ = self._lambda(settings.lambda_, rng_for) if settings.lambda_ is not None else None
         self._task_group: anyio.abc.TaskGroup | None = None
         self._router_scopes: dict[int, anyio.CancelScope] = {}
 
+    def client_policy(self, who: str) -> ClientPolicy:
+        """A fresh client policy of the policy set for the client `who` (its own random stream)."""
+        return client_policy(self.settings.client, self.rng_for(f"{who}-policy"))
+
+    def server_policy(self) -> ServerPolicy:
+        return server_policy(self.settings.server)
+
     def _router(self, index: int, rng_for: Callable[[str], random.Random]) -> Router:
-        server = server_policy(self.policy)
-        spec = replace(capacity_spec(self.scenario.dynamodb.capacity), drop_expired=server.drop_expired)
+        server = self.server_policy()
+        spec = replace(self.settings.router_capacity, drop_expired=server.drop_expired)
         name = f"router-{index}"
         return Router(name, self.storage, spec, rng_for(name), admission=server.admission, discipline=server.discipline)
 
-    def _ec2(self, rng_for: Callable[[str], random.Random]) -> Ec2Service:
-        config = self.scenario.ec2
-        if config is None:
-            raise ValueError("no [ec2] section")
-        settings = DwfmSettings(
-            droplets=config.droplets,
-            workers=config.dwfm_workers,
-            work_time=config.dwfm_work_time,
-            lease_duration=config.lease_duration,
-            renew_margin=config.renew_margin,
-            item_timeout=config.item_timeout,
-            scan_interval=config.scan_interval,
-            bootstrap_rate=config.bootstrap_rate,
-        )
+    def _ec2(self, config: Ec2Settings, rng_for: Callable[[str], random.Random]) -> Ec2Service:
         stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("ec2-stub"), cache=True)
-
-        def server() -> tuple[Any, Any, bool]:
-            policy = server_policy(self.policy)
-            return policy.admission, policy.discipline, policy.drop_expired
-
         return Ec2Service(
             self.network,
             stub,
             self.events,
-            settings,
+            config.dwfm,
             address=(EC2_HOST, config.port),
             dynamodb_name=REGIONAL,
-            dynamodb_port=self.scenario.dynamodb.port,
+            dynamodb_port=self.settings.dynamodb_port,
             api_spec=CapacitySpec(workers=64, queue_limit=1024),
             slots_per_droplet=config.slots_per_droplet,
             canary_interval=config.canary_interval,
             rng_for=rng_for,
-            client_policy=lambda who: client_policy(self.policy, rng_for(f"{who}-policy")),
-            server_policy=server,
+            client_policy=self.client_policy,
+            server_policy=self.server_policy,
         )
 
-    def _lambda(self, rng_for: Callable[[str], random.Random]) -> LambdaStack:
-        config, ec2 = self.scenario.lambda_, self.scenario.ec2
-        if config is None or ec2 is None:
-            raise ValueError("[lambda] needs [ec2]")
+    def _lambda(self, config: LambdaNodeSettings, rng_for: Callable[[str], random.Random]) -> LambdaStack:
+        if self.settings.ec2 is None:
+            raise ValueError("Lambda needs EC2: it scales out on EC2 instances")
         stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("lambda-stub"), cache=True)
 
         def client(name: str, port: int, who: str) -> ServiceClient:
-            policy = client_policy(self.policy, rng_for(f"{who}-policy"))
-            return ServiceClient(self.network, stub, name, port, rng_for(who), timeout=2.0, policy=policy)
+            return ServiceClient(
+                self.network, stub, name, port, rng_for(who), timeout=2.0, policy=self.client_policy(who)
+            )
 
-        settings = LambdaSettings(
-            sandboxes=config.sandboxes, max_sandboxes=config.max_sandboxes, config_ttl=config.config_ttl
-        )
         return LambdaStack(
             self.network,
             self.events,
-            settings,
+            config.function,
             address=(LAMBDA_HOST, config.port),
-            dynamodb=client(REGIONAL, self.scenario.dynamodb.port, "lambda-dynamodb"),
-            ec2=client(EC2_NAME, ec2.port, "lambda-ec2"),
+            dynamodb=client(REGIONAL, self.settings.dynamodb_port, "lambda-dynamodb"),
+            ec2=client(EC2_NAME, self.settings.ec2.port, "lambda-ec2"),
             invoke_client=ServiceClient(
                 self.network, stub, LAMBDA_NAME, config.port, rng_for("lambda-canary"), timeout=5.0
             ),
@@ -199,25 +213,3 @@ class Cloud:
         if self._task_group is not None and index not in self._router_scopes:
             self._task_group.start_soon(self._serve_router, index)
             self.events.emit("router_started", self.routers[index].name, f"{self.routers[index].name} listening again")
-
-
-def dns_settings(scenario: Scenario, policy: PolicySet) -> DnsSettings:
-    dns, enactors = scenario.dns, scenario.enactors
-    return DnsSettings(
-        ttl=dns.ttl,
-        negative_ttl=dns.negative_ttl,
-        authority=(DNS_HOST, dns.authority_port),
-        resolver=(DNS_HOST, dns.resolver_port),
-        serve_stale=dns.serve_stale or policy.resolver.serve_stale,
-        last_known_good=dns.last_known_good or policy.resolver.last_known_good,
-        plan_interval=scenario.planner.plan_interval,
-        health_timeout=scenario.planner.health_timeout,
-        variant=Variant(enactors.variant),
-        timing=EnactorTiming(enactors.poll_interval, enactors.transaction_time, enactors.lock_retry),
-        cleanup_age=enactors.cleanup_age,
-    )
-
-
-def capacity_spec(config: CapacityConfig) -> CapacitySpec:
-    st = config.service_time
-    return CapacitySpec(config.workers, ServiceTime(st.kind, st.mean, st.p99), config.queue_limit, config.drop_expired)

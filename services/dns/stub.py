@@ -1,8 +1,16 @@
-"""The stub client that services use to ask the shared resolver for addresses (over the Network seam)."""
+"""The stub client that services and clients use to ask the shared resolver for addresses.
+
+The lookup itself is sans-I/O, written once: `lookup()` is a generator that yields each query datagram and is
+resumed with the reply (None when none came in time), retrying a lost datagram like a libc stub
+(RES_DFLRETRY = 2); `StubCache` keeps answers for their TTL, and NXDOMAIN/NODATA for the SOA's negative TTL
+(RFC 2308), as a host's caching daemon (nscd, systemd-resolved) or an SDK's DNS cache keeps them. Two engines
+drive it: `StubResolver` here (anyio, over the Network seam) and the Locust users' stub (gevent, a UDP socket).
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import anyio
@@ -14,19 +22,90 @@ import dns.rdatatype
 from services.errors import DnsError, NameNotFound, NoAnswer, NodeUnreachable, ResolverUnavailable
 from services.net import Address, Network
 
+Found = list[str] | DnsError
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A lookup's result and how long it may be kept (None: not at all)."""
+
+    found: Found
+    ttl: float | None
+
+
+def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[bytes, bytes | None, Answer]:
+    """Ask for `name`'s A records: yields each query's wire form, is sent back the reply (None: no reply)."""
+    query = dns.message.make_query(name, dns.rdatatype.A)
+    problem = "no reply"
+    for _ in range(attempts):
+        query.id = rng.randrange(1 << 16)
+        wire = yield query.to_wire()
+        if wire is None:
+            problem = "no reply in time"
+            continue
+        try:
+            reply = dns.message.from_wire(wire)
+        except dns.exception.DNSException as exc:
+            problem = f"unreadable reply: {exc}"
+            continue
+        if reply.id != query.id:
+            problem = "reply to another query"
+            continue
+        return _read(name, reply)
+    return Answer(ResolverUnavailable(name, problem), None)
+
+
+def _read(name: str, reply: dns.message.Message) -> Answer:
+    rcode = reply.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return Answer(NameNotFound(name, "NXDOMAIN"), _negative_ttl(reply))
+    if rcode != dns.rcode.NOERROR:
+        return Answer(ResolverUnavailable(name, dns.rcode.to_text(rcode)), None)
+    records = [rrset for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A]
+    addresses = [rd.address for rrset in records for rd in rrset]
+    if not addresses:
+        return Answer(NoAnswer(name, "NOERROR with no addresses (NODATA)"), _negative_ttl(reply))
+    return Answer(addresses, min(rrset.ttl for rrset in records))
+
+
+def _negative_ttl(reply: dns.message.Message) -> float | None:
+    soa = next((r for r in reply.authority if r.rdtype == dns.rdatatype.SOA), None)
+    return None if soa is None else min(soa.ttl, soa[0].minimum)
+
+
+class StubCache:
+    """Answers kept until their TTL runs out; pure: the engine passes its clock's `now`."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[float, Found]] = {}
+
+    def get(self, name: str, now: float) -> Found | None:
+        """A kept answer still in date (a failure as a new exception), or None."""
+        kept = self._kept.get(name)
+        if kept is None or kept[0] <= now:
+            return None
+        return fresh(kept[1])
+
+    def keep(self, name: str, answer: Answer, now: float) -> None:
+        if answer.ttl is not None and answer.ttl > 0:
+            self._kept[name] = (now + answer.ttl, answer.found)
+
+
+def fresh(found: Found) -> Found:
+    """A failure handed out again is a new exception: raising one instance over and over would chain every
+    raise's frames onto its traceback (hours of a cached NODATA held gigabytes)."""
+    return found.again() if isinstance(found, DnsError) else found
+
 
 @dataclass
 class _Pending:
     done: anyio.Event = field(default_factory=anyio.Event)
-    outcome: list[str] | DnsError = field(default_factory=list)
+    found: Found = field(default_factory=list)
 
 
 class StubResolver:
-    """Asks one resolver for A records, retrying a lost datagram like a libc stub (RES_DFLRETRY = 2).
-
-    With `cache`, answers are kept for their TTL, and NXDOMAIN/NODATA for the SOA's negative TTL (RFC 2308), as a
-    host's caching daemon (nscd, systemd-resolved) or an SDK's DNS cache keeps them; Locust's users do the same.
-    """
+    """Asks one resolver for A records over the Network; with `cache`, through a `StubCache`, and concurrent
+    askers for one name share one lookup, as a caching daemon does."""
 
     def __init__(
         self,
@@ -38,7 +117,7 @@ class StubResolver:
         attempts: int = 2,
         cache: bool = False,
     ) -> None:
-        self._cache: dict[str, tuple[float, list[str] | DnsError]] | None = {} if cache else None
+        self._cache = StubCache() if cache else None
         self._pending: dict[str, _Pending] = {}
         self._network = network
         self._resolver = resolver
@@ -51,70 +130,47 @@ class StubResolver:
 
         Raises NameNotFound (NXDOMAIN), NoAnswer (NODATA) or ResolverUnavailable.
         """
+        return _addresses(await self.find(name))
+
+    async def find(self, name: str) -> Found:
+        """The addresses of `name`, or the DnsError that says why there are none."""
         if self._cache is None:
-            return await self._ask(name)
-        kept = self._cache.get(name)
-        if kept is not None and kept[0] > anyio.current_time():
-            return self._outcome(kept[1])
+            return (await self._ask(name)).found
+        kept = self._cache.get(name, anyio.current_time())
+        if kept is not None:
+            return kept
         pending = self._pending.get(name)
-        if pending is not None:  # someone is asking already: share their answer, as a caching daemon does
+        if pending is not None:  # someone is asking already: share their answer
             await pending.done.wait()
-            return self._outcome(pending.outcome)
+            return fresh(pending.found)
         pending = self._pending[name] = _Pending()
         try:
-            pending.outcome = await self._ask(name)
-        except DnsError as exc:
-            pending.outcome = exc
-            raise
+            answer = await self._ask(name)
+            self._cache.keep(name, answer, anyio.current_time())
+            pending.found = answer.found
         finally:
             del self._pending[name]
             pending.done.set()
-        return pending.outcome
+        return answer.found
 
-    @staticmethod
-    def _outcome(outcome: list[str] | DnsError) -> list[str]:
-        if isinstance(outcome, DnsError):
-            raise outcome.again()
-        return outcome
-
-    def _keep(self, name: str, ttl: float, outcome: list[str] | DnsError) -> None:
-        if self._cache is not None and ttl > 0:
-            self._cache[name] = (anyio.current_time() + ttl, outcome)
-
-    def _negative(self, name: str, reply: dns.message.Message, problem: DnsError) -> DnsError:
-        soa = next((r for r in reply.authority if r.rdtype == dns.rdatatype.SOA), None)
-        if soa is not None:
-            self._keep(name, min(soa.ttl, soa[0].minimum), problem)
-        return problem
-
-    async def _ask(self, name: str) -> list[str]:
-        query = dns.message.make_query(name, dns.rdatatype.A)
-        problem = "no reply"
-        for _ in range(self._attempts):
-            query.id = self._rng.randrange(1 << 16)
+    async def _ask(self, name: str) -> Answer:
+        steps = lookup(name, self._rng, attempts=self._attempts)
+        reply: bytes | None = None
+        while True:
             try:
-                wire = await self._network.udp_exchange(self._resolver, query.to_wire(), self._timeout)
-                reply = dns.message.from_wire(wire)
+                query = steps.send(reply)
+            except StopIteration as done:
+                answer: Answer = done.value
+                return answer
+            try:
+                reply = await self._network.udp_exchange(self._resolver, query, self._timeout)
             except TimeoutError:
-                problem = f"no reply within {self._timeout} s"
-                continue
+                reply = None
             except (NodeUnreachable, OSError) as exc:
-                raise ResolverUnavailable(name, str(exc)) from None
-            except dns.exception.DNSException as exc:
-                problem = f"unreadable reply: {exc}"
-                continue
-            if reply.id != query.id:
-                problem = "reply to another query"
-                continue
-            rcode = reply.rcode()
-            if rcode == dns.rcode.NXDOMAIN:
-                raise self._negative(name, reply, NameNotFound(name, "NXDOMAIN"))
-            if rcode != dns.rcode.NOERROR:
-                raise ResolverUnavailable(name, dns.rcode.to_text(rcode))
-            records = [rrset for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A]
-            addresses = [rd.address for rrset in records for rd in rrset]
-            if not addresses:
-                raise self._negative(name, reply, NoAnswer(name, "NOERROR with no addresses (NODATA)"))
-            self._keep(name, min(rrset.ttl for rrset in records), addresses)
-            return addresses
-        raise ResolverUnavailable(name, problem)
+                return Answer(ResolverUnavailable(name, str(exc)), None)
+
+
+def _addresses(found: Found) -> list[str]:
+    if isinstance(found, DnsError):
+        raise found
+    return found

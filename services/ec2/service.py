@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
@@ -18,9 +17,8 @@ from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
 from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
 from services.net import Address, Network
-from services.throttling.admission import Admission
 from services.throttling.base import ClientPolicy
-from services.throttling.disciplines import Discipline
+from services.throttling.settings import ServerPolicy
 
 EC2_NAME = "ec2.us-east-1.cloud.test"
 
@@ -41,11 +39,11 @@ class Ec2Service:
         canary_interval: float,
         rng_for: Callable[[str], random.Random],
         client_policy: Callable[[str], ClientPolicy],
-        server_policy: Callable[[], tuple[Admission, Discipline[Any], bool]],
+        server_policy: Callable[[], ServerPolicy],
     ) -> None:
         self.network = network
         self.address = address
-        admission, discipline, drop_expired = server_policy()
+        server = server_policy()
         self.dynamodb = ServiceClient(
             network,
             stub,
@@ -60,12 +58,12 @@ class Ec2Service:
             self.dynamodb,
             events,
             rng_for("dwfm"),
-            admission=admission,
-            discipline=discipline,
-            drop_expired=drop_expired,
+            admission=server.admission,
+            discipline=server.discipline,
+            drop_expired=server.drop_expired,
         )
-        net_admission, net_discipline, _ = server_policy()
-        self.netmgr = NetworkManager(events, rng_for("netmgr"), admission=net_admission, discipline=net_discipline)
+        net = server_policy()
+        self.netmgr = NetworkManager(events, rng_for("netmgr"), admission=net.admission, discipline=net.discipline)
         self.fleet = Fleet(slots_per_droplet)
         self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"), self.netmgr)
         self.canary_client = ServiceClient(network, stub, EC2_NAME, address[1], rng_for("canary"), timeout=5.0)

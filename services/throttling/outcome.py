@@ -1,4 +1,9 @@
-"""What a client learns from one attempt, and which outcomes are worth retrying."""
+"""What a client learns from one attempt, and which outcomes are worth retrying.
+
+Which codes are throttles and which are transient follows botocore's standard retry mode
+(`botocore/retries/standard.py`: its throttled and transient error codes, and 500/502/503/504 as transient
+statuses); a 429 is a throttle whatever its code (HTTP's "Too Many Requests", RFC 6585 §4).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,25 @@ from dataclasses import dataclass
 
 THROTTLING_CODES = frozenset(
     {
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
         "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
     }
 )
+TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+TOO_MANY_REQUESTS = 429
 LOCAL = "rejected locally"
 
 
@@ -31,7 +48,7 @@ class Outcome:
 
     @property
     def throttled(self) -> bool:
-        return self.error_code in THROTTLING_CODES
+        return self.error_code in THROTTLING_CODES or self.status == TOO_MANY_REQUESTS
 
     @property
     def timed_out(self) -> bool:
@@ -43,10 +60,15 @@ class Outcome:
         return self.failure == LOCAL
 
     @property
+    def server_error(self) -> bool:
+        return self.status is not None and self.status >= 500
+
+    @property
     def retryable(self) -> bool:
-        """Throttles, server errors and failures to get any answer; never a client error or a local rejection."""
+        """Throttles, transient errors and failures to get any answer; never a client error or a local
+        rejection."""
         if self.rejected_locally:
             return False
         if self.status is None:
             return True
-        return self.throttled or self.status >= 500
+        return self.throttled or self.status in TRANSIENT_STATUSES or self.error_code in TRANSIENT_CODES

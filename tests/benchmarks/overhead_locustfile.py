@@ -13,7 +13,7 @@ from typing import Any
 
 from locust import FastHttpUser, constant, task
 
-from loadgen.locustfile import BEHAVIOURS, CascadeUser, new_resolver
+from loadgen.locustfile import BEHAVIOURS, STUB, CascadeUser
 
 GET_ITEM = next(t for t in BEHAVIOURS["dynamodb"].tasks if t.name == "GetItem")
 GETITEM_ONLY = dataclasses.replace(BEHAVIOURS["dynamodb"], tasks=(GET_ITEM,), wait=(0.0, 0.0), outbox=0)
@@ -30,7 +30,10 @@ class PlainUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.rng = random.Random(1)
-        address = new_resolver().resolve(GETITEM_ONLY.service, "A")[0].address
+        found = STUB.find(GETITEM_ONLY.service)
+        if isinstance(found, Exception):
+            raise found
+        address = found[0]
         self.url = f"http://{address}:{GETITEM_ONLY.port}/"
 
     @task

@@ -8,12 +8,13 @@ import anyio
 
 from loadgen.behaviour import SecondOutcomes, Stage, classify, stage_at
 from loadgen.virtual import VirtualUsers
-from scenarios.policies import client_policy, policy_sets
+from scenarios.policies import policy_sets
 from scenarios.runner import run_scenario
 from scenarios.schema import load_scenario
 from services.dns.stub import StubResolver
 from services.events import EventLog
 from services.throttling.outcome import LOCAL, Outcome
+from services.throttling.settings import client_policy
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
 
@@ -62,7 +63,7 @@ def test_dynamodb_users_see_dns_failures_during_the_race_and_success_around_it()
                 stub,
                 [Stage(scenario.duration - 1, {"dynamodb": 30})],
                 lambda who: random.Random(who),
-                lambda who: client_policy(naive, random.Random(who)),
+                lambda who: client_policy(naive.client.settings(), random.Random(who)),
             )
             await users.run()
         return users.outcomes, events

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from scenarios.policies import PolicySet, client_policy, load_policy_set, policy_sets, server_policy
+from scenarios.policies import PolicySet, load_policy_set, policy_sets
 from scenarios.schema import ScenarioError
 from services.capacity import CapacitySpec, ServiceTime
 from services.client import ServiceClient
@@ -21,6 +21,7 @@ from services.dns.stub import StubResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.dynamodb import Router
 from services.errors import CallFailed
+from services.throttling.settings import client_policy, server_policy
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
 
@@ -55,7 +56,7 @@ def overload(policy: PolicySet, seed: int = 1, seconds: float = 5.0, offered: fl
         network = VirtualNetwork(latency=0.001)
         zone = Zone()
         zone.change([Change(Action.UPSERT, RecordSet(NAME, (WeightedAddress("127.0.1.1"),), 60, 1))])
-        server = server_policy(policy)
+        server = server_policy(policy.server.settings())
         spec = CapacitySpec(
             workers=1, service_time=ServiceTime("exponential", 0.01), queue_limit=64, drop_expired=server.drop_expired
         )
@@ -79,7 +80,7 @@ def overload(policy: PolicySet, seed: int = 1, seconds: float = 5.0, offered: fl
                     8000,
                     random.Random(f"{seed}:{i}"),
                     timeout=2.0,
-                    policy=client_policy(policy, random.Random(f"{seed}:p{i}")),
+                    policy=client_policy(policy.client.settings(), random.Random(f"{seed}:p{i}")),
                 )
                 for i in range(20)
             ]
@@ -170,4 +171,4 @@ def test_a_malformed_policy_set_gets_one_line_naming_file_and_field(tmp_path: Pa
 def test_server_policies_are_fresh_per_node() -> None:
     """Two nodes built from one set never share an adaptive limit or a queue."""
     policy = policy_sets()["adaptive-concurrency"]
-    assert server_policy(policy).admission is not server_policy(policy).admission
+    assert server_policy(policy.server.settings()).admission is not server_policy(policy.server.settings()).admission

@@ -1,0 +1,74 @@
+"""A scenario, translated into the plain settings that `services.cloud.Cloud` is built from."""
+
+from __future__ import annotations
+
+from scenarios.policies import PolicySet, load_policy_set, policy_path
+from scenarios.schema import CapacityConfig, Scenario
+from services.capacity import CapacitySpec, ServiceTime
+from services.cloud import DNS_HOST, CloudSettings, Ec2Settings, LambdaNodeSettings
+from services.dns import DnsSettings, EnactorTiming, Variant
+from services.ec2.dwfm import DwfmSettings
+from services.lambda_ import LambdaSettings
+
+
+def cloud_settings(scenario: Scenario) -> CloudSettings:
+    """The cloud a scenario describes, under its policy set."""
+    policy = load_policy_set(policy_path(scenario.policy))
+    ec2, lambda_ = scenario.ec2, scenario.lambda_
+    return CloudSettings(
+        seed=scenario.seed,
+        dns=dns_settings(scenario, policy),
+        routers=scenario.dynamodb.routers,
+        dynamodb_port=scenario.dynamodb.port,
+        router_capacity=capacity_spec(scenario.dynamodb.capacity),
+        client=policy.client.settings(),
+        server=policy.server.settings(),
+        ec2=None
+        if ec2 is None
+        else Ec2Settings(
+            port=ec2.port,
+            dwfm=DwfmSettings(
+                droplets=ec2.droplets,
+                workers=ec2.dwfm_workers,
+                work_time=ec2.dwfm_work_time,
+                lease_duration=ec2.lease_duration,
+                renew_margin=ec2.renew_margin,
+                item_timeout=ec2.item_timeout,
+                scan_interval=ec2.scan_interval,
+                bootstrap_rate=ec2.bootstrap_rate,
+            ),
+            slots_per_droplet=ec2.slots_per_droplet,
+            canary_interval=ec2.canary_interval,
+        ),
+        lambda_=None
+        if lambda_ is None
+        else LambdaNodeSettings(
+            port=lambda_.port,
+            function=LambdaSettings(
+                sandboxes=lambda_.sandboxes, max_sandboxes=lambda_.max_sandboxes, config_ttl=lambda_.config_ttl
+            ),
+            poller_supervised=lambda_.poller_supervised,
+        ),
+    )
+
+
+def dns_settings(scenario: Scenario, policy: PolicySet) -> DnsSettings:
+    dns, enactors = scenario.dns, scenario.enactors
+    return DnsSettings(
+        ttl=dns.ttl,
+        negative_ttl=dns.negative_ttl,
+        authority=(DNS_HOST, dns.authority_port),
+        resolver=(DNS_HOST, dns.resolver_port),
+        serve_stale=dns.serve_stale or policy.resolver.serve_stale,
+        last_known_good=dns.last_known_good or policy.resolver.last_known_good,
+        plan_interval=scenario.planner.plan_interval,
+        health_timeout=scenario.planner.health_timeout,
+        variant=Variant(enactors.variant),
+        timing=EnactorTiming(enactors.poll_interval, enactors.transaction_time, enactors.lock_retry),
+        cleanup_age=enactors.cleanup_age,
+    )
+
+
+def capacity_spec(config: CapacityConfig) -> CapacitySpec:
+    st = config.service_time
+    return CapacitySpec(config.workers, ServiceTime(st.kind, st.mean, st.p99), config.queue_limit, config.drop_expired)
