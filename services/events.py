@@ -1,7 +1,8 @@
 """The event log: what happened, when, and why, in simulated seconds since the run started.
 
 Every component reports through one `EventLog`; sinks (the console stream, `events.jsonl`) subscribe to it.
-The log takes its clock as a function so that it reads virtual time under MockClock and never the wall clock.
+The log takes its clock as a function, so that it reads the run's own clock (the virtual clock of services/virtual.py
+in virtual runs, trio's MockClock in unit tests, trio's clock in live runs) and never the wall clock.
 """
 
 from __future__ import annotations
