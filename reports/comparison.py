@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from reports.charts import Figure, Row, chart_layout, line, series, text
-from reports.render import environment, plotly_js, read_json, run_events, run_rows, show
+from reports.labels import reading, title_of
+from reports.render import environment, plotly_js, read_json, run_events, run_rows
 from services.events import Event
 
 # The KPIs the table compares; for each, lower is better (metastable: "no" beats "yes"; SLO minutes: their sum).
@@ -139,7 +140,8 @@ def render_comparison(root: Path) -> Path:
         multiples=multiples,
         charts=overlays + multiples,
         interrupted=interrupted,
-        show=show,
+        reading=reading,
+        title_of=title_of,
         plotly_js=plotly_js(),
     )
     path = root / "comparison.html"

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
 from reports.charts import OBSERVED, Row, run_charts
+from reports.labels import in_order, reading, title_of
 from services.events import Event, read_events
 
 NOTABLE = {
@@ -53,12 +54,13 @@ def render_run(directory: Path) -> Path:
     events = run_events(directory)
     page = environment.get_template("run.html").render(
         meta=meta,
-        kpis=kpis.get("kpis", {}),
+        kpis=in_order(kpis.get("kpis", {})),
         definitions=kpis.get("definitions", {}),
         timeline=[e for e in events if e.kind in NOTABLE],
         charts=run_charts(run_rows(directory), events),
         locust_report=(directory / "locust" / "report.html").is_file(),
-        show=show,
+        reading=reading,
+        title_of=title_of,
         plotly_js=plotly_js(),
     )
     path = directory / "report.html"
@@ -102,17 +104,3 @@ def read_json(path: Path) -> dict[str, Any]:
         return {}
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
-
-
-def show(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {show(v)}" for k, v in value.items()) or "–"
-    if isinstance(value, list):
-        return "; ".join(show(v) for v in value) or "–"
-    return str(value)

@@ -44,7 +44,34 @@ def test_an_interrupted_run_says_so_and_shows_what_was_gathered(tmp_path: Path) 
     """meta.json's interrupted flag puts a banner with the simulated seconds gathered at the top."""
     write_run(tmp_path / "run", interrupted=True)
     page = render_run(tmp_path / "run").read_text()
-    assert "Interrupted." in page and "12 simulated seconds" in page and ">7<" in page
+    assert "Interrupted." in page and "12 simulated seconds" in page and ">7 s<" in page
+
+
+def card(page: str, key: str) -> str:
+    """The HTML of one KPI card."""
+    start = page.index(f'<div class="card" id="kpi-{key}">')
+    return page[start : page.index('<div class="what">', start)]
+
+
+def test_a_kpi_card_leads_with_its_title_and_a_value_with_its_unit(tmp_path: Path) -> None:
+    """Each card reads title, then value with its unit (s, ×, %, yes/no); the raw key only follows in small print."""
+    write_run(tmp_path / "run", interrupted=False)
+    kpis = {
+        "time_to_recover_s": 28.0,
+        "peak_dynamodb_over_baseline": 13.04,
+        "wasted_share": 0.0432,
+        "metastable": False,
+    }
+    (tmp_path / "run" / "kpis.json").write_text(json.dumps({"kpis": kpis, "definitions": {}}))
+    page = render_run(tmp_path / "run").read_text()
+    shown = {key: card(page, key) for key in kpis}
+    for key, title, value in (
+        ("time_to_recover_s", "Time to recover", "28 s"),
+        ("peak_dynamodb_over_baseline", "DynamoDB herd peak", "13×"),
+        ("wasted_share", "Wasted work", "4.32 %"),
+        ("metastable", "Metastable", "no"),
+    ):
+        assert shown[key].index(f">{title}<") < shown[key].index(f">{value}<") < shown[key].index(f">{key}<")
 
 
 def write_comparison(root: Path, *, interrupted: bool) -> None:
@@ -59,10 +86,11 @@ def write_comparison(root: Path, *, interrupted: bool) -> None:
 
 
 def test_a_comparison_marks_the_best_and_shows_a_hostile_policy_name_as_text(tmp_path: Path) -> None:
-    """The run that recovered is marked best; a policy set named with markup is escaped in the table."""
+    """The run that recovered is marked best, its value with a unit under the KPI's title; a hostile name is escaped."""
     write_comparison(tmp_path / "cmp", interrupted=False)
     page = render_comparison(tmp_path / "cmp").read_text()
     assert page.count("★") == 2  # the explanation and the one best cell
+    assert ">Time to recover<" in page and ">12 s ★<" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "Interrupted." not in page
 

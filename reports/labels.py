@@ -1,0 +1,105 @@
+"""How each KPI reads to a person: a title, and its value with a unit (`28 s`, `13×`, `4.3 %`, `yes`).
+
+One mapping, used by the run report's cards, the comparison's table and the KPI table in the terminal; the raw keys
+(those of reports/kpis.py's DEFINITIONS, and of kpis.json) stay in small print beside the titles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+def number(value: float) -> str:
+    """Three significant figures and never an exponent: 0.0123, 4.5, 13, 2970."""
+    if value and abs(value) < 0.01:
+        return "< 0.01" if value > 0 else "> -0.01"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def duration(seconds: float) -> str:
+    """Seconds up to two minutes, then minutes and seconds, then hours and minutes: 28 s, 4 min 10 s, 3 h 5 min."""
+    if abs(seconds) < 120:
+        return f"{number(seconds)} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def times(value: float) -> str:
+    return f"{number(value)}×"
+
+
+def percent(share: float) -> str:
+    return f"{number(share * 100)} %"
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def minutes_per_kind(value: Mapping[str, float]) -> str:
+    return ", ".join(f"{kind} {number(minutes)} min" for kind, minutes in value.items()) or "–"
+
+
+def episodes(value: list[Mapping[str, Any]]) -> str:
+    """Each fault window and how long the services took to come back after it (or that they did not)."""
+    shown = []
+    for episode in value:
+        after = episode.get("recovered_after_s")
+        back = "not back" if after is None else f"back after {duration(after)}"
+        shown.append(f"{duration(episode['start'])} to {duration(episode['end'])}: {back}")
+    return "; ".join(shown) or "–"
+
+
+@dataclass(frozen=True)
+class Label:
+    title: str
+    shows: Callable[[Any], str]
+
+
+LABELS = {
+    "dns_empty_seconds": Label("DNS empty", duration),
+    "trigger_start": Label("Fault began at", duration),
+    "trigger_end": Label("Fault ended at", duration),
+    "time_to_recover_s": Label("Time to recover", duration),
+    "metastable": Label("Metastable", yes_no),
+    "peak_dynamodb_over_baseline": Label("DynamoDB herd peak", times),
+    "retry_amplification": Label("Attempts per request", times),
+    "retry_amplification_during_fault": Label("Attempts per request in the fault", times),
+    "wasted_share": Label("Wasted work", percent),
+    "lease_recovery_s": Label("Leases back after", duration),
+    "episodes": Label("Fault episodes", episodes),
+    "slo_violation_minutes": Label("Minutes below the SLO", minutes_per_kind),
+}
+
+
+def title_of(key: str) -> str:
+    """The KPI's title (a key this version does not know, e.g. from an older kpis.json, is its own title)."""
+    label = LABELS.get(key)
+    return label.title if label else key
+
+
+def reading(key: str, value: Any) -> str:
+    """The KPI's value as a person reads it, with its unit; "–" where the run could not say."""
+    if value is None:
+        return "–"
+    label = LABELS.get(key)
+    return label.shows(value) if label else _plain(value)
+
+
+def in_order(kpis: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The KPIs in the order of LABELS (the story's: the outage, the recovery, the cost), unknown keys last."""
+    rank = {key: i for i, key in enumerate(LABELS)}
+    return sorted(kpis.items(), key=lambda item: rank.get(item[0], len(rank)))
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, int | float):
+        return number(value)
+    return str(value)
