@@ -15,6 +15,7 @@ from rich.console import Console
 from reports.kpis import DEFINITIONS
 from scenarios.console import kpi_table
 from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
+from scenarios.listing import Field, Listing
 from scenarios.load_plan import load_plan
 from scenarios.progress import RunProgress
 from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
@@ -251,17 +252,16 @@ def scenarios(
     directory: Annotated[Path, typer.Argument(help="Where to look.")] = Path(__file__).parent,
 ) -> None:
     """List the scenario files, with what each one shows."""
-    from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title="scenarios", title_justify="left")
-    for column in ("file", "duration", "policy", "load", "description"):
-        table.add_column(column)
+    fields = ("duration", "policy", "load")
+    table = Listing("scenarios", [Field("file", "name"), *map(Field, fields), Field("description", "text")])
     for path in sorted(directory.glob("*.toml")):
         shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         try:
             loaded = load_scenario(path)
         except ScenarioError as exc:
-            table.add_row(str(shown), "", "", "", f"[red]broken: {exc}[/red]")
+            table.add_row(str(shown), "", "", "", Text(f"broken: {exc}", style="red"))
             continue
         load = "-" if loaded.load is None else f"{max(s.users for s in loaded.load.stages)} users"
         table.add_row(str(shown), f"{loaded.duration:g} s", loaded.policy, load, loaded.description)
@@ -281,14 +281,11 @@ def policies(
     ] = None,
 ) -> None:
     """List the throttling policy sets; a broken file gets a one-line error and exit 2."""
-    from rich.table import Table
-
     from scenarios.policies import POLICY_DIR, load_policy_set
 
     files = paths or sorted(POLICY_DIR.glob("*.toml"))
-    table = Table(title="policy sets", title_justify="left")
-    for column in ("name", "client", "server", "description"):
-        table.add_column(column)
+    fields = [Field("name", "name"), Field("client", "text"), Field("server", "text"), Field("description", "text")]
+    table = Listing("policy sets", fields)
     for path in files:
         try:
             policy = load_policy_set(path)

@@ -1,4 +1,4 @@
-"""How a run looks in the terminal: the table of listeners and the stream of events."""
+"""How a run looks in the terminal: the table of listeners, the stream of events and the KPIs at the end."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from reports.labels import reading, title_of
+from scenarios.listing import Field, Listing
 from services.cloud import Listener
 from services.events import Event
 
@@ -26,11 +27,8 @@ STYLES = {
 ROUTINE = {"endpoint_held", "enactor_picked"}
 
 
-def listeners_table(listeners: Iterable[Listener]) -> Table:
-    table = Table(title="cascadesim is listening on", title_justify="left")
-    table.add_column("node")
-    table.add_column("proto")
-    table.add_column("address")
+def listeners_table(listeners: Iterable[Listener]) -> Listing:
+    table = Listing("cascadesim is listening on", [Field("node", "name"), Field("proto"), Field("address")])
     for listener in listeners:
         host, port = listener.address
         table.add_row(listener.role, listener.protocol, f"{host}:{port}")
@@ -69,36 +67,22 @@ class EventPrinter:
         )
 
 
-def kpi_table(rows: list[tuple[str, dict[str, Any]]], *, title: str) -> Table:
-    """KPIs, one row per policy set (or per run)."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("policy")
-    for column in KPI_COLUMNS.values():
-        table.add_column(column, justify="right")
-    for name, kpis in rows:
-        table.add_row(name, *(_kpi_text(kpis.get(key)) for key in KPI_COLUMNS))
+def kpi_table(rows: list[tuple[str, dict[str, Any]]], *, title: str) -> Listing:
+    """The KPIs as rows and a column per policy set (or run): the KPIs are few, the policy sets grow with a compare."""
+    table = Listing(title, [Field("KPI", "name"), *(Field(name, "text") for name, _ in rows)])
+    for key in TERMINAL_KPIS:
+        table.add_row(title_of(key), *(reading(key, kpis.get(key)) for _, kpis in rows))
     return table
 
 
-KPI_COLUMNS = {
-    "dns_empty_seconds": "DNS empty s",
-    "time_to_recover_s": "recovery s",
-    "metastable": "metastable",
-    "peak_dynamodb_over_baseline": "herd ×",
-    "retry_amplification": "attempts/req",
-    "wasted_share": "wasted",
-    "lease_recovery_s": "leases back s",
-    "slo_violation_minutes": "SLO-bad min (worst)",
-}
-
-
-def _kpi_text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):  # per service: the worst
-        return f"{max(value.values())} ({max(value, key=value.__getitem__)})" if value else "-"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+# The KPIs printed after a run; the report has them all (trigger times and fault episodes too).
+TERMINAL_KPIS = (
+    "dns_empty_seconds",
+    "time_to_recover_s",
+    "metastable",
+    "peak_dynamodb_over_baseline",
+    "retry_amplification",
+    "wasted_share",
+    "lease_recovery_s",
+    "slo_violation_minutes",
+)
