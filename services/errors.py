@@ -1,4 +1,6 @@
-"""The exception tree of the simulated cloud.
+"""The exception tree of the simulated cloud: every exception the services raise on purpose derives from it.
+
+Most are defined here; the others live next to the code that raises them, and the tree names their module.
 
     CascadesimError
      ├── DnsError                  a DNS lookup did not produce addresses
@@ -7,10 +9,29 @@
      │    └── ResolverUnavailable  no usable answer: timeout, SERVFAIL, unreachable server
      ├── InvalidChangeBatch        Route 53 rejected a change batch as a whole (nothing was applied)
      ├── NodeUnreachable           nothing listens at the address a request was sent to
- ├── CallFailed                an internal call got no response at all (DNS, connection, timeout)
- └── ListenError               a node could not listen on its address (usually: already in use)
+     ├── CallFailed                an internal call got no response at all (DNS, connection, timeout)
+     ├── ListenError               a node could not listen on its address (usually: already in use)
+     ├── Overloaded                services/capacity.py: the node's queue is full, the request was not queued
+     ├── DeadlineExceeded          services/capacity.py: the deadline had passed when a worker picked it up
+     ├── Shed                      services/capacity.py: the queue discipline dropped the request as it waited
+     ├── DynamoError               services/dynamodb/errors.py: answered with DynamoDB's `__type` and status
+     │    ├── ValidationException                  400  bad parameters or expressions
+     │    ├── SerializationException               400  the body is not the JSON the operation expects
+     │    ├── UnknownOperationException            400  X-Amz-Target names no operation
+     │    ├── ResourceNotFoundException            400  no such table
+     │    ├── ResourceInUseException               400  the table already exists
+     │    ├── ConditionalCheckFailedException      400  a ConditionExpression was false
+     │    ├── ThrottlingException                  400  the router's queue is full (SDKs retry it)
+     │    ├── ServiceUnavailable                   503  expired work dropped by a deadline-aware router
+     │    └── InternalServerError                  500  a bug of ours (the router also logs an internal_error)
+     ├── Ec2Error                  services/ec2/api.py: answered as EC2's {"Error": {"Code", "Message"}}
+     ├── LeaseWorkFailed           services/ec2/dwfm.py: a DynamoDB call of a lease work item did not succeed
+     ├── LambdaError               services/lambda_/function.py: answered with Lambda's error code and status
+     └── ScenarioError             scenarios/problems.py (re-exported by scenarios.schema): a scenario or policy
+                                   set is invalid; one line that names the file, the field and the problem
 
-Scenario problems live in `scenarios.schema.ScenarioError`, which also derives from CascadesimError.
+Bad arguments to a constructor (a negative latency, a non-loopback address) raise the built-in ValueError: they are
+mistakes in the calling code or the config, caught at the edge, not events of the simulation.
 """
 
 from __future__ import annotations

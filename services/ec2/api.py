@@ -23,12 +23,15 @@ from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Ove
 from services.client import DEADLINE_HEADER, parse_deadline
 from services.ec2.dwfm import DropletWorkflowManager
 from services.ec2.netmgr import NetworkManager
+from services.errors import CascadesimError
 from services.metrics import CONTENT_TYPE, prometheus_text
 
 STATUS = {"InsufficientInstanceCapacity": 500, "RequestLimitExceeded": 503, "InternalError": 500}
 
 
-class Ec2Error(Exception):
+class Ec2Error(CascadesimError):
+    """An EC2 API error, answered as EC2 does: {"Error": {"Code": code, "Message": message}} (see STATUS)."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
