@@ -135,18 +135,20 @@ def test_policies_produce_measurably_different_retry_amplification() -> None:
     """Same overload, different sets: unbudgeted 5-attempt retries amplify most; quotas, budgets, token gates,
     rate limiters and breakers each cut the attempts per request (local rejections are not attempts)."""
     runs = {name: overload(policy) for name, policy in policy_sets().items()}
-    for name, run in sorted(runs.items(), key=lambda kv: kv[1].amplification):
-        print(f"{name:<22} attempts/request {run.amplification:5.2f}  ok {run.succeeded:5d}/{run.logical}", end="")
-        print(f"  refused/shed {run.shed_or_refused}")
     amp = {name: run.amplification for name, run in runs.items()}
+    table = "; ".join(  # the figures behind any failure: attempts per request, ok/logical, refused or shed
+        f"{name} {run.amplification:.2f} ok {run.succeeded}/{run.logical} refused/shed {run.shed_or_refused}"
+        for name, run in sorted(runs.items(), key=lambda kv: kv[1].amplification)
+    )
     unbudgeted = min(amp["naive"], amp["backoff-jitter"])
-    assert unbudgeted > 3 and all(a < unbudgeted for n, a in amp.items() if n not in ("naive", "backoff-jitter"))
-    assert amp["retry-budget"] < amp["backoff-jitter"]  # same schedule, within a budget
-    assert amp["aws-sdk-adaptive"] < amp["aws-sdk-standard"] < 2.0  # 3 attempts and a quota; adaptive also paces
-    assert max(amp["grpc-retry-throttling"], amp["sre-throttling"]) < amp["aws-sdk-standard"]
-    assert amp["circuit-breaker"] < 1.0  # an open breaker does not even send
-    assert runs["load-shedding"].shed_or_refused > 0 and runs["adaptive-concurrency"].shed_or_refused > 0
-    assert len({round(a, 2) for a in amp.values()}) >= 5
+    assert unbudgeted > 3, table
+    assert all(a < unbudgeted for n, a in amp.items() if n not in ("naive", "backoff-jitter")), table
+    assert amp["retry-budget"] < amp["backoff-jitter"], table  # same schedule, within a budget
+    assert amp["aws-sdk-adaptive"] < amp["aws-sdk-standard"] < 2.0, table  # 3 attempts, a quota; adaptive paces
+    assert max(amp["grpc-retry-throttling"], amp["sre-throttling"]) < amp["aws-sdk-standard"], table
+    assert amp["circuit-breaker"] < 1.0, table  # an open breaker does not even send
+    assert runs["load-shedding"].shed_or_refused > 0 and runs["adaptive-concurrency"].shed_or_refused > 0, table
+    assert len({round(a, 2) for a in amp.values()}) >= 5, table
 
 
 @pytest.mark.parametrize(
