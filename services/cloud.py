@@ -120,7 +120,15 @@ class Cloud:
         server = self.server_policy()
         spec = replace(self.settings.router_capacity, drop_expired=server.drop_expired)
         name = f"router-{index}"
-        return Router(name, self.storage, spec, rng_for(name), admission=server.admission, discipline=server.discipline)
+        return Router(
+            name,
+            self.storage,
+            spec,
+            rng_for(name),
+            admission=server.admission,
+            discipline=server.discipline,
+            events=self.events,
+        )
 
     def _ec2(self, config: Ec2Settings, rng_for: Callable[[str], random.Random]) -> Ec2Service:
         stub = StubResolver(self.network, self.dns.settings.resolver, rng_for("ec2-stub"), cache=True)

@@ -4,12 +4,18 @@ It speaks the DynamoDB_20120810 JSON protocol (POST / with `X-Amz-Target`, `appl
 `{"__type", "message"}`), accepts any signature, and runs every request through its own capacity model before
 touching the storage it shares with the other routers. It also answers `GET /health` for the Planner and
 `GET /metrics` in the Prometheus text format.
+
+A bug of ours inside a request (any exception but DynamoDB's own errors) is answered as DynamoDB answers it, 500
+InternalServerError, and reported to the event log as `internal_error`, with its traceback: the first
+INTERNAL_ERRORS_IN_FULL of them in full, then only a count (`internal_errors_counted` at 10×, 100×, ... as many), so
+a bug that every request hits cannot flood the log.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import traceback
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +39,7 @@ from services.dynamodb.errors import (
     ValidationException,
 )
 from services.dynamodb.tables import Storage
+from services.events import EventLog
 from services.metrics import CONTENT_TYPE, prometheus_text
 from services.throttling.admission import Admission
 from services.throttling.disciplines import Discipline
@@ -40,6 +47,7 @@ from services.throttling.disciplines import Discipline
 TARGET_PREFIX = "DynamoDB_20120810"
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+INTERNAL_ERRORS_IN_FULL = 10
 
 Operation = Callable[[Storage, dict[str, Any]], dict[str, Any]]
 
@@ -68,7 +76,10 @@ OPERATIONS = _operations()
 
 
 class Router:
-    """A router node; `healthy` is what its health check reports (faults may flip it)."""
+    """A router node; `healthy` is what its health check reports (faults may flip it).
+
+    `events` is the run's event log; without one, the router keeps a log of its own (on the current clock).
+    """
 
     def __init__(
         self,
@@ -80,6 +91,7 @@ class Router:
         *,
         admission: Admission | None = None,
         discipline: Discipline[Any] | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self.name = name
         self.weight = weight
@@ -87,7 +99,8 @@ class Router:
         self.storage = storage if storage is not None else Storage()
         self._rng = rng or random.Random(name)
         self.capacity = CapacityModel(spec or CapacitySpec(), self._rng, admission=admission, discipline=discipline)
-        self.internal_errors: list[BaseException] = []
+        self.events = events if events is not None else EventLog(anyio.current_time, start=0.0)
+        self.internal_errors = 0
         self.app = Starlette(
             routes=[
                 Route("/", self._api, methods=["POST"]),
@@ -121,10 +134,34 @@ class Router:
             return self._error(ServiceUnavailable("The request deadline passed before it could be served."))
         except DynamoError as exc:
             return self._error(exc)
-        except Exception as exc:  # a bug of ours: answer as DynamoDB would, and keep it for tests to see
-            self.internal_errors.append(exc)
+        except Exception as exc:  # a bug of ours: answer as DynamoDB would, and report it
+            self._internal_error(exc, request.headers.get("x-amz-target", ""))
             return self._error(InternalServerError("Internal server error"))
         return self._respond(200, result)
+
+    def _internal_error(self, exc: Exception, target: str) -> None:
+        """The first INTERNAL_ERRORS_IN_FULL in full, with their tracebacks; past them, a count now and then."""
+        self.internal_errors += 1
+        count = self.internal_errors
+        if count <= INTERNAL_ERRORS_IN_FULL:
+            what = f"{type(exc).__name__}: {exc}"
+            self.events.emit(
+                "internal_error",
+                self.name,
+                what if len(what) <= 300 else what[:299] + "…",
+                error=type(exc).__name__,
+                target=target,
+                count=count,
+                traceback="".join(traceback.format_exception(exc)),
+            )
+        elif count % INTERNAL_ERRORS_IN_FULL == 0 and _power_of_ten(count // INTERNAL_ERRORS_IN_FULL):
+            self.events.emit(
+                "internal_errors_counted",
+                self.name,
+                f"{count} internal errors so far (500 InternalServerError); "
+                f"only the first {INTERNAL_ERRORS_IN_FULL} are logged in full",
+                count=count,
+            )
 
     async def _parse(self, request: Request) -> tuple[Operation | Any, dict[str, Any]]:
         prefix, _, name = request.headers.get("x-amz-target", "").partition(".")
@@ -156,6 +193,10 @@ class Router:
             media_type="application/x-amz-json-1.0",
             headers=headers,
         )
+
+
+def _power_of_ten(n: int) -> bool:
+    return n >= 10 and str(n).rstrip("0") == "1"
 
 
 async def _run(operation: Any, storage: Storage, body: dict[str, Any], now: float) -> dict[str, Any]:

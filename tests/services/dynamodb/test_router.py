@@ -1,4 +1,5 @@
-"""A router under overload and under junk, in virtual time: no acknowledged write is lost, and no input yields a 500."""
+"""A router under overload and under junk, in virtual time: no acknowledged write is lost, no input yields a 500,
+and a bug of ours yields DynamoDB's 500 and an event."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import trio.testing
 
 from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
+from services.dynamodb.router import INTERNAL_ERRORS_IN_FULL
+from services.dynamodb.tables import Storage
+from services.events import EventLog
 from services.virtual_network import VirtualNetwork
 
 ADDRESS = ("127.0.1.1", 8000)
@@ -226,7 +230,8 @@ def junk_request(rng: random.Random) -> tuple[dict[str, str], bytes]:
 async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_clock: trio.testing.MockClock) -> None:
     """1,500 mutated bodies and headers: every answer is a 200 or a 4xx with `__type`, never a 500 or a crash."""
     network = VirtualNetwork()
-    router = Router("router-1", rng=random.Random(2))
+    events = EventLog(trio.current_time)
+    router = Router("router-1", rng=random.Random(2), events=events)
     rng = random.Random(20251019)
     seen: dict[str, int] = {}
     async with trio.open_nursery() as nursery:
@@ -244,7 +249,7 @@ async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_cl
                     seen[code] = seen.get(code, 0) + 1
             assert (await call(client, "DescribeTable", {"TableName": "tbl"})).status_code == 200
         nursery.cancel_scope.cancel()
-    assert router.internal_errors == []
+    assert router.internal_errors == 0, [e.data["traceback"] for e in events.of_kind("internal_error")]
     assert sum(seen.values()) >= 1000 and {
         "ValidationException",
         "SerializationException",
@@ -268,3 +273,37 @@ async def test_metrics_are_prometheus_text(autojump_clock: trio.testing.MockCloc
     assert 'cascadesim_requests_total{node="router-1",outcome="completed"} 5' in lines
     assert "# TYPE cascadesim_latency_seconds summary" in lines
     assert any(line.startswith('cascadesim_latency_seconds{node="router-1",quantile="0.99"}') for line in lines)
+
+
+class BrokenStorage(Storage):
+    """Storage with a bug: creating a table raises something that is not a DynamoDB error."""
+
+    def create_table(self, request: dict[str, Any], now: float) -> dict[str, Any]:
+        raise RuntimeError("a bug of ours")
+
+
+async def test_a_bug_inside_a_router_is_a_dynamodb_500_and_an_event(autojump_clock: trio.testing.MockClock) -> None:
+    """An exception from a handler: 500 InternalServerError in DynamoDB's error shape, an internal_error event
+    (type, text, traceback) for each of the first ten, then only counts (at 100), never one event per request."""
+    network = VirtualNetwork()
+    events = EventLog(trio.current_time)
+    router = Router("router-1", BrokenStorage(), rng=random.Random(4), events=events)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(network.serve_http, router.app, ADDRESS)
+        async with network.http_client(timeout=30) as client:
+            responses = [await call(client, "CreateTable", TABLE) for _ in range(150)]
+        nursery.cancel_scope.cancel()
+    assert {r.status_code for r in responses} == {500}
+    assert responses[0].headers["content-type"] == "application/x-amz-json-1.0"
+    assert "x-amzn-RequestId" in responses[0].headers
+    assert responses[0].json() == {
+        "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        "message": "Internal server error",
+    }
+    full = events.of_kind("internal_error")
+    assert len(full) == INTERNAL_ERRORS_IN_FULL and router.internal_errors == 150
+    assert {(e.source, e.message, e.data["target"]) for e in full} == {
+        ("router-1", "RuntimeError: a bug of ours", "DynamoDB_20120810.CreateTable")
+    }
+    assert "in create_table" in full[0].data["traceback"]
+    assert [e.data["count"] for e in events.of_kind("internal_errors_counted")] == [100]
