@@ -42,6 +42,8 @@ NOTABLE = {
     "locust_exited",
     "run_interrupted",
     "run_failed",
+    "internal_error",  # a bug of ours that a service answered with a 500 (the first few in full)
+    "internal_errors_counted",  # ... and how many more there were
 }
 
 environment = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from markupsafe import escape
+
 from reports.comparison import render_comparison
 from reports.render import render_run
 from services.events import Event
@@ -72,6 +74,19 @@ def test_a_kpi_card_leads_with_its_title_and_a_value_with_its_unit(tmp_path: Pat
         ("metastable", "Metastable", "no"),
     ):
         assert shown[key].index(f">{title}<") < shown[key].index(f">{value}<") < shown[key].index(f">{key}<")
+
+
+def test_a_services_internal_errors_are_listed_with_the_events(tmp_path: Path) -> None:
+    """A router's internal_error and internal_errors_counted events appear in the report's events table."""
+    write_run(tmp_path / "run", interrupted=False)
+    bug = Event(4.5, "internal_error", "router-2", "KeyError: 'pk'", {"count": 1, "traceback": "Traceback ..."})
+    counted = Event(9.0, "internal_errors_counted", "router-2", "100 internal errors so far", {"count": 100})
+    with (tmp_path / "run" / "events.jsonl").open("a") as stream:
+        stream.write(bug.to_json() + "\n" + counted.to_json() + "\n")
+    page = render_run(tmp_path / "run").read_text()
+    for event in (bug, counted):
+        row = f'<td class="kind">{event.kind}</td><td>{event.source}</td><td>{escape(event.message)}</td>'
+        assert row in page, event.kind
 
 
 def write_comparison(root: Path, *, interrupted: bool) -> None:
