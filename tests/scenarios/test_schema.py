@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scenarios.schema import ScenarioError, load_scenario
+from tests.helpers import CLI
 
-CLI = Path(sys.executable).with_name("cascadesim")
 SHIPPED = sorted(Path("scenarios").glob("*.toml"))
 VALID = 'name = "t"\n'
 
@@ -108,6 +107,14 @@ BROKEN_VARIANTS = [
     ("dns-race", 'name = "dns-race"', 'name = "dns race!"', "name = 'dns race!': must be letters"),
     ("dns-race", "resolver_port = 5301", "resolver_port = 5300", "dns.resolver_port = 5300: must differ"),
     ("dns-race", "seed = 20251019", "seed = 20251019\nseed = 1", "not valid TOML"),
+    (
+        "router-outage",
+        'kind = "kill_node"\nnode = "router-2"',
+        'kind = "router_stop"\nrouter = 2',
+        """faults[0].kind = 'router_stop': no longer exists: write kind = "kill_node" with node = "router-N"""",
+    ),
+    ("router-outage", 'node = "router-2"', 'node = "ec2-api"', "faults[0].node = 'ec2-api': needs an [ec2] section"),
+    ("router-outage", 'node = "router-2"', 'node = "dwfm"', "faults[0].node = 'dwfm': must be router-N, ec2-api"),
 ]
 
 
