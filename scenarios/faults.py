@@ -22,7 +22,6 @@ from scenarios.schema import (
     RestartDwfm,
     RestartPoller,
     RestoreDns,
-    RouterStop,
     Scenario,
     SlowNode,
     ThrottleDwfm,
@@ -65,86 +64,58 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
 
 
 def _fault_steps(fault: Fault, cloud: Cloud, base: int) -> list[_Step]:
+    """The steps of one fault: it starts, and (when it has a duration) it ends."""
+    start, end = _fault_actions(fault, cloud)
+    steps = [_Step(fault.at, base, "fault_start", start[0], start[1])]
+    if fault.duration is not None:
+        steps.append(_Step(fault.at + fault.duration, base + 1, "fault_end", end[0], end[1]))
+    return steps
+
+
+Action = tuple[str, Callable[[], None]]
+
+
+def _fault_actions(fault: Fault, cloud: Cloud) -> tuple[Action, Action]:
+    """What a fault's start and end say and do, each through the component's own typed method."""
     if isinstance(fault, KillNode):
-        index = int(fault.node.removeprefix("router-")) - 1
-        steps = [_Step(fault.at, base, "fault_start", f"{fault.node} is killed", lambda: cloud.stop_router(index))]
-        if fault.duration is not None:
-            again = _Step(
-                fault.at + fault.duration,
-                base + 1,
-                "fault_end",
-                f"{fault.node} is back",
-                lambda: cloud.start_router(index),
-            )
-            steps.append(again)
-        return steps
-    end = fault.at + fault.duration
+        node = cloud.nodes()[fault.node]
+        return (f"{fault.node} is killed", node.kill), (f"{fault.node} is back", node.revive)
     if isinstance(fault, SlowNode):
         model = _capacity_of(cloud, fault.node)
-
-        def set_slowdown(value: float) -> Callable[[], None]:
-            return lambda: setattr(model(), "slowdown", value)
-
-        return [
-            _Step(
-                fault.at, base, "fault_start", f"{fault.node} is {fault.factor:g}x slower", set_slowdown(fault.factor)
-            ),
-            _Step(end, base + 1, "fault_end", f"{fault.node} at normal speed again", set_slowdown(1.0)),
-        ]
+        return (
+            (f"{fault.node} is {fault.factor:g}x slower", lambda: model().set_slowdown(fault.factor)),
+            (f"{fault.node} at normal speed again", lambda: model().set_slowdown(1.0)),
+        )
     if isinstance(fault, LoadSpike):  # the load engines read spikes from the scenario; here they are only noted
-        return [
-            _Step(fault.at, base, "fault_start", f"load spike: {fault.factor:g}x the users", lambda: None),
-            _Step(end, base + 1, "fault_end", "load back to its stages", lambda: None),
-        ]
+        return (f"load spike: {fault.factor:g}x the users", _nothing), ("load back to its stages", _nothing)
     if isinstance(fault, EnactorDelay):
         enactor = cloud.dns.enactors[fault.enactor]
-
-        def set_delay(value: float) -> Callable[[], None]:
-            return lambda: setattr(enactor, "delay", value)
-
-        return [
-            _Step(
-                fault.at,
-                base,
-                "fault_start",
+        return (
+            (
                 f"Enactor {fault.enactor} slowed: +{fault.delay:g} s before each endpoint's change batch",
-                set_delay(fault.delay),
+                lambda: enactor.set_delay(fault.delay),
             ),
-            _Step(end, base + 1, "fault_end", f"Enactor {fault.enactor} back to normal speed", set_delay(0.0)),
-        ]
+            (f"Enactor {fault.enactor} back to normal speed", lambda: enactor.set_delay(0.0)),
+        )
     if isinstance(fault, PlannerChurn):
         planner = cloud.dns.planner
         normal = planner.plan_interval
-
-        def set_interval(value: float) -> Callable[[], None]:
-            return lambda: setattr(planner, "plan_interval", value)
-
-        return [
-            _Step(
-                fault.at,
-                base,
-                "fault_start",
+        return (
+            (
                 f"Planner churn: a new plan every {fault.plan_interval:g} s",
-                set_interval(fault.plan_interval),
+                lambda: planner.set_plan_interval(fault.plan_interval),
             ),
-            _Step(end, base + 1, "fault_end", f"Planner back to a plan every {normal:g} s", set_interval(normal)),
-        ]
-    if isinstance(fault, RouterStop):
-        index = fault.router - 1
-        name = cloud.routers[index].name
-        return [
-            _Step(fault.at, base, "fault_start", f"{name} is stopped", lambda: cloud.stop_router(index)),
-            _Step(end, base + 1, "fault_end", f"{name} is started again", lambda: cloud.start_router(index)),
-        ]
+            (f"Planner back to a plan every {normal:g} s", lambda: planner.set_plan_interval(normal)),
+        )
     router = cloud.routers[fault.router - 1]
+    return (
+        (f"{router.name} fails its health checks", lambda: router.set_healthy(False)),
+        (f"{router.name} healthy again", lambda: router.set_healthy(True)),
+    )
 
-    def set_health(value: bool) -> Callable[[], None]:
-        return lambda: setattr(router, "healthy", value)
 
-    return [
-        _Step(fault.at, base, "fault_start", f"{router.name} fails its health checks", set_health(False)),
-        _Step(end, base + 1, "fault_end", f"{router.name} healthy again", set_health(True)),
-    ]
+def _nothing() -> None:
+    return None
 
 
 def _capacity_of(cloud: Cloud, node: str) -> Callable[[], CapacityModel]:

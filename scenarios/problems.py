@@ -57,6 +57,8 @@ def _describe_one(error: Any) -> str:
         return f"{field}: unknown key"
     if kind == "missing":
         return f"{field}: required but missing"
+    if kind == "union_tag_invalid" and ctx["tag"] in RETIRED:
+        return f"{field}.kind = {ctx['tag']!r}: {RETIRED[ctx['tag']]}"
     if kind == "union_tag_invalid":
         return f"{field}.kind = {ctx['tag']!r}: must be one of {ctx['expected_tags']}"
     problem = {
@@ -86,10 +88,14 @@ def _describe_one(error: Any) -> str:
     return f"{field} = {error['input']!r}: {text}" if kind not in ("union_tag_not_found",) else f"{field}: {text}"
 
 
+RETIRED = {  # kinds that older scenario files may still use, and what replaced them
+    "router_stop": 'no longer exists: write kind = "kill_node" with node = "router-N" (its router number)',
+}
+
 _PATTERN_WORDS = {
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "must be letters, digits, '.', '_' or '-'",
     r"^(router-[1-9][0-9]*|ec2-api|dwfm|netmgr|lambda)$": "must be router-N, ec2-api, dwfm, netmgr or lambda",
-    r"^router-[1-9][0-9]*$": "must be router-N (a DynamoDB router)",
+    r"^(router-[1-9][0-9]*|ec2-api|netmgr|lambda)$": "must be router-N, ec2-api, netmgr or lambda",
 }
 
 
@@ -99,7 +105,6 @@ def _field_path(loc: tuple[Any, ...]) -> str:
         "enactor_delay",
         "planner_churn",
         "router_down",
-        "router_stop",
         "restore_dns",
         "throttle_dwfm",
         "restart_dwfm",

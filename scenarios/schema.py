@@ -163,22 +163,15 @@ class RouterDown(_Timed):
     duration: PositiveSeconds
 
 
-class RouterStop(_Timed):
-    """A DynamoDB router stops listening (its process is gone) for a while, then comes back."""
-
-    kind: Literal["router_stop"]
-    router: int = Field(ge=1)
-    duration: PositiveSeconds
-
-
 NodeName = Annotated[str, Field(pattern=r"^(router-[1-9][0-9]*|ec2-api|dwfm|netmgr|lambda)$")]
 
 
 class KillNode(_Timed):
-    """A node stops (its process is gone): a DynamoDB router stops listening; with a duration it comes back."""
+    """A node's process is gone: a router, the EC2 API or Lambda stops listening (connections refused), the
+    Network Manager stops propagating; with a duration it comes back."""
 
     kind: Literal["kill_node"]
-    node: Annotated[str, Field(pattern=r"^router-[1-9][0-9]*$")]
+    node: Annotated[str, Field(pattern=r"^(router-[1-9][0-9]*|ec2-api|netmgr|lambda)$")]
     duration: PositiveSeconds | None = None
 
 
@@ -231,7 +224,7 @@ class RestartDwfm(_Timed):
 
 
 Fault = Annotated[
-    EnactorDelay | PlannerChurn | RouterDown | RouterStop | KillNode | SlowNode | LoadSpike, Field(discriminator="kind")
+    EnactorDelay | PlannerChurn | RouterDown | KillNode | SlowNode | LoadSpike, Field(discriminator="kind")
 ]
 OperatorAction = Annotated[
     RestoreDns | ThrottleDwfm | RestartDwfm | RestartPoller | RelaxThrottles, Field(discriminator="kind")
@@ -258,7 +251,7 @@ class Scenario(ConfigModel):
     @model_validator(mode="after")
     def _routers_exist(self) -> Scenario:
         for i, fault in enumerate(self.faults):
-            if isinstance(fault, RouterDown | RouterStop) and fault.router > self.dynamodb.routers:
+            if isinstance(fault, RouterDown) and fault.router > self.dynamodb.routers:
                 raise FieldProblem(
                     f"faults[{i}].router", fault.router, f"there are only {self.dynamodb.routers} routers"
                 )

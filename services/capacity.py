@@ -220,6 +220,12 @@ class CapacityModel:
         self.slowdown = 1.0  # service times are multiplied by it (the slow_node fault)
         self.stats = NodeStats(anyio.current_time)
 
+    def set_slowdown(self, factor: float) -> None:
+        """Service times multiplied by `factor` from now on (1: normal speed)."""
+        if not factor > 0:
+            raise ValueError(f"slowdown = {factor}: must be greater than 0")
+        self.slowdown = factor
+
     async def serve(self, deadline: float | None, work: Callable[[], Awaitable[T]]) -> T:
         """Queue for a worker, hold it for a service time, then run `work` (the operation itself, instant).
 

@@ -35,6 +35,7 @@ from services.ec2.service import EC2_NAME, Ec2Service
 from services.events import EventLog
 from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
 from services.net import Address, Network
+from services.node import HttpNode, Killable
 from services.throttling.base import ClientPolicy
 from services.throttling.settings import ClientSettings, ServerPolicy, ServerSettings, client_policy, server_policy
 
@@ -102,12 +103,14 @@ class Cloud:
         self.storage = Storage()
         self.routers = [self._router(i, rng_for) for i in range(1, settings.routers + 1)]
         self.router_addresses = [router_address(i, settings.dynamodb_port) for i in range(1, len(self.routers) + 1)]
+        self.router_nodes = [
+            HttpNode(r.name, network, r.app, a, events)
+            for r, a in zip(self.routers, self.router_addresses, strict=True)
+        ]
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
         self.dns = DnsControlPlane(network, events, settings.dns, targets, rng_for, probe)
         self.ec2 = self._ec2(settings.ec2, rng_for) if settings.ec2 is not None else None
         self.lambda_ = self._lambda(settings.lambda_, rng_for) if settings.lambda_ is not None else None
-        self._task_group: anyio.abc.TaskGroup | None = None
-        self._router_scopes: dict[int, anyio.CancelScope] = {}
 
     def client_policy(self, who: str) -> ClientPolicy:
         """A fresh client policy of the policy set for the client `who` (its own random stream)."""
@@ -185,9 +188,8 @@ class Cloud:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled."""
         async with anyio.create_task_group() as tg:
-            self._task_group = tg
-            for index in range(len(self.routers)):
-                await tg.start(self._serve_router, index)
+            for node in self.router_nodes:
+                await tg.start(node.run)
             await tg.start(self.dns.run)
             if self.ec2 is not None:
                 self.dns.zone.change(
@@ -201,23 +203,11 @@ class Cloud:
                 await tg.start(self.lambda_.run)
             task_status.started()
 
-    async def _serve_router(self, index: int, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:
-        with anyio.CancelScope() as scope:
-            self._router_scopes[index] = scope
-            await self.network.serve_http(
-                self.routers[index].app, self.router_addresses[index], task_status=task_status
-            )
-
-    def stop_router(self, index: int) -> None:
-        """Stop router `index` (0-based) the hard way: it stops listening, so connections are refused."""
-        scope = self._router_scopes.pop(index, None)
-        if scope is not None:
-            scope.cancel()
-            self.events.emit(
-                "router_stopped", self.routers[index].name, f"{self.routers[index].name} stopped listening"
-            )
-
-    def start_router(self, index: int) -> None:
-        if self._task_group is not None and index not in self._router_scopes:
-            self._task_group.start_soon(self._serve_router, index)
-            self.events.emit("router_started", self.routers[index].name, f"{self.routers[index].name} listening again")
+    def nodes(self) -> dict[str, Killable]:
+        """The nodes a fault can kill, by name: router-1..N, ec2-api, netmgr, lambda."""
+        nodes: dict[str, Killable] = {node.name: node for node in self.router_nodes}
+        if self.ec2 is not None:
+            nodes |= {"ec2-api": self.ec2.api_node, "netmgr": self.ec2.netmgr}
+        if self.lambda_ is not None:
+            nodes["lambda"] = self.lambda_.node
+        return nodes

@@ -239,6 +239,8 @@ async def _deliver(
             await anyio.sleep(network.latency)
     except TimeoutError:
         raise httpx.ReadTimeout(f"no response within {limit} s", request=request) from None
+    if not outcome:  # the node was killed with the request in it: the connection drops, as a dead process's would
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]

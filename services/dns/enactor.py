@@ -95,6 +95,12 @@ class Enactor:
         # The injected fault: extra seconds spent (retrying) before each endpoint's change batch.
         self.delay = 0.0
 
+    def set_delay(self, seconds: float) -> None:
+        """Spend `seconds` (retrying) before each endpoint's change batch from now on (0: normal speed)."""
+        if not seconds >= 0:
+            raise ValueError(f"delay = {seconds}: must be at least 0")
+        self.delay = seconds
+
     def applied_generation(self) -> int:
         """The newest generation on any endpoint: what a new plan must beat."""
         generations = [rs.generation for e in self.endpoints if (rs := self.zone.get(e)) and rs.generation]

@@ -83,6 +83,12 @@ class Planner:
         self.events = events
         self.plan_interval = plan_interval
 
+    def set_plan_interval(self, seconds: float) -> None:
+        """Publish a plan every `seconds` from the next one on."""
+        if not seconds > 0:
+            raise ValueError(f"plan_interval = {seconds}: must be greater than 0")
+        self.plan_interval = seconds
+
     async def publish_once(self) -> Plan:
         healthy = await self.probe(self.routers)
         chosen = [r for r in self.routers if r.name in healthy]

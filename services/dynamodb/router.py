@@ -110,6 +110,10 @@ class Router:
             ]
         )
 
+    def set_healthy(self, healthy: bool) -> None:
+        """What the health check reports from now on (the router_down fault turns it off for a while)."""
+        self.healthy = healthy
+
     async def _health(self, request: Request) -> JSONResponse:
         if not self.healthy:
             return JSONResponse({"status": "unhealthy", "router": self.name}, status_code=503)

@@ -41,6 +41,9 @@ class NetworkManager:
         self.pending: set[str] = set()
         self._in_backlog = False
         self._group: anyio.abc.TaskGroup | None = None
+        self.name = "netmgr"
+        self.up = True
+        self._back = anyio.Event()
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tg:
@@ -59,14 +62,32 @@ class NetworkManager:
     def reachable(self, target: str) -> bool:
         return target not in self.pending
 
+    def kill(self) -> None:
+        """The Network Manager's hosts are gone: nothing propagates, the queue waits."""
+        if self.up:
+            self.up = False
+            self._back = anyio.Event()
+            self.events.emit("node_killed", self.name, "the Network Manager is down: nothing propagates")
+
+    def revive(self) -> None:
+        if not self.up:
+            self.up = True
+            self._back.set()
+            self.events.emit("node_revived", self.name, "the Network Manager is back: propagation resumes")
+
     async def _work(self, target: str) -> None:
         try:
-            await self.capacity.serve(None, _nothing)
+            await self.capacity.serve(None, self._push)
             self.propagated += 1
         except (Overloaded, Shed, DeadlineExceeded):
             self.refused += 1  # not admitted now; the owner asks again later
         finally:
             self.pending.discard(target)
+
+    async def _push(self) -> None:
+        """One target's state pushed; while the Network Manager is down, its workers hold their items."""
+        if not self.up:
+            await self._back.wait()
 
     def _watch(self) -> None:
         depth = self.capacity.queue_depth
@@ -78,7 +99,3 @@ class NetworkManager:
         elif depth == 0 and self._in_backlog:
             self._in_backlog = False
             self.events.emit("propagation_backlog_drained", "netmgr", "network propagation backlog drained")
-
-
-async def _nothing() -> None:
-    return None

@@ -17,6 +17,7 @@ from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
 from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
 from services.net import Address, Network
+from services.node import HttpNode
 from services.throttling.base import ClientPolicy
 from services.throttling.settings import ServerPolicy
 
@@ -66,13 +67,14 @@ class Ec2Service:
         self.netmgr = NetworkManager(events, rng_for("netmgr"), admission=net.admission, discipline=net.discipline)
         self.fleet = Fleet(slots_per_droplet)
         self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"), self.netmgr)
+        self.api_node = HttpNode("ec2-api", network, self.api.app, address, events)
         self.canary_client = ServiceClient(network, stub, EC2_NAME, address[1], rng_for("canary"), timeout=5.0)
         self.canary = LaunchCanary(self.canary_client, events, interval=canary_interval)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve the API, bring DWFM to steady state, report `started`, then run the canary until cancelled."""
         async with anyio.create_task_group() as tg:
-            await tg.start(self.network.serve_http, self.api.app, self.address)
+            await tg.start(self.api_node.run)
             tg.start_soon(self.netmgr.run)
             await tg.start(self.dwfm.run)
             # From steady state on, a droplet whose lease is re-established needs its network state pushed again.

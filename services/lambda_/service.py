@@ -15,6 +15,7 @@ from services.events import EventLog
 from services.lambda_.function import LambdaService, LambdaSettings
 from services.lambda_.poller import EventSourcePoller
 from services.net import Address, Network
+from services.node import HttpNode
 
 LAMBDA_NAME = "lambda.us-east-1.cloud.test"
 FUNCTION = "orders-handler"
@@ -39,6 +40,7 @@ class LambdaStack:
         self.events = events
         self.address = address
         self.function = LambdaService(settings, dynamodb, ec2, rng_for("lambda"))
+        self.node = HttpNode("lambda", network, self.function.app, address, events)
         self.poller = EventSourcePoller(self.function, FUNCTION, events, supervised=supervised)
         self.invoke_client = invoke_client
         self.canary_interval = canary_interval
@@ -48,7 +50,7 @@ class LambdaStack:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         async with anyio.create_task_group() as tg:
             self.function.attach(tg)
-            await tg.start(self.network.serve_http, self.function.app, self.address)
+            await tg.start(self.node.run)
             await self.function.register(FUNCTION, 0.05)
             tg.start_soon(self.poller.run)
             task_status.started()

@@ -111,7 +111,7 @@ BROKEN_VARIANTS = [
         "router-outage",
         'kind = "kill_node"\nnode = "router-2"',
         'kind = "router_stop"\nrouter = 2',
-        """faults[0].kind = 'router_stop': no longer exists: write kind = "kill_node" with node = "router-N"""",
+        'faults[0].kind = \'router_stop\': no longer exists: write kind = "kill_node" with node = "router-N"',
     ),
     ("router-outage", 'node = "router-2"', 'node = "ec2-api"', "faults[0].node = 'ec2-api': needs an [ec2] section"),
     ("router-outage", 'node = "router-2"', 'node = "dwfm"', "faults[0].node = 'dwfm': must be router-N, ec2-api"),
@@ -119,7 +119,7 @@ BROKEN_VARIANTS = [
 
 
 @pytest.mark.parametrize(("name", "old", "new", "expected"), BROKEN_VARIANTS, ids=lambda v: str(v)[:24])
-def test_twenty_broken_variants_of_the_shipped_scenarios_each_get_one_line_and_exit_2(
+def test_broken_variants_of_the_shipped_scenarios_each_get_one_line_and_exit_2(
     tmp_path: Path, name: str, old: str, new: str, expected: str
 ) -> None:
     """A shipped scenario with one mistake: `cascadesim validate` prints one line naming file, field and

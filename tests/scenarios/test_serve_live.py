@@ -133,12 +133,12 @@ def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served
 
 
 def test_a_stopped_router_leaves_the_plan_within_two_intervals(tmp_path: Path) -> None:
-    """router_stop: the next plans omit the router (≤ 2 plan intervals) and the authority answers without it."""
+    """kill_node on a router: the next plans omit it (≤ 2 plan intervals) and the authority answers without it."""
     outage = {
         "name": "outage",
         "planner": {"plan_interval": 1.0},
         "enactors": {"variant": "fixed"},
-        "faults": [{"kind": "router_stop", "router": 2, "at": 3, "duration": 6}],
+        "faults": [{"kind": "kill_node", "node": "router-2", "at": 3, "duration": 6}],
     }
     served = serve(on_free_ports(Scenario.model_validate(outage)), tmp_path, 14)
     authority, process = served.authority, served.process
@@ -147,7 +147,7 @@ def test_a_stopped_router_leaves_the_plan_within_two_intervals(tmp_path: Path) -
         assert len(served.addresses(authority)) == 3
         assert eventually(lambda: sorted(served.addresses(authority)) == ["127.0.1.1", "127.0.1.3"], 10)
         events = served.events()
-        stopped = next(e["t"] for e in events if e["kind"] == "router_stopped")
+        stopped = next(e["t"] for e in events if e["kind"] == "node_killed" and e["source"] == "router-2")
         first_without = next(
             e["t"]
             for e in events

@@ -1,0 +1,72 @@
+"""What a `kill_node` fault acts on: a node whose process can die and come back.
+
+An HTTP node (a DynamoDB router, the EC2 API, Lambda) is an ASGI app served at its address; killed, nothing listens
+there any more, so its clients see connections refused (live) or unreachable (virtual), and work in flight is
+lost; revived, it listens at the same address again. The Network Manager, which serves no HTTP, is killed by
+pausing its propagation workers (services/ec2/netmgr.py).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import anyio
+from anyio.abc import TaskStatus
+
+from services.events import EventLog
+from services.net import Address, ASGIApp, Network
+
+
+class Killable(Protocol):
+    name: str
+
+    def kill(self) -> None:
+        """The node's process is gone."""
+
+    def revive(self) -> None:
+        """The node is back (a no-op if it was not killed)."""
+
+
+class HttpNode:
+    """An ASGI app served at `address` on the Network, which faults can kill and revive."""
+
+    def __init__(self, name: str, network: Network, app: ASGIApp, address: Address, events: EventLog) -> None:
+        self.name = name
+        self.network = network
+        self.app = app
+        self.address = address
+        self.events = events
+        self.up = False
+        self._scope: anyio.CancelScope | None = None
+        self._wanted = anyio.Event()
+
+    async def run(self, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve until cancelled; report `started` once the node first listens. A kill stops the serving, a
+        revival starts it again."""
+        reported = False
+        while True:
+            with anyio.CancelScope() as self._scope:
+                async with anyio.create_task_group() as tg:
+                    bound = await tg.start(self.network.serve_http, self.app, self.address)
+                    self.up = True
+                    if not reported:
+                        reported = True
+                        task_status.started(bound)
+            self.up = False
+            self._wanted = anyio.Event()
+            await self._wanted.wait()
+
+    def kill(self) -> None:
+        if self._scope is not None and self.up:
+            self._scope.cancel()
+            self.up = False
+            self.events.emit("node_killed", self.name, f"{self.name} is down: nothing listens on {_at(self.address)}")
+
+    def revive(self) -> None:
+        if self._scope is not None and not self.up and self._scope.cancel_called:
+            self._wanted.set()
+            self.events.emit("node_revived", self.name, f"{self.name} listens on {_at(self.address)} again")
+
+
+def _at(address: Address) -> str:
+    return f"{address[0]}:{address[1]}"
