@@ -5,8 +5,8 @@ code asks its WorkerContext for `sleep()` and `time()`. Two implementations:
 
 - `LiveNetwork`: every HTTP node is a Hypercorn server on its own loopback address, and UDP is real UDP.
 - `VirtualNetwork` (services/virtual_network.py): requests are handed to the target node in-process, after a
-  modelled link latency, so the same code runs under `trio.testing.MockClock` and hours of simulated time pass in
-  seconds.
+  modelled link latency, so the same code runs on a virtual clock (services/virtual.py; trio's MockClock in unit
+  tests) and hours of simulated time pass in seconds.
 
 Addresses are always (host, port) on loopback (127.0.0.0/8); anything else is refused before a packet leaves.
 """

@@ -60,10 +60,6 @@ class Outcome:
         return self.failure == LOCAL
 
     @property
-    def server_error(self) -> bool:
-        return self.status is not None and self.status >= 500
-
-    @property
     def retryable(self) -> bool:
         """Throttles, transient errors and failures to get any answer; never a client error or a local
         rejection."""
