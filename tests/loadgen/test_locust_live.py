@@ -5,32 +5,15 @@ from __future__ import annotations
 import csv
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.ports import on_free_ports
+from tests.helpers import CLI, locust_processes, on_free_ports, scenario_file, shipped
 
-CLI = Path(sys.executable).with_name("cascadesim")
 pytestmark = pytest.mark.live
-
-
-def locust_processes(under: Path) -> list[str]:
-    """Locust processes started for a run directory below `under` (told apart by their CASCADESIM_RUN_DIR, so
-    other Locust runs on the machine do not count)."""
-    found = subprocess.run(["pgrep", "-af", "loadgen/locustfile.py"], capture_output=True, text=True).stdout
-    ours = []
-    for line in found.splitlines():
-        try:
-            environ = Path(f"/proc/{line.split()[0]}/environ").read_bytes()
-        except OSError:
-            continue  # gone meanwhile
-        if f"CASCADESIM_RUN_DIR={under}".encode() in environ:
-            ours.append(line)
-    return ours
 
 
 def serve_until_interrupted(args: list[str], out: Path, seconds_after_emptied: float) -> float:
@@ -64,7 +47,13 @@ def test_distributed_locust_drives_every_user_kind_names_dns_failures_and_stops_
     HTML appear with our per-second outcomes from each worker, DNS failures are named as such, and SIGINT mid-run
     stops serve and every Locust process within 10 s."""
     out = tmp_path / "run"
-    args = [str(on_free_ports(tmp_path, "cascade-live")), "--locust-workers", "2", "--duration", "90"]
+    args = [
+        str(scenario_file(on_free_ports(shipped("cascade-live")), tmp_path)),
+        "--locust-workers",
+        "2",
+        "--duration",
+        "90",
+    ]
     assert serve_until_interrupted(args, out, seconds_after_emptied=10) < 10
     assert not locust_processes(out)
     locust = out / "locust"
@@ -85,7 +74,7 @@ def test_distributed_locust_drives_every_user_kind_names_dns_failures_and_stops_
 def test_constant_users_in_one_locust_process(tmp_path: Path) -> None:
     """`--users 10` on a scenario without [load]: Locust still writes its reports and our outcomes, and stops."""
     out = tmp_path / "run"
-    args = [str(on_free_ports(tmp_path, "dns-race")), "--users", "10", "--duration", "60"]
+    args = [str(scenario_file(on_free_ports(shipped("dns-race")), tmp_path)), "--users", "10", "--duration", "60"]
     assert serve_until_interrupted(args, out, seconds_after_emptied=8) < 10
     assert not locust_processes(out)
     locust = out / "locust"
