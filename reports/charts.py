@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.event_kinds import EventKind
 from services.events import Event
 
 Row = Mapping[str, float | int]
@@ -47,23 +48,23 @@ OUTCOMES = {
     "client_error": "#2c3e50",
     "rejected_locally": "#16a085",
 }
-OBSERVED = {
-    "record_emptied": "DNS record emptied",
-    "record_filled": "DNS record filled",
-    "dynamodb_unreachable": "DynamoDB unreachable",
-    "leases_expiring": "leases expiring",
-    "launches_failing": "launches failing",
-    "launches_recovered": "launches recovered",
-    "dwfm_no_progress": "DWFM collapsed",
-    "leases_recovered": "leases recovered",
-    "poller_stuck": "poller stuck",
-    "invocations_failing": "invocations failing",
-    "invocations_recovered": "invocations recovered",
-    "propagation_backlog": "propagation backlog",
-    "propagation_backlog_drained": "backlog drained",
-    "locust_exited": "Locust exited",
-    "run_interrupted": "interrupted",
-    "run_failed": "run failed",
+OBSERVED: dict[str, str] = {
+    EventKind.RECORD_EMPTIED: "DNS record emptied",
+    EventKind.RECORD_FILLED: "DNS record filled",
+    EventKind.DYNAMODB_UNREACHABLE: "DynamoDB unreachable",
+    EventKind.LEASES_EXPIRING: "leases expiring",
+    EventKind.LAUNCHES_FAILING: "launches failing",
+    EventKind.LAUNCHES_RECOVERED: "launches recovered",
+    EventKind.DWFM_NO_PROGRESS: "DWFM collapsed",
+    EventKind.LEASES_RECOVERED: "leases recovered",
+    EventKind.POLLER_STUCK: "poller stuck",
+    EventKind.INVOCATIONS_FAILING: "invocations failing",
+    EventKind.INVOCATIONS_RECOVERED: "invocations recovered",
+    EventKind.PROPAGATION_BACKLOG: "propagation backlog",
+    EventKind.PROPAGATION_BACKLOG_DRAINED: "backlog drained",
+    EventKind.LOCUST_EXITED: "Locust exited",
+    EventKind.RUN_INTERRUPTED: "interrupted",
+    EventKind.RUN_FAILED: "run failed",
 }
 FAULT_COLOUR = "rgba(230, 126, 34, 0.13)"
 DNS_EMPTY_COLOUR = "rgba(192, 57, 43, 0.16)"
@@ -120,9 +121,9 @@ def fault_windows(events: Sequence[Event], end: float) -> list[tuple[float, floa
     open_faults: dict[str, list[Event]] = {}
     for event in events:
         name = str(event.data.get("fault", ""))
-        if event.kind == "fault_start":
+        if event.kind == EventKind.FAULT_START:
             open_faults.setdefault(name, []).append(event)
-        elif event.kind == "fault_end" and open_faults.get(name):
+        elif event.kind == EventKind.FAULT_END and open_faults.get(name):
             began = open_faults[name].pop(0)
             windows.append((began.t, event.t, began.message))
     for started in open_faults.values():
@@ -148,7 +149,7 @@ def dns_empty_windows(rows: Sequence[Row]) -> list[tuple[float, float]]:
 
 
 def operator_actions(events: Sequence[Event]) -> list[Event]:
-    return [e for e in events if e.kind == "operator_action"]
+    return [e for e in events if e.kind == EventKind.OPERATOR_ACTION]
 
 
 def shapes(rows: Sequence[Row], events: Sequence[Event]) -> list[dict[str, Any]]:

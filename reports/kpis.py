@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 
 Row = Mapping[str, float | int]
@@ -21,7 +22,7 @@ HOLD_SECONDS = 60
 SMOOTHING_SECONDS = 10
 SLO_SUCCESS = 0.99
 
-HARMLESS = {"enactor_delay", "planner_churn"}
+HARMLESS = {FaultKind.ENACTOR_DELAY, FaultKind.PLANNER_CHURN}  # they change conditions, not capacity or load
 
 DEFINITIONS = {
     "dns_empty_seconds": "Seconds during which DynamoDB's regional name had no address (DNS answered NODATA).",
@@ -53,8 +54,8 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     seconds = [int(r["second"]) for r in rows]
     end = seconds[-1]
     empty = [int(r["second"]) for r in rows if r.get("dns_regional_addresses", 1) == 0]
-    starts = [e.t for e in events if e.kind == "fault_start"] + ([empty[0] - 1] if empty else [])
-    ends = [e.t for e in events if e.kind == "fault_end"]
+    starts = [e.t for e in events if e.kind == EventKind.FAULT_START] + ([empty[0] - 1] if empty else [])
+    ends = [e.t for e in events if e.kind == EventKind.FAULT_END]
     refill = next((s for s in seconds if empty and s > empty[0] and s not in set(empty)), None)
     ends += [refill - 1] if refill is not None else []
     trigger_start = min(starts) if starts else None
@@ -63,7 +64,7 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         trigger_end = None  # DNS never came back in this run
     # The pre-fault level ends where harm begins: DNS going empty, or a fault that hits capacity or load directly
     # (an Enactor delay or Planner churn alone harms nothing).
-    harmful = [e.t for e in events if e.kind == "fault_start" and e.data.get("fault") not in HARMLESS]
+    harmful = [e.t for e in events if e.kind == EventKind.FAULT_START and e.data.get("fault") not in HARMLESS]
     impact = min(harmful + ([empty[0] - 1] if empty else []), default=None)
 
     # Goodput per service the clients use (or DynamoDB's completions without clients): every one must recover.
@@ -134,7 +135,7 @@ def _episodes(
     windows = [
         (float(e.data["start"]), float(e.data["end"]) if e.data.get("end") is not None else float(end))
         for e in events
-        if e.kind == "fault_start" and "start" in e.data and e.data.get("fault") not in HARMLESS
+        if e.kind == EventKind.FAULT_START and "start" in e.data and e.data.get("fault") not in HARMLESS
     ]
     if empty:
         windows.append((empty[0] - 1.0, (refill - 1.0) if refill is not None else float(end)))

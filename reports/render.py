@@ -20,30 +20,31 @@ from plotly.offline import get_plotlyjs
 
 from reports.charts import OBSERVED, Row, run_charts
 from reports.labels import in_order, reading, title_of
+from services.event_kinds import EventKind
 from services.events import Event, read_events
 
 NOTABLE = {
-    "fault_start",
-    "fault_end",
-    "operator_action",
-    "record_emptied",
-    "record_filled",
-    "dynamodb_unreachable",
-    "leases_expiring",
-    "launches_failing",
-    "launches_recovered",
-    "dwfm_no_progress",
-    "leases_recovered",
-    "poller_stuck",
-    "invocations_failing",
-    "invocations_recovered",
-    "propagation_backlog",
-    "propagation_backlog_drained",
-    "locust_exited",
-    "run_interrupted",
-    "run_failed",
-    "internal_error",  # a bug of ours that a service answered with a 500 (the first few in full)
-    "internal_errors_counted",  # ... and how many more there were
+    EventKind.FAULT_START,
+    EventKind.FAULT_END,
+    EventKind.OPERATOR_ACTION,
+    EventKind.RECORD_EMPTIED,
+    EventKind.RECORD_FILLED,
+    EventKind.DYNAMODB_UNREACHABLE,
+    EventKind.LEASES_EXPIRING,
+    EventKind.LAUNCHES_FAILING,
+    EventKind.LAUNCHES_RECOVERED,
+    EventKind.DWFM_NO_PROGRESS,
+    EventKind.LEASES_RECOVERED,
+    EventKind.POLLER_STUCK,
+    EventKind.INVOCATIONS_FAILING,
+    EventKind.INVOCATIONS_RECOVERED,
+    EventKind.PROPAGATION_BACKLOG,
+    EventKind.PROPAGATION_BACKLOG_DRAINED,
+    EventKind.LOCUST_EXITED,
+    EventKind.RUN_INTERRUPTED,
+    EventKind.RUN_FAILED,
+    EventKind.INTERNAL_ERROR,  # a bug of ours that a service answered with a 500 (the first few in full)
+    EventKind.INTERNAL_ERRORS_COUNTED,  # ... and how many more there were
 }
 
 environment = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True))

@@ -10,21 +10,22 @@ from rich.console import Console
 from reports.labels import reading, title_of
 from scenarios.listing import Field, Listing
 from services.cloud import Listener
+from services.event_kinds import EventKind
 from services.events import Event
 
 # What stands out in the stream; everything else prints plain.
-STYLES = {
-    "record_emptied": "bold red",
-    "record_filled": "bold green",
-    "apply_blocked": "yellow",
-    "cleanup": "magenta",
-    "fault_start": "bold cyan",
-    "fault_end": "cyan",
-    "operator_action": "bold green",
-    "planner_fail_open": "yellow",
+STYLES: dict[str, str] = {
+    EventKind.RECORD_EMPTIED: "bold red",
+    EventKind.RECORD_FILLED: "bold green",
+    EventKind.APPLY_BLOCKED: "yellow",
+    EventKind.CLEANUP: "magenta",
+    EventKind.FAULT_START: "bold cyan",
+    EventKind.FAULT_END: "cyan",
+    EventKind.OPERATOR_ACTION: "bold green",
+    EventKind.PLANNER_FAIL_OPEN: "yellow",
 }
-# Routine chatter hidden unless --verbose (it is always in events.jsonl).
-ROUTINE = {"endpoint_held", "enactor_picked"}
+# The Enactors' waits and picks, several a second: hidden unless --verbose (they are always in events.jsonl).
+VERBOSE_ONLY = {EventKind.ENDPOINT_HELD, EventKind.ENACTOR_PICKED}
 
 
 def listeners_table(listeners: Iterable[Listener]) -> Listing:
@@ -55,10 +56,10 @@ class EventPrinter:
         self._verbose = verbose
 
     def __call__(self, event: Event) -> None:
-        if event.kind in ROUTINE and not self._verbose:
+        if event.kind in VERBOSE_ONLY and not self._verbose:
             return
         style = STYLES.get(event.kind)
-        if event.kind == "plan_applied" and event.data.get("newest", 0) - event.data.get("generation", 0) > 3:
+        if event.kind == EventKind.PLAN_APPLIED and event.data.get("newest", 0) - event.data.get("generation", 0) > 3:
             style = "bold yellow"
         line = f"[dim]{event.t:8.2f}s[/dim] {event.source:<10} "
         message = event.message.replace("[", r"\[")

@@ -42,6 +42,7 @@ from scenarios.sampler import Row, Sampler, to_csv, with_clients
 from scenarios.schema import Scenario
 from services.cloud import Cloud
 from services.errors import ListenError
+from services.event_kinds import CONTROL_PLANE_STEPS, EventKind
 from services.events import EventLog, JsonlSink, Sink
 from services.net import LiveNetwork, Network
 from services.virtual import run_in_virtual_time
@@ -94,7 +95,7 @@ def execute(
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
 
         async def main() -> None:
-            events = EventLog(anyio.current_time, keep=lambda kind: kind not in ROUTINE)
+            events = EventLog(anyio.current_time, keep=lambda kind: kind not in CONTROL_PLANE_STEPS)
             events.subscribe(JsonlSink(stream))
             for sink in sinks:
                 events.subscribe(sink)
@@ -130,15 +131,8 @@ def execute(
             )
             state.problems.append(f"the run failed: {type(leaf).__name__}: {leaf}{hint}")
             if state.events is not None:
-                state.events.emit("run_failed", "runner", state.problems[-1])
+                state.events.emit(EventKind.RUN_FAILED, "runner", state.problems[-1])
     return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
-
-
-# The control plane's routine steps: written to events.jsonl, not kept in memory (no KPI reads them, and a 14-hour
-# run has hundreds of thousands).
-ROUTINE = frozenset(
-    {"plan_published", "enactor_picked", "endpoint_held", "plan_applied", "apply_blocked", "apply_skipped", "cleanup"}
-)
 
 
 @dataclass
@@ -153,7 +147,9 @@ class _RunState:
 async def _watch_signals(signals: Any, scope: anyio.CancelScope, events: EventLog, state: _RunState) -> None:
     async for signum in signals:
         state.interrupted = True
-        events.emit("run_interrupted", "runner", f"{signal.Signals(signum).name}: stopping, keeping what was gathered")
+        events.emit(
+            EventKind.RUN_INTERRUPTED, "runner", f"{signal.Signals(signum).name}: stopping, keeping what was gathered"
+        )
         scope.cancel()
         return
 
@@ -190,11 +186,11 @@ async def _clients(
             if status != 0 and events.now() < scenario.duration - 1:
                 problem = f"Locust exited with status {status} at {events.now():.1f} s (see locust/locust.log)"
                 state.problems.append(problem)
-                events.emit("locust_exited", "locust", problem, status=status)
+                events.emit(EventKind.LOCUST_EXITED, "locust", problem, status=status)
 
         nursery.start_soon(locust)
         how = f"a master and {options.locust_workers} workers" if options.locust_workers else "one process"
-        events.emit("load_started", "locust", f"Locust started ({how}); its reports go to locust/")
+        events.emit(EventKind.LOAD_STARTED, "locust", f"Locust started ({how}); its reports go to locust/")
 
 
 def _outcomes(directory: Path, state: _RunState) -> SecondOutcomes | None:

@@ -28,16 +28,17 @@ from scenarios.schema import (
 )
 from services.capacity import CapacityModel
 from services.cloud import Cloud
+from services.event_kinds import EventKind, FaultKind
 
 
 @dataclass(frozen=True)
 class _Step:
     at: float
     order: int
-    kind: str
+    kind: EventKind | None  # what the step logs (None: an operator action, which reports itself)
     message: str
     apply: Callable[[], None]
-    fault: str = ""
+    fault: FaultKind | None = None  # the fault a fault step starts or ends
     window: tuple[float, float | None] = (0.0, None)  # the fault's start and end (None: it does not end)
 
 
@@ -49,26 +50,26 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
         steps.extend(replace(s, fault=fault.kind, window=window) for s in _fault_steps(fault, cloud, len(steps)))
     for action in scenario.operator:
         if isinstance(action, RestoreDns):
-            steps.append(_Step(action.at, len(steps), "operator", "restore_dns", cloud.dns.restore_dns))
+            steps.append(_Step(action.at, len(steps), None, "restore_dns", cloud.dns.restore_dns))
         elif cloud.ec2 is not None and isinstance(action, ThrottleDwfm):
             throttle = partial(cloud.ec2.dwfm.throttle, action.rate)
-            steps.append(_Step(action.at, len(steps), "operator", "throttle_dwfm", throttle))
+            steps.append(_Step(action.at, len(steps), None, "throttle_dwfm", throttle))
         elif cloud.ec2 is not None and isinstance(action, RestartDwfm):
-            steps.append(_Step(action.at, len(steps), "operator", "restart_dwfm", cloud.ec2.dwfm.restart))
+            steps.append(_Step(action.at, len(steps), None, "restart_dwfm", cloud.ec2.dwfm.restart))
         elif cloud.ec2 is not None and isinstance(action, RelaxThrottles):
-            steps.append(_Step(action.at, len(steps), "operator", "relax_throttles", cloud.ec2.dwfm.relax))
+            steps.append(_Step(action.at, len(steps), None, "relax_throttles", cloud.ec2.dwfm.relax))
         elif cloud.lambda_ is not None and isinstance(action, RestartPoller):
             restart = partial(cloud.lambda_.poller.restart, "operator")
-            steps.append(_Step(action.at, len(steps), "operator", "restart_poller", restart))
+            steps.append(_Step(action.at, len(steps), None, "restart_poller", restart))
     return sorted(steps, key=lambda s: (s.at, s.order))
 
 
 def _fault_steps(fault: Fault, cloud: Cloud, base: int) -> list[_Step]:
     """The steps of one fault: it starts, and (when it has a duration) it ends."""
     start, end = _fault_actions(fault, cloud)
-    steps = [_Step(fault.at, base, "fault_start", start[0], start[1])]
+    steps = [_Step(fault.at, base, EventKind.FAULT_START, start[0], start[1])]
     if fault.duration is not None:
-        steps.append(_Step(fault.at + fault.duration, base + 1, "fault_end", end[0], end[1]))
+        steps.append(_Step(fault.at + fault.duration, base + 1, EventKind.FAULT_END, end[0], end[1]))
     return steps
 
 
@@ -140,7 +141,7 @@ async def play(scenario: Scenario, cloud: Cloud) -> None:
     """Apply each step when its time comes (relative to the event log's start); returns after the last."""
     for step in timeline(scenario, cloud):
         await anyio.sleep(max(0.0, step.at - cloud.events.now()))
-        if step.kind != "operator":  # operator actions report themselves, with what they did
+        if step.kind is not None:  # operator actions report themselves, with what they did
             start, end = step.window
             cloud.events.emit(step.kind, "faults", step.message, fault=step.fault, start=start, end=end)
         step.apply()

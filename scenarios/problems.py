@@ -5,6 +5,7 @@ For example `scenarios/x.toml: dynamodb.routers = 0: must be at least 1`. Used b
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.errors import CascadesimError
+from services.event_kinds import FaultKind
 
 
 class ScenarioError(CascadesimError):
@@ -60,7 +62,8 @@ def _describe_one(error: Any) -> str:
     if kind == "union_tag_invalid" and ctx["tag"] in RETIRED:
         return f"{field}.kind = {ctx['tag']!r}: {RETIRED[ctx['tag']]}"
     if kind == "union_tag_invalid":
-        return f"{field}.kind = {ctx['tag']!r}: must be one of {ctx['expected_tags']}"
+        expected = _ENUM_REPR.sub(r"\1", ctx["expected_tags"])  # a FaultKind's tag shows as its value
+        return f"{field}.kind = {ctx['tag']!r}: must be one of {expected}"
     problem = {
         "greater_than_equal": "must be at least {ge}",
         "greater_than": "must be greater than {gt}",
@@ -88,6 +91,8 @@ def _describe_one(error: Any) -> str:
     return f"{field} = {error['input']!r}: {text}" if kind not in ("union_tag_not_found",) else f"{field}: {text}"
 
 
+_ENUM_REPR = re.compile(r"<\w+\.\w+: ('[^']*')>")  # how pydantic shows an enum member among the expected tags
+
 RETIRED = {  # kinds that older scenario files may still use, and what replaced them
     "router_stop": 'no longer exists: write kind = "kill_node" with node = "router-N" (its router number)',
 }
@@ -101,19 +106,7 @@ _PATTERN_WORDS = {
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
-    tags = {
-        "enactor_delay",
-        "planner_churn",
-        "router_down",
-        "restore_dns",
-        "throttle_dwfm",
-        "restart_dwfm",
-        "restart_poller",
-        "kill_node",
-        "slow_node",
-        "load_spike",
-        "relax_throttles",
-    }
+    tags = {*FaultKind, "restore_dns", "throttle_dwfm", "restart_dwfm", "restart_poller", "relax_throttles"}
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]

@@ -8,17 +8,18 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from scenarios.sampler import Row
+from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 
 # Events that name the phase a run is in.
-PHASES = {
-    "fault_start": "fault",
-    "record_emptied": "DNS empty",
-    "record_filled": "DNS back",
-    "dwfm_no_progress": "DWFM collapsed",
-    "leases_recovered": "leases recovered",
-    "operator_action": "operators acting",
-    "run_interrupted": "interrupted",
+PHASES: dict[str, str] = {
+    EventKind.FAULT_START: "fault",
+    EventKind.RECORD_EMPTIED: "DNS empty",
+    EventKind.RECORD_FILLED: "DNS back",
+    EventKind.DWFM_NO_PROGRESS: "DWFM collapsed",
+    EventKind.LEASES_RECOVERED: "leases recovered",
+    EventKind.OPERATOR_ACTION: "operators acting",
+    EventKind.RUN_INTERRUPTED: "interrupted",
 }
 
 
@@ -61,7 +62,9 @@ class RunBar:
 
 def shows_phase(event: Event) -> bool:
     """Whether `event` starts a phase the bar names (a load spike is not a fault phase)."""
-    return event.kind in PHASES and not (event.kind == "fault_start" and event.data.get("fault") == "load_spike")
+    return event.kind in PHASES and not (
+        event.kind == EventKind.FAULT_START and event.data.get("fault") == FaultKind.LOAD_SPIKE
+    )
 
 
 class RunProgress(RunBar):

@@ -15,6 +15,7 @@ from scenarios.load_plan import load_plan
 from scenarios.schema import Scenario
 from services.cloud import Cloud
 from services.dns.planner import HealthProbe
+from services.event_kinds import EventKind
 from services.events import EventLog, Sink
 from services.net import Network
 from services.virtual import run_in_virtual_time
@@ -39,7 +40,7 @@ async def run_scenario(
     """
     cloud = Cloud(cloud_settings(scenario), network, events, probe=probe)
     limit = scenario.duration if duration is None else duration
-    events.emit("run_started", "runner", f"scenario {scenario.name} started", scenario=scenario.name)
+    events.emit(EventKind.RUN_STARTED, "runner", f"scenario {scenario.name} started", scenario=scenario.name)
     with anyio.move_on_after(max(0.0, limit - events.now())):
         async with anyio.create_task_group() as tg:
             if observe is not None:
@@ -50,7 +51,7 @@ async def run_scenario(
             tg.start_soon(play, scenario, cloud)
             if clients is not None:
                 tg.start_soon(clients, cloud)
-    events.emit("run_stopped", "runner", f"scenario {scenario.name} stopped after {events.now():.1f} s")
+    events.emit(EventKind.RUN_STOPPED, "runner", f"scenario {scenario.name} stopped after {events.now():.1f} s")
     return cloud
 
 

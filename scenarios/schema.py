@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 from scenarios.fields import ConfigModel, Port, PositiveSeconds, Seconds
 from scenarios.policies import POLICY_DIR, policy_path
 from scenarios.problems import FieldProblem, ScenarioError, describe, read_toml
+from services.event_kinds import FaultKind
 
 
 class DnsConfig(ConfigModel):
@@ -141,7 +142,7 @@ class _Timed(ConfigModel):
 class EnactorDelay(_Timed):
     """An Enactor spends `delay` extra seconds (retrying) before each endpoint's change batch."""
 
-    kind: Literal["enactor_delay"]
+    kind: Literal[FaultKind.ENACTOR_DELAY]
     enactor: Literal["A", "B", "C"]
     delay: PositiveSeconds
     duration: PositiveSeconds
@@ -150,7 +151,7 @@ class EnactorDelay(_Timed):
 class PlannerChurn(_Timed):
     """The Planner publishes every `plan_interval` seconds for a while."""
 
-    kind: Literal["planner_churn"]
+    kind: Literal[FaultKind.PLANNER_CHURN]
     plan_interval: PositiveSeconds
     duration: PositiveSeconds
 
@@ -158,7 +159,7 @@ class PlannerChurn(_Timed):
 class RouterDown(_Timed):
     """A DynamoDB router fails its health checks for a while."""
 
-    kind: Literal["router_down"]
+    kind: Literal[FaultKind.ROUTER_DOWN]
     router: int = Field(ge=1)
     duration: PositiveSeconds
 
@@ -170,7 +171,7 @@ class KillNode(_Timed):
     """A node's process is gone: a router, the EC2 API or Lambda stops listening (connections refused), the
     Network Manager stops propagating; with a duration it comes back."""
 
-    kind: Literal["kill_node"]
+    kind: Literal[FaultKind.KILL_NODE]
     node: Annotated[str, Field(pattern=r"^(router-[1-9][0-9]*|ec2-api|netmgr|lambda)$")]
     duration: PositiveSeconds | None = None
 
@@ -178,7 +179,7 @@ class KillNode(_Timed):
 class SlowNode(_Timed):
     """A node's service times are multiplied by `factor` for a while (a bad host, a noisy neighbour)."""
 
-    kind: Literal["slow_node"]
+    kind: Literal[FaultKind.SLOW_NODE]
     node: NodeName
     factor: Annotated[float, Field(gt=0, le=1000)]
     duration: PositiveSeconds
@@ -187,7 +188,7 @@ class SlowNode(_Timed):
 class LoadSpike(_Timed):
     """The [load] stages' user counts are multiplied by `factor` for a while."""
 
-    kind: Literal["load_spike"]
+    kind: Literal[FaultKind.LOAD_SPIKE]
     factor: Annotated[float, Field(gt=0, le=100)]
     duration: PositiveSeconds
 

@@ -18,6 +18,7 @@ from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.runner import run_scenario
 from scenarios.schema import Scenario
 from services.cloud import Cloud
+from services.event_kinds import EventKind
 from services.events import EventLog, JsonlSink
 from services.net import LiveNetwork
 
@@ -68,7 +69,9 @@ def serve_live(
                 nursery.start_soon(run_locust, plan, trio.current_time() - events.now())
                 how = f"master + {load.workers} workers" if load.workers else f"{load.processes} process(es)"
                 users = "the scenario's stages" if load.users is None else f"{load.users} users"
-                events.emit("load_started", "locust", f"Locust ({how}): {users}, reports in {load.run_dir / 'locust'}")
+                events.emit(
+                    EventKind.LOAD_STARTED, "locust", f"Locust ({how}): {users}, reports in {load.run_dir / 'locust'}"
+                )
 
         async with trio.open_nursery() as nursery:
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -83,7 +86,9 @@ def serve_live(
                 await run_scenario(scenario, LiveNetwork(), events, duration=duration, on_ready=show)
                 nursery.cancel_scope.cancel()
         if stopped_by:  # said once everything has stopped, so it is the log's last word
-            events.emit("run_interrupted", "runner", f"{stopped_by[0]}: stopped, every node and Locust process ended")
+            events.emit(
+                EventKind.RUN_INTERRUPTED, "runner", f"{stopped_by[0]}: stopped, every node and Locust process ended"
+            )
 
     trio.run(main)
     return bool(stopped_by)

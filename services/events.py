@@ -1,6 +1,7 @@
 """The event log: what happened, when, and why, in simulated seconds since the run started.
 
-Every component reports through one `EventLog`; sinks (the console stream, `events.jsonl`) subscribe to it.
+Every component reports through one `EventLog`, naming what happened with an `EventKind` (services/event_kinds.py);
+sinks (the console stream, `events.jsonl`) subscribe to it.
 The log takes its clock as a function, so that it reads the run's own clock (the virtual clock of services/virtual.py
 in virtual runs, trio's MockClock in unit tests, trio's clock in live runs) and never the wall clock.
 """
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from services.event_kinds import EventKind
+
 Sink = Callable[["Event"], None]
 
 
@@ -21,7 +24,7 @@ class Event:
     """One thing that happened: `t` seconds into the run, `source` did `kind`."""
 
     t: float
-    kind: str
+    kind: str  # an EventKind (a plain str when read back from events.jsonl)
     source: str
     message: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -73,7 +76,7 @@ class EventLog:
     def subscribe(self, sink: Sink) -> None:
         self._sinks.append(sink)
 
-    def emit(self, kind: str, source: str, message: str, **data: Any) -> Event:
+    def emit(self, kind: EventKind, source: str, message: str, **data: Any) -> Event:
         event = Event(self.now(), kind, source, message, data)
         if self._keep is None or self._keep(kind):
             self.events.append(event)
@@ -81,7 +84,7 @@ class EventLog:
             sink(event)
         return event
 
-    def of_kind(self, *kinds: str) -> list[Event]:
+    def of_kind(self, *kinds: EventKind) -> list[Event]:
         return [e for e in self.events if e.kind in kinds]
 
 

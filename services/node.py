@@ -13,6 +13,7 @@ from typing import Protocol
 import anyio
 from anyio.abc import TaskStatus
 
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.net import Address, ASGIApp, Network
 
@@ -60,12 +61,14 @@ class HttpNode:
         if self._scope is not None and self.up:
             self._scope.cancel()
             self.up = False
-            self.events.emit("node_killed", self.name, f"{self.name} is down: nothing listens on {_at(self.address)}")
+            self.events.emit(
+                EventKind.NODE_KILLED, self.name, f"{self.name} is down: nothing listens on {_at(self.address)}"
+            )
 
     def revive(self) -> None:
         if self._scope is not None and not self.up and self._scope.cancel_called:
             self._wanted.set()
-            self.events.emit("node_revived", self.name, f"{self.name} listens on {_at(self.address)} again")
+            self.events.emit(EventKind.NODE_REVIVED, self.name, f"{self.name} listens on {_at(self.address)} again")
 
 
 def _at(address: Address) -> str:

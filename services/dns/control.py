@@ -16,6 +16,7 @@ from services.dns.planner import HealthProbe, HttpHealthProbe, Planner, RouterTa
 from services.dns.plans import PlanStore
 from services.dns.resolver import SharedResolver
 from services.dns.zone import Action, Change, RecordSet, RecordSetChange, Zone
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.net import Address, Network
 
@@ -139,7 +140,7 @@ class DnsControlPlane:
             ]
         )
         self.events.emit(
-            "operator_action",
+            EventKind.OPERATOR_ACTION,
             "operator",
             f"restore_dns: wrote plan {plan.generation} to every endpoint",
             action="restore_dns",
@@ -151,11 +152,11 @@ class DnsControlPlane:
         now_empty = change.after is None or change.after.empty
         if now_empty and not was_empty:
             self.events.emit(
-                "record_emptied",
+                EventKind.RECORD_EMPTIED,
                 "route53",
                 f"{change.name} has no addresses: DNS answers NODATA",
                 name=change.name,
                 generation=None if change.after is None else change.after.generation,
             )
         elif was_empty and not now_empty and change.before is not None:
-            self.events.emit("record_filled", "route53", f"{change.name} has addresses again", name=change.name)
+            self.events.emit(EventKind.RECORD_FILLED, "route53", f"{change.name} has addresses again", name=change.name)

@@ -31,6 +31,7 @@ import anyio
 
 from services.dns.plans import Plan, PlanStore
 from services.dns.zone import Action, Change, RecordSet, Zone
+from services.event_kinds import EventKind
 from services.events import EventLog
 
 
@@ -118,7 +119,7 @@ class Enactor:
         if plan is None or plan.generation <= applied:
             return None
         self._emit(
-            "enactor_picked",
+            EventKind.ENACTOR_PICKED,
             f"picked plan {plan.generation} (applied: {applied})",
             generation=plan.generation,
         )
@@ -137,7 +138,7 @@ class Enactor:
             if current is not None and current.generation is not None:
                 if self.variant is Variant.FIXED and current.generation >= plan.generation:
                     self._emit(
-                        "apply_skipped",
+                        EventKind.APPLY_SKIPPED,
                         f"skipped plan {plan.generation} for {endpoint}: it already holds "
                         + ("newer " if current.generation > plan.generation else "")
                         + f"plan {current.generation}",
@@ -148,7 +149,7 @@ class Enactor:
                     return
                 if self.variant is Variant.AWS_2025 and current.generation not in self.store:
                     self._emit(
-                        "apply_blocked",
+                        EventKind.APPLY_BLOCKED,
                         f"cannot apply plan {plan.generation} to {endpoint}: "
                         f"its active plan {current.generation} no longer exists",
                         generation=plan.generation,
@@ -171,7 +172,7 @@ class Enactor:
                 else ""
             )
             self._emit(
-                "plan_applied",
+                EventKind.PLAN_APPLIED,
                 f"applied plan {plan.generation} to {endpoint}{stale}",
                 generation=plan.generation,
                 endpoint=endpoint,
@@ -185,7 +186,7 @@ class Enactor:
         waited_for: str | None = None
         while (holder := self.locks.acquire(endpoint, self.name)) is not None:
             if holder != waited_for:
-                self._emit("endpoint_held", f"waits: {endpoint} is held by enactor-{holder}", endpoint=endpoint)
+                self._emit(EventKind.ENDPOINT_HELD, f"waits: {endpoint} is held by enactor-{holder}", endpoint=endpoint)
                 waited_for = holder
             await anyio.sleep(self.timing.lock_retry)
 
@@ -207,7 +208,7 @@ class Enactor:
         if deleted or emptied:
             # Reported before the zone change, so the log reads cause first, then the record it emptied.
             self._emit(
-                "cleanup",
+                EventKind.CLEANUP,
                 f"cleaned up {_plural(len(deleted), 'plan')} older than {threshold}"
                 + "".join(
                     f"; deleted the records of plan {rs.generation}, still active on {rs.name}" for rs in emptied
@@ -223,7 +224,7 @@ class Enactor:
         mean = self.timing.transaction_time
         return self.rng.expovariate(1.0 / mean) if mean > 0 else 0.0
 
-    def _emit(self, kind: str, message: str, **data: object) -> None:
+    def _emit(self, kind: EventKind, message: str, **data: object) -> None:
         self.events.emit(kind, self.source, f"Enactor {self.name} {message}", enactor=self.name, **data)
 
 

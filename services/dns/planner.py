@@ -16,6 +16,7 @@ import httpx
 
 from services.dns.plans import Plan, PlanStore
 from services.dns.zone import WeightedAddress
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.net import Address, Network
 
@@ -94,11 +95,13 @@ class Planner:
         chosen = [r for r in self.routers if r.name in healthy]
         if not chosen:
             chosen = list(self.routers)
-            self.events.emit("planner_fail_open", "planner", "no router passed its health check; keeping them all")
+            self.events.emit(
+                EventKind.PLANNER_FAIL_OPEN, "planner", "no router passed its health check; keeping them all"
+            )
         addresses = tuple(WeightedAddress(r.address[0], healthy.get(r.name, 1)) for r in chosen)
         plan = self.store.publish({endpoint: addresses for endpoint in self.endpoints}, self.events.now())
         self.events.emit(
-            "plan_published",
+            EventKind.PLAN_PUBLISHED,
             "planner",
             f"plan {plan.generation} published ({len(healthy)}/{len(self.routers)} routers healthy)",
             generation=plan.generation,

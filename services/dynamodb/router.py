@@ -39,6 +39,7 @@ from services.dynamodb.errors import (
     ValidationException,
 )
 from services.dynamodb.tables import Storage
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.metrics import CONTENT_TYPE, prometheus_text
 from services.throttling.admission import Admission
@@ -150,7 +151,7 @@ class Router:
         if count <= INTERNAL_ERRORS_IN_FULL:
             what = f"{type(exc).__name__}: {exc}"
             self.events.emit(
-                "internal_error",
+                EventKind.INTERNAL_ERROR,
                 self.name,
                 what if len(what) <= 300 else what[:299] + "…",
                 error=type(exc).__name__,
@@ -160,7 +161,7 @@ class Router:
             )
         elif count % INTERNAL_ERRORS_IN_FULL == 0 and _power_of_ten(count // INTERNAL_ERRORS_IN_FULL):
             self.events.emit(
-                "internal_errors_counted",
+                EventKind.INTERNAL_ERRORS_COUNTED,
                 self.name,
                 f"{count} internal errors so far (500 InternalServerError); "
                 f"only the first {INTERNAL_ERRORS_IN_FULL} are logged in full",

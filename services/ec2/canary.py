@@ -10,6 +10,7 @@ import httpx
 
 from services.client import ServiceClient
 from services.errors import CallFailed
+from services.event_kinds import EventKind
 from services.events import EventLog
 
 
@@ -42,10 +43,10 @@ class LaunchCanary:
         self.results.append((self.events.now(), outcome))
         if outcome != "ok" and not self.failing:
             self.failing = True
-            self.events.emit("launches_failing", "ec2-canary", f"RunInstances fails: {outcome}", code=outcome)
+            self.events.emit(EventKind.LAUNCHES_FAILING, "ec2-canary", f"RunInstances fails: {outcome}", code=outcome)
         elif outcome == "ok" and self.failing:
             self.failing = False
-            self.events.emit("launches_recovered", "ec2-canary", "RunInstances succeeds again")
+            self.events.emit(EventKind.LAUNCHES_RECOVERED, "ec2-canary", "RunInstances succeeds again")
         return outcome
 
     async def _call(self, body: dict[str, object]) -> httpx.Response:

@@ -28,6 +28,7 @@ from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Ove
 from services.client import ServiceClient
 from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.throttling.admission import Admission, TokenBucketLimit
 from services.throttling.disciplines import Discipline
@@ -114,7 +115,7 @@ class DropletWorkflowManager:
             self.intake = None
             held = self.held()
             self.events.emit(
-                "dwfm_ready", self.host, f"{held} of {self.settings.droplets} droplet leases held", held=held
+                EventKind.DWFM_READY, self.host, f"{held} of {self.settings.droplets} droplet leases held", held=held
             )
             tg.start_soon(self.watcher.run)
             task_status.started()
@@ -236,7 +237,7 @@ class DropletWorkflowManager:
         """Operator action: admit at most `rate` new work items per second."""
         self.intake = TokenBucketLimit(rate=rate, burst=max(1.0, rate * self.settings.scan_interval))
         self.events.emit(
-            "operator_action",
+            EventKind.OPERATOR_ACTION,
             "operator",
             f"throttle_dwfm: at most {rate:g} lease work items/s",
             action="throttle_dwfm",
@@ -247,7 +248,10 @@ class DropletWorkflowManager:
         """Operator action: lift the throttle on incoming work."""
         self.intake = None
         self.events.emit(
-            "operator_action", "operator", "relax_throttles: DWFM takes work at its own pace again", action="relax"
+            EventKind.OPERATOR_ACTION,
+            "operator",
+            "relax_throttles: DWFM takes work at its own pace again",
+            action="relax",
         )
 
     def restart(self) -> None:
@@ -257,7 +261,7 @@ class DropletWorkflowManager:
         self.capacity = self._new_queue()
         self._restart.set()
         self.events.emit(
-            "operator_action",
+            EventKind.OPERATOR_ACTION,
             "operator",
             f"restart_dwfm: {dropped} queued work items dropped",
             action="restart_dwfm",
@@ -295,15 +299,19 @@ class PhaseWatcher:
             self._failed_at = now
         if delta["failed"] and not self.unreachable and "DNS" in dwfm.last_failure:
             self.unreachable = True
-            events.emit("dynamodb_unreachable", dwfm.host, f"DWFM cannot reach DynamoDB: {dwfm.last_failure}")
+            events.emit(EventKind.DYNAMODB_UNREACHABLE, dwfm.host, f"DWFM cannot reach DynamoDB: {dwfm.last_failure}")
         if delta["failed"] and not done and not self.failing:
             self.failing = True
             events.emit(
-                "lease_checks_failing", dwfm.host, f"lease renewals failing ({delta['failed']} in the last second)"
+                EventKind.LEASE_CHECKS_FAILING,
+                dwfm.host,
+                f"lease renewals failing ({delta['failed']} in the last second)",
             )
         if held < fleet and not self.expiring and self._best_held == fleet:
             self.expiring = True
-            events.emit("leases_expiring", dwfm.host, f"{fleet - held} of {fleet} droplet leases expired", held=held)
+            events.emit(
+                EventKind.LEASES_EXPIRING, dwfm.host, f"{fleet - held} of {fleet} droplet leases expired", held=held
+            )
         if held > self._best_held or held == fleet:
             self._best_held, self._best_at = held, now
         elif (
@@ -314,7 +322,7 @@ class PhaseWatcher:
         ):
             self.stalled = True
             events.emit(
-                "dwfm_no_progress",
+                EventKind.DWFM_NO_PROGRESS,
                 dwfm.host,
                 f"DWFM congestive collapse: DynamoDB has answered for {self.stall:.0f} s, yet {held} of {fleet} leases "
                 f"are held ({delta['abandoned']} work items finished too late in the last second)",
@@ -322,7 +330,7 @@ class PhaseWatcher:
                 queued=len(dwfm.queued),
             )
         if held == fleet and self.expiring:
-            events.emit("leases_recovered", dwfm.host, f"all {fleet} droplet leases held again")
+            events.emit(EventKind.LEASES_RECOVERED, dwfm.host, f"all {fleet} droplet leases held again")
             self.failing = self.expiring = self.unreachable = self.stalled = False
         if held < self._best_held - fleet // 10:  # a fresh fall: measure progress from here
             self._best_held, self._best_at = held, now

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.throttling.admission import Admission
 from services.throttling.disciplines import Discipline
@@ -67,13 +68,13 @@ class NetworkManager:
         if self.up:
             self.up = False
             self._back = anyio.Event()
-            self.events.emit("node_killed", self.name, "the Network Manager is down: nothing propagates")
+            self.events.emit(EventKind.NODE_KILLED, self.name, "the Network Manager is down: nothing propagates")
 
     def revive(self) -> None:
         if not self.up:
             self.up = True
             self._back.set()
-            self.events.emit("node_revived", self.name, "the Network Manager is back: propagation resumes")
+            self.events.emit(EventKind.NODE_REVIVED, self.name, "the Network Manager is back: propagation resumes")
 
     async def _work(self, target: str) -> None:
         try:
@@ -94,8 +95,11 @@ class NetworkManager:
         if depth >= self.backlog_threshold and not self._in_backlog:
             self._in_backlog = True
             self.events.emit(
-                "propagation_backlog", "netmgr", f"network propagation backlog: {depth} items waiting", depth=depth
+                EventKind.PROPAGATION_BACKLOG,
+                "netmgr",
+                f"network propagation backlog: {depth} items waiting",
+                depth=depth,
             )
         elif depth == 0 and self._in_backlog:
             self._in_backlog = False
-            self.events.emit("propagation_backlog_drained", "netmgr", "network propagation backlog drained")
+            self.events.emit(EventKind.PROPAGATION_BACKLOG_DRAINED, "netmgr", "network propagation backlog drained")

@@ -13,6 +13,7 @@ from collections import deque
 
 import anyio
 
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.lambda_.function import LambdaError, LambdaService
 
@@ -73,7 +74,7 @@ class EventSourcePoller:
             if exc.code == "ServiceException":
                 self.stuck_since = anyio.current_time()
                 self.events.emit(
-                    "poller_stuck",
+                    EventKind.POLLER_STUCK,
                     self.source,
                     f"event source poller stopped after: {exc.message}",
                     backlog=len(self.queue),
@@ -85,7 +86,7 @@ class EventSourcePoller:
         if self.stuck_since is None:
             return
         self.stuck_since = None
-        kind = "operator_action" if by == "operator" else "poller_restarted"
+        kind = EventKind.OPERATOR_ACTION if by == "operator" else EventKind.POLLER_RESTARTED
         self.events.emit(
             kind,
             by if by == "operator" else self.source,

@@ -11,6 +11,7 @@ from anyio.abc import TaskStatus
 
 from services.client import ServiceClient
 from services.errors import CallFailed
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.lambda_.function import LambdaService, LambdaSettings
 from services.lambda_.poller import EventSourcePoller
@@ -73,7 +74,7 @@ class LambdaStack:
         self.results.append((self.events.now(), outcome))
         if outcome != 200 and not self.failing:
             self.failing = True
-            self.events.emit("invocations_failing", "lambda-canary", f"Invoke fails: {outcome}")
+            self.events.emit(EventKind.INVOCATIONS_FAILING, "lambda-canary", f"Invoke fails: {outcome}")
         elif outcome == 200 and self.failing:
             self.failing = False
-            self.events.emit("invocations_recovered", "lambda-canary", "Invoke succeeds again")
+            self.events.emit(EventKind.INVOCATIONS_RECOVERED, "lambda-canary", "Invoke succeeds again")

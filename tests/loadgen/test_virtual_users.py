@@ -12,6 +12,7 @@ from scenarios.policies import policy_sets
 from scenarios.runner import run_scenario
 from scenarios.schema import load_scenario
 from services.dns.stub import StubResolver
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.throttling.outcome import LOCAL, Outcome
 from services.throttling.settings import client_policy
@@ -69,8 +70,8 @@ def test_dynamodb_users_see_dns_failures_during_the_race_and_success_around_it()
         return users.outcomes, events
 
     outcomes, events = run_in_virtual_time(main)
-    emptied = int(next(e.t for e in events.events if e.kind == "record_emptied"))
-    restored = int(next(e.t for e in events.events if e.kind == "operator_action"))
+    emptied = int(next(e.t for e in events.events if e.kind == EventKind.RECORD_EMPTIED))
+    restored = int(next(e.t for e in events.events if e.kind == EventKind.OPERATOR_ACTION))
     before = outcomes.totals("dynamodb", range(0, emptied))
     during = outcomes.totals("dynamodb", range(emptied + 6, restored))  # once cached answers have expired
     after = outcomes.totals("dynamodb", range(restored + 6, 60))

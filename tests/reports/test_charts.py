@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reports.charts import MAX_POINTS, dns_empty_windows, fault_windows, run_charts, series, text
 from reports.comparison import ComparedRun, best
+from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 
 
@@ -37,11 +38,11 @@ def test_a_short_run_keeps_every_second() -> None:
 def test_fault_windows_pair_starts_with_ends_and_an_open_one_runs_to_the_end() -> None:
     """Each fault_start meets the next fault_end of the same fault; one never ended lasts until the run's end."""
     events = [
-        Event(5.0, "fault_start", "faults", "churn", {"fault": "planner_churn"}),
-        Event(6.0, "fault_start", "faults", "slow A", {"fault": "enactor_delay"}),
-        Event(26.0, "fault_end", "faults", "A normal", {"fault": "enactor_delay"}),
-        Event(40.0, "fault_start", "faults", "spike", {"fault": "load_spike"}),
-        Event(45.0, "fault_end", "faults", "spike over", {"fault": "load_spike"}),
+        Event(5.0, EventKind.FAULT_START, "faults", "churn", {"fault": FaultKind.PLANNER_CHURN}),
+        Event(6.0, EventKind.FAULT_START, "faults", "slow A", {"fault": FaultKind.ENACTOR_DELAY}),
+        Event(26.0, EventKind.FAULT_END, "faults", "A normal", {"fault": FaultKind.ENACTOR_DELAY}),
+        Event(40.0, EventKind.FAULT_START, "faults", "spike", {"fault": FaultKind.LOAD_SPIKE}),
+        Event(45.0, EventKind.FAULT_END, "faults", "spike over", {"fault": FaultKind.LOAD_SPIKE}),
     ]
     assert fault_windows(events, end=100.0) == [(5.0, 100.0, "churn"), (6.0, 26.0, "slow A"), (40.0, 45.0, "spike")]
 

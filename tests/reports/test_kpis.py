@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reports.kpis import DEFINITIONS, compute
+from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 
 
@@ -60,7 +61,7 @@ def test_recovery_must_hold_for_a_minute() -> None:
 
 def test_an_enactor_delay_alone_does_not_end_the_baseline() -> None:
     """The pre-fault level is measured up to the first harm, not up to a harmless Enactor delay."""
-    events = [Event(5.0, "fault_start", "faults", "Enactor A slowed", {"fault": "enactor_delay"})]
+    events = [Event(5.0, EventKind.FAULT_START, "faults", "Enactor A slowed", {"fault": FaultKind.ENACTOR_DELAY})]
     goodput = [10] * 29 + [0] * 31 + [10] * 100
     kpis = compute(series(goodput, empty=range(30, 60), arrivals={62: 30}), events)
     assert kpis["trigger_start"] == 5.0 and kpis["peak_dynamodb_over_baseline"] == 3.0

@@ -9,6 +9,7 @@ from markupsafe import escape
 
 from reports.comparison import render_comparison
 from reports.render import render_run
+from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -29,7 +30,7 @@ def write_run(directory: Path, *, interrupted: bool) -> None:
     }
     (directory / "meta.json").write_text(json.dumps(meta))
     (directory / "kpis.json").write_text(json.dumps({"kpis": {"dns_empty_seconds": 7}, "definitions": {}}))
-    event = Event(3.0, "fault_start", "faults", HOSTILE, {"fault": "load_spike"})
+    event = Event(3.0, EventKind.FAULT_START, "faults", HOSTILE, {"fault": FaultKind.LOAD_SPIKE})
     (directory / "events.jsonl").write_text(event.to_json() + "\n")
 
 
@@ -79,8 +80,8 @@ def test_a_kpi_card_leads_with_its_title_and_a_value_with_its_unit(tmp_path: Pat
 def test_a_services_internal_errors_are_listed_with_the_events(tmp_path: Path) -> None:
     """A router's internal_error and internal_errors_counted events appear in the report's events table."""
     write_run(tmp_path / "run", interrupted=False)
-    bug = Event(4.5, "internal_error", "router-2", "KeyError: 'pk'", {"count": 1, "traceback": "Traceback ..."})
-    counted = Event(9.0, "internal_errors_counted", "router-2", "100 internal errors so far", {"count": 100})
+    bug = Event(4.5, EventKind.INTERNAL_ERROR, "router-2", "KeyError: 'pk'", {"count": 1, "traceback": "Traceback ..."})
+    counted = Event(9.0, EventKind.INTERNAL_ERRORS_COUNTED, "router-2", "100 internal errors so far", {"count": 100})
     with (tmp_path / "run" / "events.jsonl").open("a") as stream:
         stream.write(bug.to_json() + "\n" + counted.to_json() + "\n")
     page = render_run(tmp_path / "run").read_text()

@@ -11,6 +11,7 @@ import pytest
 from loadgen.behaviour import SecondOutcomes
 from scenarios.runner import run_virtual
 from scenarios.schema import KillNode, LoadStage, Scenario
+from services.event_kinds import EventKind, FaultKind
 from tests.helpers import CLI, changed, event_records, locust_processes, on_free_ports, scenario_file, shipped
 
 EC2_DOWN = (10.0, 18.0)
@@ -26,8 +27,10 @@ def outage() -> Scenario:
         duration=36.0,
         ec2={"droplets": 20},
         faults=(
-            KillNode(kind="kill_node", node="ec2-api", at=EC2_DOWN[0], duration=EC2_DOWN[1] - EC2_DOWN[0]),
-            KillNode(kind="kill_node", node="lambda", at=LAMBDA_DOWN[0], duration=LAMBDA_DOWN[1] - LAMBDA_DOWN[0]),
+            KillNode(kind=FaultKind.KILL_NODE, node="ec2-api", at=EC2_DOWN[0], duration=EC2_DOWN[1] - EC2_DOWN[0]),
+            KillNode(
+                kind=FaultKind.KILL_NODE, node="lambda", at=LAMBDA_DOWN[0], duration=LAMBDA_DOWN[1] - LAMBDA_DOWN[0]
+            ),
         ),
         operator=(),
         load={"mix": {"ec2": 1, "lambda": 1}, "stages": (LoadStage(until=36, users=20),)},
@@ -37,8 +40,8 @@ def outage() -> Scenario:
 def check(outcomes: SecondOutcomes, events: list[tuple[float, str, str]]) -> None:
     """The node's users fail to connect while it is down and succeed around it; the events bracket the outage."""
     for user, node, (down, up) in (("ec2", "ec2-api", EC2_DOWN), ("lambda", "lambda", LAMBDA_DOWN)):
-        killed = [t for t, kind, source in events if kind == "node_killed" and source == node]
-        revived = [t for t, kind, source in events if kind == "node_revived" and source == node]
+        killed = [t for t, kind, source in events if kind == EventKind.NODE_KILLED and source == node]
+        revived = [t for t, kind, source in events if kind == EventKind.NODE_REVIVED and source == node]
         assert len(killed) == 1 and abs(killed[0] - down) < 1.0, (node, killed)
         assert len(revived) == 1 and abs(revived[0] - up) < 1.0, (node, revived)
         during = outcomes.totals(user, range(int(down) + 1, int(up) - 1))

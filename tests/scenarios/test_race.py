@@ -12,6 +12,7 @@ import pytest
 from scenarios.runner import run_virtual
 from scenarios.schema import Scenario
 from services.dns import REGIONAL, DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
@@ -39,22 +40,22 @@ def test_race_scenario_empties_the_regional_record_and_blocks_later_applies() ->
     """dns-race.toml: A lands a stale plan, a clean-up deletes it while active, and later applies are blocked."""
     run = run_virtual(race_scenario())
     events = run.events.events
-    emptied = next(e for e in events if e.kind == "record_emptied" and e.data["name"] == REGIONAL)
+    emptied = next(e for e in events if e.kind == EventKind.RECORD_EMPTIED and e.data["name"] == REGIONAL)
     stale_apply = [
         e
         for e in events
-        if e.kind == "plan_applied"
+        if e.kind == EventKind.PLAN_APPLIED
         and e.data["enactor"] == "A"
         and e.data["endpoint"] == REGIONAL
         and e.data["generation"] == emptied.data["generation"]
     ][-1]
-    cleanup = next(e for e in events if e.kind == "cleanup" and REGIONAL in e.data["emptied"])
-    blocked = [e for e in events if e.kind == "apply_blocked" and e.data["endpoint"] == REGIONAL]
-    restored = next(e for e in events if e.kind == "operator_action")
+    cleanup = next(e for e in events if e.kind == EventKind.CLEANUP and REGIONAL in e.data["emptied"])
+    blocked = [e for e in events if e.kind == EventKind.APPLY_BLOCKED and e.data["endpoint"] == REGIONAL]
+    restored = next(e for e in events if e.kind == EventKind.OPERATOR_ACTION)
     newer_applies_before = [
         e
         for e in events
-        if e.kind == "plan_applied"
+        if e.kind == EventKind.PLAN_APPLIED
         and e.data["enactor"] != "A"
         and e.t < stale_apply.t
         and e.data["generation"] > stale_apply.data["generation"] + 10
@@ -77,15 +78,15 @@ def test_race_replays_exactly_from_its_seed() -> None:
     first = summary(run_virtual(race_scenario(), duration=30).events)
     second = summary(run_virtual(race_scenario(), duration=30).events)
     assert first == second
-    assert any(kind == "record_emptied" for _, kind, _ in first)
+    assert any(kind == EventKind.RECORD_EMPTIED for _, kind, _ in first)
 
 
 def test_fixed_enactors_never_empty_the_record_under_the_same_faults() -> None:
     """dns-race-fixed.toml: A's stale writes are refused and no clean-up empties a record."""
     run = run_virtual(shipped("dns-race-fixed"))
     kinds = {e.kind for e in run.events.events}
-    assert "record_emptied" not in kinds and "apply_blocked" not in kinds
-    assert any(e.kind == "apply_skipped" and e.data["enactor"] == "A" for e in run.events.events)
+    assert EventKind.RECORD_EMPTIED not in kinds and EventKind.APPLY_BLOCKED not in kinds
+    assert any(e.kind == EventKind.APPLY_SKIPPED and e.data["enactor"] == "A" for e in run.events.events)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def empties_record(variant: Variant, timings: Timings, horizon: float = 30.0) ->
                     plane.enactors["A"].delay = timings.delay
                     await anyio.sleep(timings.churn_at - timings.delay_at)
                     plane.planner.plan_interval = timings.churn_interval
-        return any(e.kind == "record_emptied" for e in events.events)
+        return any(e.kind == EventKind.RECORD_EMPTIED for e in events.events)
 
     return run_in_virtual_time(main)
 

@@ -18,6 +18,7 @@ import dns.rdatatype
 import pytest
 
 from scenarios.schema import Scenario
+from services.event_kinds import EventKind
 from tests.helpers import CLI, assert_port_free, event_records, eventually, on_free_ports, reap, scenario_file
 
 NAME = "dynamodb.us-east-1.cloud.test"
@@ -74,7 +75,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     served = serve(race(request.param), tmp_path, 60)
     try:
         deadline = time.monotonic() + 20
-        while not any(e["kind"] == "plan_applied" for e in served.events()):
+        while not any(e["kind"] == EventKind.PLAN_APPLIED for e in served.events()):
             assert served.process.poll() is None and time.monotonic() < deadline, "serve did not start"
             time.sleep(0.1)
         yield served
@@ -84,9 +85,9 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
 
 def blocked_after_emptying(events: list[dict[str, Any]]) -> bool:
     """Some apply to the regional endpoint was blocked after the regional record was emptied."""
-    emptied = [e["t"] for e in events if e["kind"] == "record_emptied" and e["name"] == NAME]
+    emptied = [e["t"] for e in events if e["kind"] == EventKind.RECORD_EMPTIED and e["name"] == NAME]
     return bool(emptied) and any(
-        e["kind"] == "apply_blocked" and e["endpoint"] == NAME and e["t"] >= emptied[0] for e in events
+        e["kind"] == EventKind.APPLY_BLOCKED and e["endpoint"] == NAME and e["t"] >= emptied[0] for e in events
     )
 
 
@@ -98,7 +99,7 @@ def stop_with_sigint(served: Served) -> None:
     assert time.monotonic() - started < 5
     assert served.process.returncode == 130, output
     assert "Traceback" not in output
-    assert served.events()[-1]["kind"] == "run_interrupted"
+    assert served.events()[-1]["kind"] == EventKind.RUN_INTERRUPTED
     bound = [(("127.0.0.1", served.authority), socket.SOCK_DGRAM), (("127.0.0.1", served.resolver), socket.SOCK_DGRAM)]
     bound += [((f"127.0.1.{i}", served.router_port), socket.SOCK_STREAM) for i in (1, 2, 3)]
     for address, kind in bound:
@@ -116,7 +117,7 @@ def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served
         time.sleep(0.25)
     if served.variant == "fixed":
         assert empty_seen == 0
-        assert any(e["kind"] == "apply_skipped" for e in served.events())
+        assert any(e["kind"] == EventKind.APPLY_SKIPPED for e in served.events())
     else:
         assert empty_seen, "the resolver never answered NODATA"
         direct = served.ask(served.authority)
@@ -126,7 +127,7 @@ def test_the_race_is_visible_to_a_dns_client_and_sigint_cleans_up(served: Served
         stale = [
             e
             for e in served.events()
-            if e["kind"] == "plan_applied" and e["enactor"] == "A" and e["newest"] - e["generation"] > 10
+            if e["kind"] == EventKind.PLAN_APPLIED and e["enactor"] == "A" and e["newest"] - e["generation"] > 10
         ]
         assert stale, "Enactor A landed a stale plan"
     stop_with_sigint(served)
@@ -143,15 +144,15 @@ def test_a_stopped_router_leaves_the_plan_within_two_intervals(tmp_path: Path) -
     served = serve(on_free_ports(Scenario.model_validate(outage)), tmp_path, 14)
     authority, process = served.authority, served.process
     try:
-        assert eventually(lambda: any(e["kind"] == "plan_applied" for e in served.events()), 20)
+        assert eventually(lambda: any(e["kind"] == EventKind.PLAN_APPLIED for e in served.events()), 20)
         assert len(served.addresses(authority)) == 3
         assert eventually(lambda: sorted(served.addresses(authority)) == ["127.0.1.1", "127.0.1.3"], 10)
         events = served.events()
-        stopped = next(e["t"] for e in events if e["kind"] == "node_killed" and e["source"] == "router-2")
+        stopped = next(e["t"] for e in events if e["kind"] == EventKind.NODE_KILLED and e["source"] == "router-2")
         first_without = next(
             e["t"]
             for e in events
-            if e["kind"] == "plan_published" and e["t"] > stopped and "router-2" not in e["routers"]
+            if e["kind"] == EventKind.PLAN_PUBLISHED and e["t"] > stopped and "router-2" not in e["routers"]
         )
         assert first_without - stopped <= 2 * 1.0
         assert eventually(lambda: len(served.addresses(authority)) == 3, 15), "router-2 is back after the outage"

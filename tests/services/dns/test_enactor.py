@@ -10,6 +10,7 @@ import trio.testing
 from services.dns.enactor import Enactor, EnactorTiming, EndpointLocks, Variant
 from services.dns.plans import PlanStore
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
+from services.event_kinds import EventKind
 from services.events import EventLog
 
 E = "dynamodb.us-east-1.cloud.test"
@@ -75,7 +76,7 @@ async def test_fixed_refuses_to_overwrite_a_newer_generation(autojump_clock: tri
         write(zone, 40)
     record = zone.get(E)
     assert record is not None and record.generation == 40
-    assert [e.kind for e in events.events if e.kind == "apply_skipped"] == ["apply_skipped"]
+    assert [e.kind for e in events.events if e.kind == EventKind.APPLY_SKIPPED] == [EventKind.APPLY_SKIPPED]
 
 
 async def test_aws_2025_clean_up_empties_a_record_whose_plan_is_old(autojump_clock: trio.testing.MockClock) -> None:
@@ -87,7 +88,7 @@ async def test_aws_2025_clean_up_empties_a_record_whose_plan_is_old(autojump_clo
     record = zone.get(E)
     assert record is not None and record.empty and record.generation == 3
     assert 3 not in store
-    assert events.of_kind("cleanup")[0].data["emptied"] == [E]
+    assert events.of_kind(EventKind.CLEANUP)[0].data["emptied"] == [E]
 
 
 async def test_fixed_clean_up_keeps_plans_that_records_use(autojump_clock: trio.testing.MockClock) -> None:
@@ -109,7 +110,7 @@ async def test_aws_2025_apply_is_blocked_once_the_active_plan_is_gone(autojump_c
     await enactor.enact_once()
     record = zone.get(E)
     assert record is not None and record.empty
-    assert events.of_kind("apply_blocked")[0].data["active"] == 3
+    assert events.of_kind(EventKind.APPLY_BLOCKED)[0].data["active"] == 3
 
 
 async def test_an_endpoint_held_by_another_enactor_is_retried(autojump_clock: trio.testing.MockClock) -> None:
@@ -121,6 +122,6 @@ async def test_an_endpoint_held_by_another_enactor_is_retried(autojump_clock: tr
         await trio.sleep(2)
         assert zone.get(E) is None
         enactor.locks.release(E, "B")
-    assert events.of_kind("endpoint_held")[0].message.endswith("held by enactor-B")
+    assert events.of_kind(EventKind.ENDPOINT_HELD)[0].message.endswith("held by enactor-B")
     record = zone.get(E)
     assert record is not None and record.generation == 30

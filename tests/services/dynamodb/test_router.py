@@ -15,6 +15,7 @@ from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
 from services.dynamodb.router import INTERNAL_ERRORS_IN_FULL
 from services.dynamodb.tables import Storage
+from services.event_kinds import EventKind
 from services.events import EventLog
 from services.virtual_network import VirtualNetwork
 
@@ -249,7 +250,7 @@ async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_cl
                     seen[code] = seen.get(code, 0) + 1
             assert (await call(client, "DescribeTable", {"TableName": "tbl"})).status_code == 200
         nursery.cancel_scope.cancel()
-    assert router.internal_errors == 0, [e.data["traceback"] for e in events.of_kind("internal_error")]
+    assert router.internal_errors == 0, [e.data["traceback"] for e in events.of_kind(EventKind.INTERNAL_ERROR)]
     assert sum(seen.values()) >= 1000 and {
         "ValidationException",
         "SerializationException",
@@ -300,10 +301,10 @@ async def test_a_bug_inside_a_router_is_a_dynamodb_500_and_an_event(autojump_clo
         "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
         "message": "Internal server error",
     }
-    full = events.of_kind("internal_error")
+    full = events.of_kind(EventKind.INTERNAL_ERROR)
     assert len(full) == INTERNAL_ERRORS_IN_FULL and router.internal_errors == 150
     assert {(e.source, e.message, e.data["target"]) for e in full} == {
         ("router-1", "RuntimeError: a bug of ours", "DynamoDB_20120810.CreateTable")
     }
     assert "in create_table" in full[0].data["traceback"]
-    assert [e.data["count"] for e in events.of_kind("internal_errors_counted")] == [100]
+    assert [e.data["count"] for e in events.of_kind(EventKind.INTERNAL_ERRORS_COUNTED)] == [100]
