@@ -38,8 +38,9 @@ from loadgen.behaviour import CUSTOMER_TABLE_DEFINITION, SecondOutcomes, UserBeh
 from loadgen.plan import LoadPlan
 from services.dns.stub import Answer, Found, StubCache, lookup
 from services.dynamodb.calls import operation, until_done_steps
-from services.errors import DnsError, ResolverUnavailable
+from services.errors import DnsError
 from services.exchange import NoReply, Perform, Reply, Request, Resolve, Result, Send, Step, exchange, outcome_of
+from services.sansio import drive
 from services.throttling.settings import client_policy
 
 PLAN = LoadPlan.from_json(Path(os.environ.get("CASCADESIM_LOAD_PLAN", "load-plan.json")).read_text())
@@ -92,25 +93,20 @@ class GeventStub:
         return answer.found
 
     def _ask(self, name: str) -> Answer:
-        steps = lookup(name, self.rng)
-        reply: bytes | None = None
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # gevent's, once Locust has patched
             sock.settimeout(self.timeout)
-            try:
-                sock.connect(self.resolver)
-                while True:
-                    try:
-                        query = steps.send(reply)
-                    except StopIteration as done:
-                        answer: Answer = done.value
-                        return answer
+
+            def exchange(query: bytes) -> bytes | OSError | None:
+                try:
+                    sock.connect(self.resolver)
                     sock.send(query)
-                    try:
-                        reply = sock.recv(65535)
-                    except TimeoutError:
-                        reply = None
-            except OSError as exc:  # refused (ICMP port unreachable) or unreachable
-                return Answer(ResolverUnavailable(name, str(exc)), None)
+                    return sock.recv(65535)
+                except TimeoutError:
+                    return None
+                except OSError as exc:  # refused (ICMP port unreachable) or unreachable
+                    return exc
+
+            return drive(lookup(name, self.rng), exchange)
 
 
 STUB = GeventStub(PLAN.resolver, random.Random(f"{PLAN.seed}:{os.getpid()}:stub"))
@@ -156,22 +152,18 @@ class CascadeUser(FastHttpUser):
     def drive(self, steps: Generator[Step, Any, T], name: str) -> T:
         """Run a sans-I/O client generator (services/exchange.py) to its end with gevent's I/O; each attempt is
         reported to Locust under `name`."""
-        answer: Any = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as done:
-                value: T = done.value
-                return value
+
+        def perform(step: Step) -> Any:
             if isinstance(step, Resolve):
-                answer = self._resolve(step.name, name)
-            elif isinstance(step, Send):
-                answer = self._send(step, name)
-            elif isinstance(step, Perform):
-                answer = self.drive(self._exchange(step.request, step.deadline), name)
-            else:
-                answer = None
-                gevent.sleep(step.seconds)
+                return self._resolve(step.name, name)
+            if isinstance(step, Send):
+                return self._send(step, name)
+            if isinstance(step, Perform):
+                return self.drive(self._exchange(step.request, step.deadline), name)
+            gevent.sleep(step.seconds)
+            return None
+
+        return drive(steps, perform)
 
     def _resolve(self, service: str, name: str) -> Found:
         started = time.perf_counter()

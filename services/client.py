@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Generator
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -31,6 +31,7 @@ from services.exchange import (
     parse_deadline,
 )
 from services.net import Network
+from services.sansio import drive_async
 from services.throttling.backoff import NoRetry
 from services.throttling.base import ClientPolicy
 
@@ -108,24 +109,20 @@ class ServiceClient:
 
     async def drive(self, steps: Generator[Step, Any, T]) -> T:
         """Run a sans-I/O client generator (services/exchange.py) to its end with this client's I/O."""
-        answer: Any = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as done:
-                return cast(T, done.value)
-            if isinstance(step, Resolve):
-                answer = await self._stub.find(step.name)
-            elif isinstance(step, Send):
-                answer = await self._send(step)
-            elif isinstance(step, Perform):
-                answer = await self._call(step.request, step.deadline)
-            elif step.seconds > 0:
-                answer = None
-                await anyio.sleep(step.seconds)
-            else:  # an immediate retry: a yield to the scheduler per attempt cost more than the attempt itself
-                answer = None
-                await anyio.lowlevel.checkpoint_if_cancelled()
+        return await drive_async(steps, self._perform)
+
+    async def _perform(self, step: Step) -> Any:
+        if isinstance(step, Resolve):
+            return await self._stub.find(step.name)
+        if isinstance(step, Send):
+            return await self._send(step)
+        if isinstance(step, Perform):
+            return await self._call(step.request, step.deadline)
+        if step.seconds > 0:
+            await anyio.sleep(step.seconds)
+        else:  # an immediate retry: a yield to the scheduler per attempt cost more than the attempt itself
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        return None
 
     async def _send(self, send: Send) -> Reply | NoReply:
         try:

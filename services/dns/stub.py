@@ -21,6 +21,7 @@ import dns.rdatatype
 
 from services.errors import DnsError, NameNotFound, NoAnswer, NodeUnreachable, ResolverUnavailable
 from services.net import Address, Network
+from services.sansio import drive_async
 
 Found = list[str] | DnsError
 
@@ -33,13 +34,16 @@ class Answer:
     ttl: float | None
 
 
-def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[bytes, bytes | None, Answer]:
-    """Ask for `name`'s A records: yields each query's wire form, is sent back the reply (None: no reply)."""
+def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[bytes, bytes | OSError | None, Answer]:
+    """Ask for `name`'s A records: yields each query's wire form, is sent back the reply (None: none in time; an
+    OSError: the resolver cannot be reached at all)."""
     query = dns.message.make_query(name, dns.rdatatype.A)
     problem = "no reply"
     for _ in range(attempts):
         query.id = rng.randrange(1 << 16)
         wire = yield query.to_wire()
+        if isinstance(wire, OSError):
+            return Answer(ResolverUnavailable(name, str(wire)), None)
         if wire is None:
             problem = "no reply in time"
             continue
@@ -154,20 +158,17 @@ class StubResolver:
         return answer.found
 
     async def _ask(self, name: str) -> Answer:
-        steps = lookup(name, self._rng, attempts=self._attempts)
-        reply: bytes | None = None
-        while True:
-            try:
-                query = steps.send(reply)
-            except StopIteration as done:
-                answer: Answer = done.value
-                return answer
-            try:
-                reply = await self._network.udp_exchange(self._resolver, query, self._timeout)
-            except TimeoutError:
-                reply = None
-            except (NodeUnreachable, OSError) as exc:
-                return Answer(ResolverUnavailable(name, str(exc)), None)
+        return await drive_async(lookup(name, self._rng, attempts=self._attempts), self._exchange)
+
+    async def _exchange(self, query: bytes) -> bytes | OSError | None:
+        try:
+            return await self._network.udp_exchange(self._resolver, query, self._timeout)
+        except TimeoutError:
+            return None
+        except NodeUnreachable as exc:
+            return OSError(str(exc))
+        except OSError as exc:
+            return exc
 
 
 def _addresses(found: Found) -> list[str]:
