@@ -15,6 +15,31 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reports.columns import (
+    CLIENTS_ATTEMPTS,
+    CLIENTS_LOGICAL,
+    DNS_ADDRESSES,
+    DNS_FIPS_ADDRESSES,
+    DNS_IPV6_ADDRESSES,
+    DNS_REGIONAL_ADDRESSES,
+    DWFM,
+    DWFM_EXPIRED,
+    DWFM_LEASES,
+    DWFM_QUEUE,
+    DWFM_WASTED,
+    DYNAMODB,
+    EC2_API,
+    IN_FLIGHT,
+    LAMBDA,
+    LAMBDA_POLLER_BACKLOG,
+    NETMGR,
+    P50_MS,
+    P99_MS,
+    QUEUE,
+    SECOND,
+    clients,
+    node_column,
+)
 from services.event_kinds import EventKind
 from services.events import Event
 
@@ -24,11 +49,11 @@ Figure = dict[str, Any]
 MAX_POINTS = 2000
 
 SERVICES = {
-    "dynamodb": "DynamoDB routers",
-    "ec2_api": "EC2 API",
-    "dwfm": "DWFM lease work",
-    "netmgr": "Network Manager",
-    "lambda": "Lambda",
+    DYNAMODB: "DynamoDB routers",
+    EC2_API: "EC2 API",
+    DWFM: "DWFM lease work",
+    NETMGR: "Network Manager",
+    LAMBDA: "Lambda",
 }
 ERRORS = ("rejected", "expired", "dropped", "shed", "wasted")
 ERROR_COLOURS = {
@@ -79,10 +104,13 @@ def text(value: object) -> str:
 # --- time series ------------------------------------------------------------------------------------------------
 
 
+_PEAKS = tuple(f"_{measure}" for measure in (QUEUE, IN_FLIGHT, P50_MS, P99_MS))  # a node's columns kept at their peak
+
+
 def _aggregate(column: str) -> str:
-    if column.startswith("dns_") or column == "dwfm_leases":
+    if column in DNS_ADDRESSES or column == DWFM_LEASES:
         return "min"
-    if column.endswith(("_queue", "_in_flight", "_ms", "_backlog")):
+    if column.endswith(_PEAKS) or column == LAMBDA_POLLER_BACKLOG:
         return "max"
     return "mean"
 
@@ -91,7 +119,7 @@ def series(rows: Sequence[Row], columns: Sequence[str]) -> tuple[list[int], dict
     """The seconds and each column's values, bucketed to at most MAX_POINTS points (x: a bucket's first second)."""
     size = max(1, math.ceil(len(rows) / MAX_POINTS))
     buckets = [rows[i : i + size] for i in range(0, len(rows), size)]
-    x = [int(bucket[0]["second"]) for bucket in buckets]
+    x = [int(bucket[0][SECOND]) for bucket in buckets]
     values: dict[str, list[float]] = {}
     for column in columns:
         how = _aggregate(column)
@@ -136,15 +164,15 @@ def dns_empty_windows(rows: Sequence[Row]) -> list[tuple[float, float]]:
     windows: list[tuple[float, float]] = []
     start: float | None = None
     for row in rows:
-        second = float(row["second"])
-        empty = row.get("dns_regional_addresses", 1) == 0
+        second = float(row[SECOND])
+        empty = row.get(DNS_REGIONAL_ADDRESSES, 1) == 0
         if empty and start is None:
             start = second - 1
         elif not empty and start is not None:
             windows.append((start, second - 1))
             start = None
     if start is not None:
-        windows.append((start, float(rows[-1]["second"])))
+        windows.append((start, float(rows[-1][SECOND])))
     return windows
 
 
@@ -154,7 +182,7 @@ def operator_actions(events: Sequence[Event]) -> list[Event]:
 
 def shapes(rows: Sequence[Row], events: Sequence[Event]) -> list[dict[str, Any]]:
     """The timeline drawn onto a chart: fault bands, DNS-empty bands and a line at each operator action."""
-    end = float(rows[-1]["second"]) if rows else 0.0
+    end = float(rows[-1][SECOND]) if rows else 0.0
     drawn: list[dict[str, Any]] = []
     for start, stop, _ in fault_windows(events, end):
         drawn.append(_band(start, stop, FAULT_COLOUR))
@@ -193,7 +221,7 @@ def _band(start: float, stop: float, colour: str) -> dict[str, Any]:
 
 def timeline(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
     """The story at a glance: fault windows, DNS outages, operator actions and what the services went through."""
-    end = float(rows[-1]["second"]) if rows else 0.0
+    end = float(rows[-1][SECOND]) if rows else 0.0
     traces: list[dict[str, Any]] = []
     for start, stop, what in fault_windows(events, end):
         traces.append(_bar([start, stop], "faults", "#e67e22", f"{start:.0f}–{stop:.0f} s: {text(what)}"))
@@ -263,25 +291,28 @@ def line(x: list[int], y: list[float], name: str, **style: Any) -> dict[str, Any
 
 
 def dns_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
-    names = {"regional": "dynamodb.us-east-1", "ipv6": "dynamodb (ipv6)", "fips": "dynamodb-fips"}
-    columns = [f"dns_{label}_addresses" for label in names]
-    x, values = series(rows, columns)
-    traces = [line(x, values[f"dns_{label}_addresses"], name, line={"shape": "hv"}) for label, name in names.items()]
+    names = {
+        DNS_REGIONAL_ADDRESSES: "dynamodb.us-east-1",
+        DNS_IPV6_ADDRESSES: "dynamodb (ipv6)",
+        DNS_FIPS_ADDRESSES: "dynamodb-fips",
+    }
+    x, values = series(rows, list(names))
+    traces = [line(x, values[column], name, line={"shape": "hv"}) for column, name in names.items()]
     layout = chart_layout("DNS answers: addresses per name", rows, events, height=260)
     layout["yaxis"] = {"title": {"text": "addresses"}, "rangemode": "tozero"}
     return {"id": "dns", "data": traces, "layout": layout}
 
 
 def clients_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None:
-    if not has(rows, "clients_logical"):
+    if not has(rows, CLIENTS_LOGICAL):
         return None
-    columns = [f"clients_{o}" for o in OUTCOMES] + ["clients_attempts"]
+    columns = [clients(o) for o in OUTCOMES] + [CLIENTS_ATTEMPTS]
     x, values = series(rows, columns)
     traces = [
-        line(x, values[f"clients_{o}"], o, stackgroup="outcomes", line={"width": 0.5, "color": colour})
+        line(x, values[clients(o)], o, stackgroup="outcomes", line={"width": 0.5, "color": colour})
         for o, colour in OUTCOMES.items()
     ]
-    traces.append(line(x, values["clients_attempts"], "attempts (with retries)", line={"color": "#000", "width": 1}))
+    traces.append(line(x, values[CLIENTS_ATTEMPTS], "attempts (with retries)", line={"color": "#000", "width": 1}))
     layout = chart_layout("Clients: logical requests per second by outcome", rows, events, height=320)
     layout["yaxis"] = {"title": {"text": "per second"}, "rangemode": "tozero"}
     return {"id": "clients", "data": traces, "layout": layout}
@@ -289,24 +320,28 @@ def clients_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None
 
 def service_chart(rows: Sequence[Row], events: Sequence[Event], prefix: str) -> Figure | None:
     """Offered load, goodput and errors by kind; latency p50/p99; queue and in flight: three panels, one x."""
-    if not has(rows, f"{prefix}_arrivals"):
+
+    def column(measure: str) -> str:
+        return node_column(prefix, measure)
+
+    if not has(rows, column("arrivals")):
         return None
-    counters = [f"{prefix}_{c}" for c in ("arrivals", "completed", *ERRORS)]
-    levels = [f"{prefix}_{c}" for c in ("queue", "in_flight")]
-    latencies = [c for c in (f"{prefix}_p50_ms", f"{prefix}_p99_ms") if has(rows, c)]  # older runs: p99 only
+    counters = [column(c) for c in ("arrivals", "completed", *ERRORS)]
+    levels = [column(QUEUE), column(IN_FLIGHT)]
+    latencies = [c for c in (column(P50_MS), column(P99_MS)) if has(rows, c)]  # older runs: p99 only
     x, values = series(rows, counters + levels + latencies)
-    goodput = [c - w for c, w in zip(values[f"{prefix}_completed"], values[f"{prefix}_wasted"], strict=True)]
+    goodput = [c - w for c, w in zip(values[column("completed")], values[column("wasted")], strict=True)]
     traces = [
-        line(x, values[f"{prefix}_arrivals"], "offered", line={"color": "#34495e"}),
+        line(x, values[column("arrivals")], "offered", line={"color": "#34495e"}),
         line(x, goodput, "goodput", line={"color": "#2e9d57"}),
     ]
     for error in ERRORS:
-        traces.append(line(x, values[f"{prefix}_{error}"], error, line={"color": ERROR_COLOURS[error], "width": 1}))
-    for column, name, colour in ((f"{prefix}_p50_ms", "p50 ms", "#5d6d7e"), (f"{prefix}_p99_ms", "p99 ms", "#a93226")):
-        if column in values:
-            traces.append(line(x, values[column], name, yaxis="y2", line={"color": colour}))
-    traces.append(line(x, values[f"{prefix}_queue"], "queue", yaxis="y3", line={"color": "#b7950b"}))
-    traces.append(line(x, values[f"{prefix}_in_flight"], "in flight", yaxis="y3", line={"color": "#1f618d"}))
+        traces.append(line(x, values[column(error)], error, line={"color": ERROR_COLOURS[error], "width": 1}))
+    for latency, name, colour in ((column(P50_MS), "p50 ms", "#5d6d7e"), (column(P99_MS), "p99 ms", "#a93226")):
+        if latency in values:
+            traces.append(line(x, values[latency], name, yaxis="y2", line={"color": colour}))
+    traces.append(line(x, values[column(QUEUE)], "queue", yaxis="y3", line={"color": "#b7950b"}))
+    traces.append(line(x, values[column(IN_FLIGHT)], "in flight", yaxis="y3", line={"color": "#1f618d"}))
     layout = chart_layout(f"{SERVICES.get(prefix, prefix)}", rows, events, height=560)
     layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "per second"}, "rangemode": "tozero"}
     layout["yaxis2"] = {"domain": [0.3, 0.5], "title": {"text": "ms"}, "rangemode": "tozero", "anchor": "x"}
@@ -316,19 +351,19 @@ def service_chart(rows: Sequence[Row], events: Sequence[Event], prefix: str) -> 
 
 
 def dwfm_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None:
-    if not has(rows, "dwfm_leases"):
+    if not has(rows, DWFM_LEASES):
         return None
-    columns = ["dwfm_leases", "dwfm_queue", "dwfm_expired", "dwfm_wasted"]
-    extra = ["lambda_poller_backlog"] if has(rows, "lambda_poller_backlog") else []
+    columns = [DWFM_LEASES, DWFM_QUEUE, DWFM_EXPIRED, DWFM_WASTED]
+    extra = [LAMBDA_POLLER_BACKLOG] if has(rows, LAMBDA_POLLER_BACKLOG) else []
     x, values = series(rows, columns + extra)
     traces = [
-        line(x, values["dwfm_leases"], "leases held", line={"color": "#2e9d57", "width": 2}),
-        line(x, values["dwfm_queue"], "work queue", line={"color": "#b7950b"}),
-        line(x, values["dwfm_expired"], "timed-out items / s", line={"color": "#8e44ad"}),
-        line(x, values["dwfm_wasted"], "finished too late / s", line={"color": "#c0392b"}),
+        line(x, values[DWFM_LEASES], "leases held", line={"color": "#2e9d57", "width": 2}),
+        line(x, values[DWFM_QUEUE], "work queue", line={"color": "#b7950b"}),
+        line(x, values[DWFM_EXPIRED], "timed-out items / s", line={"color": "#8e44ad"}),
+        line(x, values[DWFM_WASTED], "finished too late / s", line={"color": "#c0392b"}),
     ]
     if extra:
-        backlog = line(x, values["lambda_poller_backlog"], "Lambda poller backlog (right)", yaxis="y2")
+        backlog = line(x, values[LAMBDA_POLLER_BACKLOG], "Lambda poller backlog (right)", yaxis="y2")
         traces.append({**backlog, "line": {"color": "#7f8c8d", "dash": "dash"}})
     layout = chart_layout("DWFM: droplet leases, work queue and timeouts", rows, events, height=320)
     layout["yaxis"] = {"rangemode": "tozero"}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.charts import Figure, Row, chart_layout, line, series, text
+from reports.columns import CLIENTS_LOGICAL, CLIENTS_OK, DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED
 from reports.labels import reading, title_of
 from reports.render import environment, plotly_js, read_json, run_events, run_rows
 from services.events import Event
@@ -66,7 +67,7 @@ def best(runs: Sequence[ComparedRun]) -> dict[str, set[int]]:
 
 
 def _goodput_column(rows: Sequence[Row]) -> str:
-    return "clients_ok" if rows and "clients_ok" in rows[0] else "dynamodb_completed"
+    return CLIENTS_OK if rows and CLIENTS_OK in rows[0] else DYNAMODB_COMPLETED
 
 
 def _overlay(runs: Sequence[ComparedRun], figure_id: str, title: str, column_of: Any, unit: str) -> Figure:
@@ -87,8 +88,8 @@ def _overlay(runs: Sequence[ComparedRun], figure_id: str, title: str, column_of:
 
 def _small_multiple(i: int, run: ComparedRun, height: int = 240) -> Figure:
     rows = run.rows
-    clients = bool(rows) and "clients_logical" in rows[0]
-    columns = ["clients_ok", "clients_logical"] if clients else ["dynamodb_completed", "dynamodb_arrivals"]
+    clients = bool(rows) and CLIENTS_LOGICAL in rows[0]
+    columns = [CLIENTS_OK, CLIENTS_LOGICAL] if clients else [DYNAMODB_COMPLETED, DYNAMODB_ARRIVALS]
     x, values = series(rows, columns) if rows else ([], {c: [] for c in columns})
     good, offered = values[columns[0]], values[columns[1]]
     failed = [round(o - g, 3) for o, g in zip(offered, good, strict=True)]
@@ -105,7 +106,7 @@ def comparison_charts(runs: Sequence[ComparedRun]) -> tuple[list[Figure], list[F
     """(the overlaid charts, the small multiples)."""
     overlays = [
         _overlay(runs, "goodput", "Goodput: successful client requests per second", _goodput_column, "per second"),
-        _overlay(runs, "dynamodb", "DynamoDB load: arrivals per second", lambda rows: "dynamodb_arrivals", "per s"),
+        _overlay(runs, "dynamodb", "DynamoDB load: arrivals per second", lambda rows: DYNAMODB_ARRIVALS, "per s"),
     ]
     return overlays, [_small_multiple(i, run) for i, run in enumerate(runs)]
 

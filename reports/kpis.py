@@ -12,6 +12,22 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reports.columns import (
+    CLIENTS_ATTEMPTS,
+    CLIENTS_LOGICAL,
+    DNS_REGIONAL_ADDRESSES,
+    DWFM_COMPLETED,
+    DWFM_LEASES,
+    DWFM_WASTED,
+    DYNAMODB_ARRIVALS,
+    DYNAMODB_COMPLETED,
+    DYNAMODB_WASTED,
+    LOGICAL,
+    OK,
+    SECOND,
+    client_kinds,
+    clients_of,
+)
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 
@@ -51,9 +67,9 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     """Every KPI of DEFINITIONS (None where a run cannot say, e.g. no trigger or no EC2)."""
     if not rows:
         return dict.fromkeys(DEFINITIONS)
-    seconds = [int(r["second"]) for r in rows]
+    seconds = [int(r[SECOND]) for r in rows]
     end = seconds[-1]
-    empty = [int(r["second"]) for r in rows if r.get("dns_regional_addresses", 1) == 0]
+    empty = [int(r[SECOND]) for r in rows if r.get(DNS_REGIONAL_ADDRESSES, 1) == 0]
     starts = [e.t for e in events if e.kind == EventKind.FAULT_START] + ([empty[0] - 1] if empty else [])
     ends = [e.t for e in events if e.kind == EventKind.FAULT_END]
     refill = next((s for s in seconds if empty and s > empty[0] and s not in set(empty)), None)
@@ -68,11 +84,12 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     impact = min(harmful + ([empty[0] - 1] if empty else []), default=None)
 
     # Goodput per service the clients use (or DynamoDB's completions without clients): every one must recover.
-    kinds = _client_kinds(rows)
-    keys = [f"clients_{kind}_ok" for kind in kinds] or ["dynamodb_completed"]
-    arrivals = [float(r.get("dynamodb_arrivals", 0)) for r in rows]
+    # Each is a pair of columns: the requests that succeeded, and (for clients) the logical requests made.
+    kinds = client_kinds(rows[0])
+    keys = [(clients_of(kind, OK), clients_of(kind, LOGICAL)) for kind in kinds] or [(DYNAMODB_COMPLETED, "")]
+    arrivals = [float(r.get(DYNAMODB_ARRIVALS, 0)) for r in rows]
     before = [i for i, s in enumerate(seconds) if impact is None or s <= impact]
-    total = [sum(float(r.get(k, 0)) for k in keys) for r in rows]
+    total = [sum(float(r.get(k, 0)) for k, _ in keys) for r in rows]
     loaded = [i for i in before if total[i] > 0]
     loaded = loaded[len(loaded) // 5 :]  # past the ramp-up
     arrivals_baseline = sum(arrivals[i] for i in loaded) / len(loaded) if loaded else 0.0
@@ -80,11 +97,11 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     recover: float | None = None
     levels: list[tuple[list[float], float]] = []
     if loaded:
-        for key in keys:
+        for key, asked_key in keys:
             # Clients: the share of logical requests that succeed (closed-loop users keep asking at their own
             # pace, so the share is what falls and comes back); without clients, DynamoDB's completions.
             ok = [float(r.get(key, 0)) for r in rows]
-            asked = [float(r.get(key.replace("_ok", "_logical"), 0)) for r in rows] if kinds else [1.0] * len(rows)
+            asked = [float(r.get(asked_key, 0)) for r in rows] if kinds else [1.0] * len(rows)
             level = _windowed(ok, asked)
             base_ok, base_asked = sum(ok[i] for i in loaded), sum(asked[i] for i in loaded)
             if base_asked > 0 and base_ok > 0:
@@ -106,11 +123,11 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "time_to_recover_s": recover,
         "metastable": None if trigger_start is None else (recover is None),
         "peak_dynamodb_over_baseline": _ratio(peak, arrivals_baseline),
-        "retry_amplification": _ratio(_total(rows, "clients_attempts"), _total(rows, "clients_logical")),
+        "retry_amplification": _ratio(_total(rows, CLIENTS_ATTEMPTS), _total(rows, CLIENTS_LOGICAL)),
         "retry_amplification_during_fault": _during_ratio(rows, trigger_start, trigger_end if trigger_end else end),
         "wasted_share": _ratio(
-            _total(rows, "dynamodb_wasted") + _total(rows, "dwfm_wasted"),
-            _total(rows, "dynamodb_completed") + _total(rows, "dwfm_completed"),
+            _total(rows, DYNAMODB_WASTED) + _total(rows, DWFM_WASTED),
+            _total(rows, DYNAMODB_COMPLETED) + _total(rows, DWFM_COMPLETED),
         ),
         "lease_recovery_s": _lease_recovery(rows, droplets, trigger_end),
         "slo_violation_minutes": _slo_minutes(rows),
@@ -167,31 +184,23 @@ def _recovery(
 
 
 def _lease_recovery(rows: Sequence[Row], droplets: int | None, trigger_end: float | None) -> float | None:
-    if droplets is None or trigger_end is None or "dwfm_leases" not in rows[0]:
+    if droplets is None or trigger_end is None or DWFM_LEASES not in rows[0]:
         return None
     for row in rows:
-        if row["second"] > trigger_end and row["dwfm_leases"] >= RECOVERED_SHARE * droplets:
-            return round(float(row["second"]) - trigger_end, 3)
+        if row[SECOND] > trigger_end and row[DWFM_LEASES] >= RECOVERED_SHARE * droplets:
+            return round(float(row[SECOND]) - trigger_end, 3)
     return None
 
 
-def _client_kinds(rows: Sequence[Row]) -> list[str]:
-    return sorted(
-        k[len("clients_") : -len("_logical")]
-        for k in rows[0]
-        if k.startswith("clients_") and k.endswith("_logical") and k != "clients_logical"
-    )
-
-
 def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
-    kinds = _client_kinds(rows)
+    kinds = client_kinds(rows[0])
     minutes: dict[str, int] = {}
     for kind in kinds:
         per_minute: dict[int, list[float]] = {}
         for row in rows:
-            counts = per_minute.setdefault((int(row["second"]) - 1) // 60, [0.0, 0.0])
-            counts[0] += float(row[f"clients_{kind}_ok"])
-            counts[1] += float(row[f"clients_{kind}_logical"])
+            counts = per_minute.setdefault((int(row[SECOND]) - 1) // 60, [0.0, 0.0])
+            counts[0] += float(row[clients_of(kind, OK)])
+            counts[1] += float(row[clients_of(kind, LOGICAL)])
         minutes[kind] = sum(1 for ok, logical in per_minute.values() if logical > 0 and ok / logical < SLO_SUCCESS)
     return minutes
 
@@ -199,8 +208,8 @@ def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
 def _during_ratio(rows: Sequence[Row], start: float | None, end: float) -> float | None:
     if start is None:
         return None
-    during = [r for r in rows if start < r["second"] <= end]
-    return _ratio(_total(during, "clients_attempts"), _total(during, "clients_logical"))
+    during = [r for r in rows if start < r[SECOND] <= end]
+    return _ratio(_total(during, CLIENTS_ATTEMPTS), _total(during, CLIENTS_LOGICAL))
 
 
 def _total(rows: Sequence[Row], key: str) -> float:

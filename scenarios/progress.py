@@ -7,6 +7,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reports.columns import DNS_REGIONAL_ADDRESSES, DWFM_LEASES, DYNAMODB_ARRIVALS, SECOND
 from scenarios.sampler import Row
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
@@ -54,10 +55,10 @@ class RunBar:
 
     def second(self, row: Row) -> None:
         """A sampler listener: advance the bar and show this second's figures."""
-        figures = f"DNS {row.get('dns_regional_addresses', 0)} addr · DynamoDB {row.get('dynamodb_arrivals', 0)}/s"
-        if "dwfm_leases" in row:
-            figures += f" · leases {row['dwfm_leases']}"
-        self._progress.update(self._task, completed=min(float(row["second"]), self.duration), figures=figures)
+        figures = f"DNS {row.get(DNS_REGIONAL_ADDRESSES, 0)} addr · DynamoDB {row.get(DYNAMODB_ARRIVALS, 0)}/s"
+        if DWFM_LEASES in row:
+            figures += f" · leases {row[DWFM_LEASES]}"
+        self._progress.update(self._task, completed=min(float(row[SECOND]), self.duration), figures=figures)
 
 
 def shows_phase(event: Event) -> bool:

@@ -6,6 +6,7 @@ wasted, dropped, shed), its queue depth and work in flight, and its latency p50 
 second just closed (the worst node's, where there are several). DNS
 gives how many addresses each DynamoDB name has, DWFM how many leases it holds, Lambda's poller its backlog. The
 clients' per-second outcomes (Locust's or the virtual users') are joined in after the run by `with_clients`.
+The columns are named in reports/columns.py, which the reports read them by.
 """
 
 from __future__ import annotations
@@ -17,13 +18,36 @@ from collections.abc import Callable, Iterable, Iterator
 import anyio
 
 from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
+from reports.columns import (
+    ATTEMPTS,
+    DNS_FIPS_ADDRESSES,
+    DNS_IPV6_ADDRESSES,
+    DNS_REGIONAL_ADDRESSES,
+    DWFM,
+    DWFM_LEASES,
+    DYNAMODB,
+    EC2_API,
+    IN_FLIGHT,
+    LAMBDA,
+    LAMBDA_POLLER_BACKLOG,
+    LOGICAL,
+    NETMGR,
+    OK,
+    P50_MS,
+    P99_MS,
+    QUEUE,
+    SECOND,
+    clients,
+    clients_of,
+    node_column,
+)
 from services.capacity import COUNTERS, CapacityModel
 from services.cloud import Cloud
 from services.dns import FIPS, IPV6, REGIONAL
 from services.events import EventLog
 
 Row = dict[str, float | int]
-DNS_NAMES = {"regional": REGIONAL, "ipv6": IPV6, "fips": FIPS}
+DNS_COLUMNS = {REGIONAL: DNS_REGIONAL_ADDRESSES, IPV6: DNS_IPV6_ADDRESSES, FIPS: DNS_FIPS_ADDRESSES}
 
 
 class Sampler:
@@ -45,7 +69,7 @@ class Sampler:
                 await anyio.sleep(max(0.0, second - self.events.now()))
                 self._add(second)
         finally:
-            last = int(self.rows[-1]["second"]) if self.rows else 0
+            last = int(self.rows[-1][SECOND]) if self.rows else 0
             if int(self.events.now() + 1e-6) > last:
                 self._add(last + 1)
 
@@ -57,20 +81,20 @@ class Sampler:
 
     def _nodes(self) -> Iterator[tuple[str, list[CapacityModel]]]:
         cloud = self.cloud
-        yield "dynamodb", [router.capacity for router in cloud.routers]
+        yield DYNAMODB, [router.capacity for router in cloud.routers]
         if cloud.ec2 is not None:
-            yield "ec2_api", [cloud.ec2.api.capacity]
-            yield "dwfm", [cloud.ec2.dwfm.capacity]
-            yield "netmgr", [cloud.ec2.netmgr.capacity]
+            yield EC2_API, [cloud.ec2.api.capacity]
+            yield DWFM, [cloud.ec2.dwfm.capacity]
+            yield NETMGR, [cloud.ec2.netmgr.capacity]
         if cloud.lambda_ is not None:
-            yield "lambda", [cloud.lambda_.function.capacity]
+            yield LAMBDA, [cloud.lambda_.function.capacity]
 
     def sample(self, second: int) -> Row:
         """The row for the second that ends now (counters are per second, levels are as of now)."""
-        row: Row = {"second": second}
-        for label, name in DNS_NAMES.items():
+        row: Row = {SECOND: second}
+        for name, column in DNS_COLUMNS.items():
             record = self.cloud.dns.zone.get(name)
-            row[f"dns_{label}_addresses"] = 0 if record is None else len(record.addresses)
+            row[column] = 0 if record is None else len(record.addresses)
         for prefix, models in self._nodes():
             identity = [id(m) for m in models]  # a restart (DWFM's) replaces the model and its totals
             totals = {c: sum(m.stats.totals[c] for m in models) for c in COUNTERS}
@@ -79,16 +103,16 @@ class Sampler:
                 before = dict.fromkeys(COUNTERS, 0)
             self._last[prefix] = (identity, totals)
             for counter in COUNTERS:
-                row[f"{prefix}_{counter}"] = totals[counter] - before[counter]
-            row[f"{prefix}_queue"] = sum(m.stats.queue_depth for m in models)
-            row[f"{prefix}_in_flight"] = sum(m.stats.in_flight for m in models)
+                row[node_column(prefix, counter)] = totals[counter] - before[counter]
+            row[node_column(prefix, QUEUE)] = sum(m.stats.queue_depth for m in models)
+            row[node_column(prefix, IN_FLIGHT)] = sum(m.stats.in_flight for m in models)
             latest = [closed for m in models if (closed := m.stats.latest()) is not None]
-            row[f"{prefix}_p50_ms"] = max((_ms(closed.latency_p50) for closed in latest), default=0.0)
-            row[f"{prefix}_p99_ms"] = max((_ms(closed.latency_p99) for closed in latest), default=0.0)
+            row[node_column(prefix, P50_MS)] = max((_ms(closed.latency_p50) for closed in latest), default=0.0)
+            row[node_column(prefix, P99_MS)] = max((_ms(closed.latency_p99) for closed in latest), default=0.0)
         if self.cloud.ec2 is not None:
-            row["dwfm_leases"] = self.cloud.ec2.dwfm.held(now=anyio.current_time())
+            row[DWFM_LEASES] = self.cloud.ec2.dwfm.held(now=anyio.current_time())
         if self.cloud.lambda_ is not None:
-            row["lambda_poller_backlog"] = len(self.cloud.lambda_.poller.queue)
+            row[LAMBDA_POLLER_BACKLOG] = len(self.cloud.lambda_.poller.queue)
         return row
 
 
@@ -96,7 +120,7 @@ def _ms(seconds: float | None) -> float:
     return 0.0 if seconds is None else round(seconds * 1000, 3)
 
 
-CLIENT_COLUMNS = ("logical", "attempts", *OUTCOME_CLASSES)
+CLIENT_COLUMNS = (LOGICAL, ATTEMPTS, *OUTCOME_CLASSES)
 
 
 def with_clients(rows: list[Row], outcomes: SecondOutcomes | None) -> list[Row]:
@@ -106,14 +130,14 @@ def with_clients(rows: list[Row], outcomes: SecondOutcomes | None) -> list[Row]:
         return rows
     kinds = sorted({user for _, user in outcomes.rows})
     for row in rows:
-        second = int(row["second"]) - 1  # the row for second N covers [N-1, N)
-        extra: Row = dict.fromkeys((f"clients_{c}" for c in CLIENT_COLUMNS), 0)
+        second = int(row[SECOND]) - 1  # the row for second N covers [N-1, N)
+        extra: Row = dict.fromkeys((clients(c) for c in CLIENT_COLUMNS), 0)
         for kind in kinds:
             counts = outcomes.rows.get((second, kind))
-            extra[f"clients_{kind}_logical"] = counts["logical"] if counts else 0
-            extra[f"clients_{kind}_ok"] = counts["ok"] if counts else 0
+            extra[clients_of(kind, LOGICAL)] = counts[LOGICAL] if counts else 0
+            extra[clients_of(kind, OK)] = counts[OK] if counts else 0
             for column in CLIENT_COLUMNS:
-                extra[f"clients_{column}"] = int(extra[f"clients_{column}"]) + (counts[column] if counts else 0)
+                extra[clients(column)] = int(extra[clients(column)]) + (counts[column] if counts else 0)
         row.update(extra)  # in place: a 14-hour run's rows are worth not copying
     return rows
 
@@ -121,7 +145,7 @@ def with_clients(rows: list[Row], outcomes: SecondOutcomes | None) -> list[Row]:
 def to_csv(rows: Iterable[Row]) -> str:
     rows = list(rows)
     if not rows:
-        return "second\n"
+        return SECOND + "\n"
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()

@@ -24,6 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
+from reports.columns import DNS_REGIONAL_ADDRESSES, DWFM_LEASES, DYNAMODB_ARRIVALS, SECOND
 from scenarios.execute import RunOptions, RunResult, execute
 from scenarios.progress import RunBar, progress_display, shows_phase
 from scenarios.sampler import Row
@@ -31,7 +32,7 @@ from scenarios.schema import Scenario
 from services.events import Event
 
 # The figures a child sends with each second it reports (what RunBar shows).
-_SHOWN = ("second", "dns_regional_addresses", "dynamodb_arrivals", "dwfm_leases")
+_SHOWN = (SECOND, DNS_REGIONAL_ADDRESSES, DYNAMODB_ARRIVALS, DWFM_LEASES)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _child(index: int, job: Job, messages: Any) -> None:
     every = max(1, int(job.scenario.duration // 1000))  # about a thousand updates per bar
 
     def second(row: Row) -> None:
-        if int(row["second"]) % every == 0:
+        if int(row[SECOND]) % every == 0:
             messages.put(("row", index, {k: row[k] for k in _SHOWN if k in row}))
 
     def event(happened: Event) -> None:

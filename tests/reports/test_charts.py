@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reports.charts import MAX_POINTS, dns_empty_windows, fault_windows, run_charts, series, text
+from reports.columns import DNS_REGIONAL_ADDRESSES, DYNAMODB_ARRIVALS, SECOND
 from reports.comparison import ComparedRun, best
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
@@ -11,7 +12,7 @@ from services.events import Event
 def rows_of(seconds: int, **overrides: dict[int, int]) -> list[dict[str, float | int]]:
     rows: list[dict[str, float | int]] = []
     for s in range(1, seconds + 1):
-        row: dict[str, float | int] = {"second": s, "dns_regional_addresses": 3, "dynamodb_arrivals": 10}
+        row: dict[str, float | int] = {SECOND: s, DNS_REGIONAL_ADDRESSES: 3, DYNAMODB_ARRIVALS: 10}
         for column, values in overrides.items():
             if s in values:
                 row[column] = values[s]
@@ -21,18 +22,18 @@ def rows_of(seconds: int, **overrides: dict[int, int]) -> list[dict[str, float |
 
 def test_a_long_run_is_bucketed_and_one_empty_second_still_shows() -> None:
     """50,600 rows become at most MAX_POINTS points; a level keeps its minimum, a rate its mean."""
-    rows = rows_of(50_600, dns_regional_addresses={31_337: 0}, dynamodb_arrivals={31_337: 40})
-    x, values = series(rows, ["dns_regional_addresses", "dynamodb_arrivals"])
+    rows = rows_of(50_600, **{DNS_REGIONAL_ADDRESSES: {31_337: 0}, DYNAMODB_ARRIVALS: {31_337: 40}})
+    x, values = series(rows, [DNS_REGIONAL_ADDRESSES, DYNAMODB_ARRIVALS])
     assert len(x) <= MAX_POINTS and x[0] == 1
-    assert min(values["dns_regional_addresses"]) == 0
+    assert min(values[DNS_REGIONAL_ADDRESSES]) == 0
     size = x[1] - x[0]
-    assert max(values["dynamodb_arrivals"]) == round(10 + 30 / size, 3)
+    assert max(values[DYNAMODB_ARRIVALS]) == round(10 + 30 / size, 3)
 
 
 def test_a_short_run_keeps_every_second() -> None:
     """Under MAX_POINTS rows, the series are the rows themselves."""
-    x, values = series(rows_of(90), ["dynamodb_arrivals"])
-    assert x == list(range(1, 91)) and values["dynamodb_arrivals"] == [10.0] * 90
+    x, values = series(rows_of(90), [DYNAMODB_ARRIVALS])
+    assert x == list(range(1, 91)) and values[DYNAMODB_ARRIVALS] == [10.0] * 90
 
 
 def test_fault_windows_pair_starts_with_ends_and_an_open_one_runs_to_the_end() -> None:
@@ -49,7 +50,7 @@ def test_fault_windows_pair_starts_with_ends_and_an_open_one_runs_to_the_end() -
 
 def test_dns_empty_windows_cover_the_seconds_with_no_address() -> None:
     """Row N covers second N-1 to N: rows 10-12 empty make one window from 9 to 12; a trailing one runs to the end."""
-    rows = rows_of(20, dns_regional_addresses={10: 0, 11: 0, 12: 0, 19: 0, 20: 0})
+    rows = rows_of(20, **{DNS_REGIONAL_ADDRESSES: {10: 0, 11: 0, 12: 0, 19: 0, 20: 0}})
     assert dns_empty_windows(rows) == [(9.0, 12.0), (18.0, 20.0)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reports import columns
 from reports.kpis import DEFINITIONS, compute
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
@@ -13,16 +14,16 @@ def series(goodput: list[int], *, empty: range, arrivals: dict[int, int] | None 
         second = i + 1
         rows.append(
             {
-                "second": second,
-                "dns_regional_addresses": 0 if second in empty else 3,
-                "dynamodb_arrivals": (arrivals or {}).get(second, 10),
-                "dynamodb_completed": 10,
-                "dynamodb_wasted": 1,
-                "clients_logical": 10,
-                "clients_attempts": 20 if second in empty else 10,
-                "clients_ok": ok,
-                "clients_dynamodb_logical": 10,
-                "clients_dynamodb_ok": ok,
+                columns.SECOND: second,
+                columns.DNS_REGIONAL_ADDRESSES: 0 if second in empty else 3,
+                columns.DYNAMODB_ARRIVALS: (arrivals or {}).get(second, 10),
+                columns.DYNAMODB_COMPLETED: 10,
+                columns.DYNAMODB_WASTED: 1,
+                columns.CLIENTS_LOGICAL: 10,
+                columns.CLIENTS_ATTEMPTS: 20 if second in empty else 10,
+                columns.CLIENTS_OK: ok,
+                columns.clients_of("dynamodb", columns.LOGICAL): 10,
+                columns.clients_of("dynamodb", columns.OK): ok,
             }
         )
     return rows

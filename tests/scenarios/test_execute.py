@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from reports.columns import CLIENTS_OK, DNS_REGIONAL_ADDRESSES
 from scenarios.execute import RunOptions, execute
 from scenarios.schema import Scenario, load_scenario
 from tests.helpers import CLI, changed, read_json, scenario_file, shipped
@@ -23,7 +24,7 @@ def test_a_virtual_run_leaves_a_complete_run_directory(tmp_path: Path) -> None:
     for name in FILES:
         assert (result.directory / name).is_file(), name
     lines = (result.directory / "timeseries.csv").read_text().splitlines()
-    assert len(lines) == 1 + 45 and "dns_regional_addresses" in lines[0] and "clients_ok" in lines[0]
+    assert len(lines) == 1 + 45 and DNS_REGIONAL_ADDRESSES in lines[0] and CLIENTS_OK in lines[0]
     document = read_json(result.directory / "kpis.json")
     assert set(document["kpis"]) == set(document["definitions"])
     assert document["kpis"]["dns_empty_seconds"] > 10

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from reports.columns import DYNAMODB_COMPLETED, DYNAMODB_WASTED
 from reports.render import run_rows
 from scenarios.execute import RunOptions, execute
 from tests.helpers import shipped
@@ -22,5 +23,5 @@ def test_recovery_below_the_threshold_and_a_metastable_state_above_it(tmp_path: 
     assert below["recovered_after_s"] is not None and below["recovered_after_s"] < 30
     assert above["recovered_after_s"] is None and result.kpis["metastable"] is True
     tail = run_rows(result.directory)[-60:]
-    wasted = sum(float(r["dynamodb_wasted"]) for r in tail) / sum(float(r["dynamodb_completed"]) for r in tail)
+    wasted = sum(float(r[DYNAMODB_WASTED]) for r in tail) / sum(float(r[DYNAMODB_COMPLETED]) for r in tail)
     assert wasted > 0.3

@@ -1,0 +1,93 @@
+"""The columns of a run's timeseries.csv, named once: scenarios/sampler.py writes them; the KPIs, the charts, the
+terminal's progress bar and the tests read them by these names.
+
+One row per simulated second (the row for second N covers N-1 to N):
+
+    second                                  the second the row closes
+    dns_<label>_addresses                   addresses DNS gives for each of DynamoDB's names, as of the second's end
+    <node>_<counter>                        a node's capacity counters over the second (services.capacity.COUNTERS)
+    <node>_queue, <node>_in_flight          its queue depth and work in flight, as of the second's end
+    <node>_p50_ms, <node>_p99_ms            its latency over the second (the worst node's, where there are several)
+    dwfm_leases                             droplet leases DWFM holds (a run with [ec2])
+    lambda_poller_backlog                   records waiting for Lambda's event-source poller (a run with [lambda])
+    clients_<measure>                       all clients: logical requests, attempts, and each outcome class
+    clients_<kind>_logical, clients_<kind>_ok   the same for one user kind (the [load] mix's dynamodb, ec2, lambda)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+SECOND = "second"
+
+
+def dns_addresses(label: str) -> str:
+    """The column of one of DynamoDB's DNS names, by its label."""
+    return f"dns_{label}_addresses"
+
+
+DNS_REGIONAL_ADDRESSES = dns_addresses("regional")
+DNS_IPV6_ADDRESSES = dns_addresses("ipv6")
+DNS_FIPS_ADDRESSES = dns_addresses("fips")
+DNS_ADDRESSES = (DNS_REGIONAL_ADDRESSES, DNS_IPV6_ADDRESSES, DNS_FIPS_ADDRESSES)
+
+# The nodes with a capacity model, by their columns' prefix (the DynamoDB routers are summed into one).
+DYNAMODB = "dynamodb"
+EC2_API = "ec2_api"
+DWFM = "dwfm"
+NETMGR = "netmgr"
+LAMBDA = "lambda"
+# What a node's columns give besides its counters.
+QUEUE = "queue"
+IN_FLIGHT = "in_flight"
+P50_MS = "p50_ms"
+P99_MS = "p99_ms"
+
+
+def node_column(node: str, measure: str) -> str:
+    """A node's column: one of its capacity counters (arrivals, completed, wasted, ...), QUEUE, IN_FLIGHT, P50_MS
+    or P99_MS."""
+    return f"{node}_{measure}"
+
+
+DYNAMODB_ARRIVALS = node_column(DYNAMODB, "arrivals")
+DYNAMODB_COMPLETED = node_column(DYNAMODB, "completed")
+DYNAMODB_WASTED = node_column(DYNAMODB, "wasted")
+DWFM_COMPLETED = node_column(DWFM, "completed")
+DWFM_WASTED = node_column(DWFM, "wasted")
+DWFM_EXPIRED = node_column(DWFM, "expired")
+DWFM_QUEUE = node_column(DWFM, QUEUE)
+DWFM_LEASES = "dwfm_leases"
+LAMBDA_POLLER_BACKLOG = "lambda_poller_backlog"
+
+# The clients' measures: LOGICAL and ATTEMPTS, and each outcome class (loadgen.behaviour.OUTCOME_CLASSES), OK among
+# them; a user kind has a LOGICAL and an OK column of its own.
+LOGICAL = "logical"
+ATTEMPTS = "attempts"
+OK = "ok"
+_CLIENTS = "clients_"
+
+
+def clients(measure: str) -> str:
+    """A column over all the clients."""
+    return _CLIENTS + measure
+
+
+def clients_of(kind: str, measure: str) -> str:
+    """A column of one user kind's clients (LOGICAL or OK)."""
+    return f"{_CLIENTS}{kind}_{measure}"
+
+
+CLIENTS_LOGICAL = clients(LOGICAL)
+CLIENTS_ATTEMPTS = clients(ATTEMPTS)
+CLIENTS_OK = clients(OK)
+
+
+def client_kinds(columns: Iterable[str]) -> list[str]:
+    """The user kinds that have columns of their own among `columns`, sorted."""
+    suffix = "_" + LOGICAL
+    return sorted(
+        column.removeprefix(_CLIENTS).removesuffix(suffix)
+        for column in columns
+        if column.startswith(_CLIENTS) and column.endswith(suffix) and column != CLIENTS_LOGICAL
+    )
