@@ -1,0 +1,67 @@
+"""One vocabulary: the events a run logs are EventKinds, the lists that read kinds hold members (not look-alike
+strings), and timeseries.csv has exactly the columns reports/columns.py names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import get_args
+
+from loadgen.behaviour import OUTCOME_CLASSES
+from reports import columns
+from reports.charts import OBSERVED, OUTCOMES
+from reports.kpis import HARMLESS
+from reports.render import NOTABLE
+from scenarios.console import STYLES, VERBOSE_ONLY
+from scenarios.execute import RunOptions, execute
+from scenarios.progress import PHASES
+from scenarios.runner import run_virtual
+from scenarios.schema import Fault
+from services.capacity import COUNTERS
+from services.event_kinds import CONTROL_PLANE_STEPS, EventKind, FaultKind
+from tests.helpers import changed, shipped
+
+
+def test_every_event_of_a_cascade_is_an_event_kind() -> None:
+    """cascade-live in virtual time (the race, DWFM's collapse, Lambda, the operators): every event's kind is an
+    EventKind member, and every fault_start and fault_end names a FaultKind member."""
+    events = run_virtual(shipped("cascade-live")).events.events
+    assert [e.kind for e in events if type(e.kind) is not EventKind] == []
+    faults = [e for e in events if e.kind in (EventKind.FAULT_START, EventKind.FAULT_END)]
+    assert faults and [e.data["fault"] for e in faults if type(e.data["fault"]) is not FaultKind] == []
+
+
+def test_the_lists_that_read_kinds_hold_only_members() -> None:
+    """The report's, the timeline's, the progress bar's and the terminal's kinds, the control-plane steps kept out of
+    memory and the KPIs' harmless faults are members; the schema's faults are exactly the FaultKinds."""
+    lists = {
+        "NOTABLE": NOTABLE,
+        "OBSERVED": OBSERVED,
+        "PHASES": PHASES,
+        "STYLES": STYLES,
+        "VERBOSE_ONLY": VERBOSE_ONLY,
+        "CONTROL_PLANE_STEPS": CONTROL_PLANE_STEPS,
+    }
+    for name, kinds in lists.items():
+        assert [k for k in kinds if type(k) is not EventKind] == [], name
+    assert [k for k in HARMLESS if type(k) is not FaultKind] == []
+    union, _ = get_args(Fault)
+    schema = [kind for model in get_args(union) for kind in get_args(model.model_fields["kind"].annotation)]
+    assert sorted(schema) == sorted(FaultKind) and all(type(kind) is FaultKind for kind in schema)
+
+
+def test_every_time_series_column_is_one_reports_columns_names(tmp_path: Path) -> None:
+    """A run with DNS, DynamoDB, EC2, Lambda and three kinds of clients writes exactly the columns that
+    reports/columns.py forms, and the charts colour every outcome class the clients count."""
+    scenario = changed(shipped("cascade-live"), duration=20)
+    result = execute(scenario, tmp_path / "run", RunOptions(virtual=True))
+    header = (result.directory / "timeseries.csv").read_text().splitlines()[0].split(",")
+    nodes = (columns.DYNAMODB, columns.EC2_API, columns.DWFM, columns.NETMGR, columns.LAMBDA)
+    measures = (*COUNTERS, columns.QUEUE, columns.IN_FLIGHT, columns.P50_MS, columns.P99_MS)
+    kinds = columns.client_kinds(header)
+    named = {columns.SECOND, *columns.DNS_ADDRESSES, columns.DWFM_LEASES, columns.LAMBDA_POLLER_BACKLOG}
+    named |= {columns.node_column(node, measure) for node in nodes for measure in measures}
+    named |= {columns.clients(measure) for measure in (columns.LOGICAL, columns.ATTEMPTS, *OUTCOME_CLASSES)}
+    named |= {columns.clients_of(kind, measure) for kind in kinds for measure in (columns.LOGICAL, columns.OK)}
+    assert kinds == ["dynamodb", "ec2", "lambda"]
+    assert len(header) == len(set(header)) and set(header) == named
+    assert list(OUTCOMES) == list(OUTCOME_CLASSES)
