@@ -6,6 +6,7 @@ from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 from reports.columns import DNS_REGIONAL_ADDRESSES, DWFM_LEASES, DYNAMODB_ARRIVALS, SECOND
 from scenarios.sampler import Row
@@ -25,17 +26,21 @@ PHASES: dict[str, str] = {
 
 
 def progress_display(console: Console) -> Progress:
-    """The bars' layout: label, bar, simulated seconds, phase, live figures, wall time."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:>6.0f}/{task.total:.0f} s"),
-        TextColumn("{task.fields[phase]:<18}"),
-        TextColumn("{task.fields[figures]}"),
+    """The bars' layout: label, bar, simulated seconds, wall time, phase, and the live figures when there is room
+    for them. On a narrow terminal the label and phase wrap between words onto more lines instead of being cut."""
+    columns = [
+        TextColumn("[bold]{task.description}", table_column=Column(overflow="fold", min_width=20)),
+        BarColumn(bar_width=10),
+        TextColumn("{task.completed:>6.0f}/{task.total:.0f} s", table_column=Column(no_wrap=True)),
         TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+        TextColumn("{task.fields[phase]}", table_column=Column(overflow="fold", min_width=9)),
+    ]
+    if console.width >= FIGURES_FROM:
+        columns.append(TextColumn("{task.fields[figures]}"))
+    return Progress(*columns, console=console, transient=False)
+
+
+FIGURES_FROM = 110  # columns: below that, the figures would be cut to a misleading number
 
 
 class RunBar:
