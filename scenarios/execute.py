@@ -5,6 +5,7 @@
         meta.json        what ran, how, when, for how long, with which versions, and whether it was interrupted
         events.jsonl     faults, plan generations, DNS changes, operator actions, written as they happen
         timeseries.csv   one row per simulated second (scenarios/sampler.py)
+        load-plan.json   what Locust's processes were given (loadgen/plan.py), in live runs with load
         locust/          Locust's CSV and HTML and the users' outcomes, in live runs with load
         outcomes.csv     the clients' per-second outcomes (Locust's workers merged, or the virtual users')
         kpis.json        the KPIs (reports/kpis.py) with their definitions
