@@ -121,7 +121,8 @@ class Cloud:
 
     def _router(self, index: int, rng_for: Callable[[str], random.Random]) -> Router:
         server = self.server_policy()
-        spec = replace(self.settings.router_capacity, drop_expired=server.drop_expired)
+        spec = self.settings.router_capacity  # drops expired work if the scenario or the policy set says so
+        spec = replace(spec, drop_expired=spec.drop_expired or server.drop_expired)
         name = f"router-{index}"
         return Router(
             name,
