@@ -28,7 +28,7 @@ from scenarios.schema import (
 )
 from services.capacity import CapacityModel
 from services.cloud import Cloud
-from services.event_kinds import EventKind, FaultKind
+from services.event_kinds import EventKind, FaultKind, OperatorKind
 
 
 @dataclass(frozen=True)
@@ -50,17 +50,17 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
         steps.extend(replace(s, fault=fault.kind, window=window) for s in _fault_steps(fault, cloud, len(steps)))
     for action in scenario.operator:
         if isinstance(action, RestoreDns):
-            steps.append(_Step(action.at, len(steps), None, "restore_dns", cloud.dns.restore_dns))
+            steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTORE_DNS, cloud.dns.restore_dns))
         elif cloud.ec2 is not None and isinstance(action, ThrottleDwfm):
             throttle = partial(cloud.ec2.dwfm.throttle, action.rate)
-            steps.append(_Step(action.at, len(steps), None, "throttle_dwfm", throttle))
+            steps.append(_Step(action.at, len(steps), None, OperatorKind.THROTTLE_DWFM, throttle))
         elif cloud.ec2 is not None and isinstance(action, RestartDwfm):
-            steps.append(_Step(action.at, len(steps), None, "restart_dwfm", cloud.ec2.dwfm.restart))
+            steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTART_DWFM, cloud.ec2.dwfm.restart))
         elif cloud.ec2 is not None and isinstance(action, RelaxThrottles):
-            steps.append(_Step(action.at, len(steps), None, "relax_throttles", cloud.ec2.dwfm.relax))
+            steps.append(_Step(action.at, len(steps), None, OperatorKind.RELAX_THROTTLES, cloud.ec2.dwfm.relax))
         elif cloud.lambda_ is not None and isinstance(action, RestartPoller):
             restart = partial(cloud.lambda_.poller.restart, "operator")
-            steps.append(_Step(action.at, len(steps), None, "restart_poller", restart))
+            steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTART_POLLER, restart))
     return sorted(steps, key=lambda s: (s.at, s.order))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.errors import CascadesimError
-from services.event_kinds import FaultKind
+from services.event_kinds import FaultKind, OperatorKind
 
 
 class ScenarioError(CascadesimError):
@@ -106,7 +106,7 @@ _PATTERN_WORDS = {
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
-    tags = {*FaultKind, "restore_dns", "throttle_dwfm", "restart_dwfm", "restart_poller", "relax_throttles"}
+    tags = {*FaultKind, *OperatorKind}
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]

@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 from scenarios.fields import ConfigModel, Port, PositiveSeconds, Seconds
 from scenarios.policies import POLICY_DIR, policy_path
 from scenarios.problems import FieldProblem, ScenarioError, describe, read_toml
-from services.event_kinds import FaultKind
+from services.event_kinds import FaultKind, OperatorKind
 
 
 class DnsConfig(ConfigModel):
@@ -196,32 +196,32 @@ class LoadSpike(_Timed):
 class RestoreDns(_Timed):
     """The operators' manual repair of the zone."""
 
-    kind: Literal["restore_dns"]
+    kind: Literal[OperatorKind.RESTORE_DNS]
 
 
 class ThrottleDwfm(_Timed):
     """The operators limit the rate of incoming DWFM work."""
 
-    kind: Literal["throttle_dwfm"]
+    kind: Literal[OperatorKind.THROTTLE_DWFM]
     rate: PositiveSeconds
 
 
 class RestartPoller(_Timed):
     """The operators restart Lambda's stuck event-source poller."""
 
-    kind: Literal["restart_poller"]
+    kind: Literal[OperatorKind.RESTART_POLLER]
 
 
 class RelaxThrottles(_Timed):
     """The operators lift the DWFM throttle once the system has recovered."""
 
-    kind: Literal["relax_throttles"]
+    kind: Literal[OperatorKind.RELAX_THROTTLES]
 
 
 class RestartDwfm(_Timed):
     """The operators restart the DWFM hosts, clearing their queues."""
 
-    kind: Literal["restart_dwfm"]
+    kind: Literal[OperatorKind.RESTART_DWFM]
 
 
 Fault = Annotated[

@@ -77,6 +77,17 @@ class FaultKind(StrEnum):
     LOAD_SPIKE = "load_spike"  # the clients' user counts are multiplied
 
 
+class OperatorKind(StrEnum):
+    """An operator action a scenario schedules: its `kind` in the scenario file, and the `action` of its
+    OPERATOR_ACTION event."""
+
+    RESTORE_DNS = "restore_dns"  # the operators repair the zone by hand
+    THROTTLE_DWFM = "throttle_dwfm"  # they limit the rate of incoming DWFM work
+    RESTART_DWFM = "restart_dwfm"  # they restart the DWFM hosts, clearing their queues
+    RELAX_THROTTLES = "relax_throttles"  # they lift the DWFM throttle once the system has recovered
+    RESTART_POLLER = "restart_poller"  # they restart Lambda's stuck event-source poller
+
+
 # The control plane's routine steps, several a second: in events.jsonl, but no KPI reads them and a 14-hour run has
 # hundreds of thousands, so a run does not keep them in memory.
 CONTROL_PLANE_STEPS = frozenset(

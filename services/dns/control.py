@@ -16,7 +16,7 @@ from services.dns.planner import HealthProbe, HttpHealthProbe, Planner, RouterTa
 from services.dns.plans import PlanStore
 from services.dns.resolver import SharedResolver
 from services.dns.zone import Action, Change, RecordSet, RecordSetChange, Zone
-from services.event_kinds import EventKind
+from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
 from services.net import Address, Network
 
@@ -143,7 +143,7 @@ class DnsControlPlane:
             EventKind.OPERATOR_ACTION,
             "operator",
             f"restore_dns: wrote plan {plan.generation} to every endpoint",
-            action="restore_dns",
+            action=OperatorKind.RESTORE_DNS,
             generation=plan.generation,
         )
 

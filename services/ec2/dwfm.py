@@ -28,7 +28,7 @@ from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Ove
 from services.client import ServiceClient
 from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
-from services.event_kinds import EventKind
+from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
 from services.throttling.admission import Admission, TokenBucketLimit
 from services.throttling.disciplines import Discipline
@@ -240,7 +240,7 @@ class DropletWorkflowManager:
             EventKind.OPERATOR_ACTION,
             "operator",
             f"throttle_dwfm: at most {rate:g} lease work items/s",
-            action="throttle_dwfm",
+            action=OperatorKind.THROTTLE_DWFM,
             rate=rate,
         )
 
@@ -251,7 +251,7 @@ class DropletWorkflowManager:
             EventKind.OPERATOR_ACTION,
             "operator",
             "relax_throttles: DWFM takes work at its own pace again",
-            action="relax",
+            action=OperatorKind.RELAX_THROTTLES,
         )
 
     def restart(self) -> None:
@@ -264,7 +264,7 @@ class DropletWorkflowManager:
             EventKind.OPERATOR_ACTION,
             "operator",
             f"restart_dwfm: {dropped} queued work items dropped",
-            action="restart_dwfm",
+            action=OperatorKind.RESTART_DWFM,
             dropped=dropped,
         )
 

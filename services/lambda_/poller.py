@@ -13,7 +13,7 @@ from collections import deque
 
 import anyio
 
-from services.event_kinds import EventKind
+from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
 from services.lambda_.function import LambdaError, LambdaService
 
@@ -91,5 +91,5 @@ class EventSourcePoller:
             kind,
             by if by == "operator" else self.source,
             f"restart_poller: {self.source} polls again (backlog {len(self.queue)})",
-            action="restart_poller",
+            action=OperatorKind.RESTART_POLLER,
         )

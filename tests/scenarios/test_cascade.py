@@ -8,7 +8,7 @@ import pytest
 
 from scenarios.runner import VirtualRun, run_virtual
 from services.dns import REGIONAL
-from services.event_kinds import EventKind
+from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import changed, shipped
 
 PHASES = [
@@ -96,7 +96,9 @@ def test_the_unsupervised_poller_stays_stuck_until_the_operator_restarts_it() ->
     operators = run("cascade-operators")
     stuck = first(operators, EventKind.POLLER_STUCK)
     restarted = next(
-        e.t for e in operators.events.of_kind(EventKind.OPERATOR_ACTION) if e.data.get("action") == "restart_poller"
+        e.t
+        for e in operators.events.of_kind(EventKind.OPERATOR_ACTION)
+        if e.data.get("action") == OperatorKind.RESTART_POLLER
     )
     assert stuck < first(operators, EventKind.RECORD_FILLED) < restarted
     assert not operators.events.of_kind(EventKind.POLLER_RESTARTED)

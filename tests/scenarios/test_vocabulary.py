@@ -15,24 +15,28 @@ from scenarios.console import STYLES, VERBOSE_ONLY
 from scenarios.execute import RunOptions, execute
 from scenarios.progress import PHASES
 from scenarios.runner import run_virtual
-from scenarios.schema import Fault
+from scenarios.schema import Fault, OperatorAction
 from services.capacity import COUNTERS
-from services.event_kinds import CONTROL_PLANE_STEPS, EventKind, FaultKind
+from services.event_kinds import CONTROL_PLANE_STEPS, EventKind, FaultKind, OperatorKind
 from tests.helpers import changed, shipped
 
 
 def test_every_event_of_a_cascade_is_an_event_kind() -> None:
     """cascade-live in virtual time (the race, DWFM's collapse, Lambda, the operators): every event's kind is an
-    EventKind member, and every fault_start and fault_end names a FaultKind member."""
+    EventKind member, every fault_start and fault_end names a FaultKind member and every operator action an
+    OperatorKind member."""
     events = run_virtual(shipped("cascade-live")).events.events
     assert [e.kind for e in events if type(e.kind) is not EventKind] == []
     faults = [e for e in events if e.kind in (EventKind.FAULT_START, EventKind.FAULT_END)]
     assert faults and [e.data["fault"] for e in faults if type(e.data["fault"]) is not FaultKind] == []
+    actions = [e.data["action"] for e in events if e.kind == EventKind.OPERATOR_ACTION]
+    assert actions and [a for a in actions if type(a) is not OperatorKind] == []
 
 
 def test_the_lists_that_read_kinds_hold_only_members() -> None:
     """The report's, the timeline's, the progress bar's and the terminal's kinds, the control-plane steps kept out of
-    memory and the KPIs' harmless faults are members; the schema's faults are exactly the FaultKinds."""
+    memory and the KPIs' harmless faults are members; the schema's faults and operator actions are exactly the
+    FaultKinds and the OperatorKinds."""
     lists = {
         "NOTABLE": NOTABLE,
         "OBSERVED": OBSERVED,
@@ -44,9 +48,10 @@ def test_the_lists_that_read_kinds_hold_only_members() -> None:
     for name, kinds in lists.items():
         assert [k for k in kinds if type(k) is not EventKind] == [], name
     assert [k for k in HARMLESS if type(k) is not FaultKind] == []
-    union, _ = get_args(Fault)
-    schema = [kind for model in get_args(union) for kind in get_args(model.model_fields["kind"].annotation)]
-    assert sorted(schema) == sorted(FaultKind) and all(type(kind) is FaultKind for kind in schema)
+    for annotated, members in ((Fault, FaultKind), (OperatorAction, OperatorKind)):
+        union, _ = get_args(annotated)
+        schema = [kind for model in get_args(union) for kind in get_args(model.model_fields["kind"].annotation)]
+        assert sorted(schema) == sorted(members) and all(type(kind) is members for kind in schema)
 
 
 def test_every_time_series_column_is_one_reports_columns_names(tmp_path: Path) -> None:
