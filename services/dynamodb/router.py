@@ -6,16 +6,13 @@ touching the storage it shares with the other routers. It also answers `GET /hea
 `GET /metrics` in the Prometheus text format.
 
 A bug of ours inside a request (any exception but DynamoDB's own errors) is answered as DynamoDB answers it, 500
-InternalServerError, and reported to the event log as `internal_error`, with its traceback: the first
-INTERNAL_ERRORS_IN_FULL of them in full, then only a count (`internal_errors_counted` at 10×, 100×, ... as many), so
-a bug that every request hits cannot flood the log.
+InternalServerError, and reported to the event log (services/internal_errors.py).
 """
 
 from __future__ import annotations
 
 import json
 import random
-import traceback
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -39,8 +36,8 @@ from services.dynamodb.errors import (
     ValidationException,
 )
 from services.dynamodb.tables import Storage
-from services.event_kinds import EventKind
 from services.events import EventLog
+from services.internal_errors import InternalErrors
 from services.metrics import CONTENT_TYPE, prometheus_text
 from services.throttling.admission import Admission
 from services.throttling.disciplines import Discipline
@@ -48,7 +45,6 @@ from services.throttling.disciplines import Discipline
 TARGET_PREFIX = "DynamoDB_20120810"
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
-INTERNAL_ERRORS_IN_FULL = 10
 
 Operation = Callable[[Storage, dict[str, Any]], dict[str, Any]]
 
@@ -101,7 +97,7 @@ class Router:
         self._rng = rng or random.Random(name)
         self.capacity = CapacityModel(spec or CapacitySpec(), self._rng, admission=admission, discipline=discipline)
         self.events = events if events is not None else EventLog(anyio.current_time, start=0.0)
-        self.internal_errors = 0
+        self.internal_errors = InternalErrors(name, self.events)
         self.app = Starlette(
             routes=[
                 Route("/", self._api, methods=["POST"]),
@@ -140,33 +136,9 @@ class Router:
         except DynamoError as exc:
             return self._error(exc)
         except Exception as exc:  # a bug of ours: answer as DynamoDB would, and report it
-            self._internal_error(exc, request.headers.get("x-amz-target", ""))
+            self.internal_errors.record(exc, request.headers.get("x-amz-target", ""), "InternalServerError")
             return self._error(InternalServerError("Internal server error"))
         return self._respond(200, result)
-
-    def _internal_error(self, exc: Exception, target: str) -> None:
-        """The first INTERNAL_ERRORS_IN_FULL in full, with their tracebacks; past them, a count now and then."""
-        self.internal_errors += 1
-        count = self.internal_errors
-        if count <= INTERNAL_ERRORS_IN_FULL:
-            what = f"{type(exc).__name__}: {exc}"
-            self.events.emit(
-                EventKind.INTERNAL_ERROR,
-                self.name,
-                what if len(what) <= 300 else what[:299] + "…",
-                error=type(exc).__name__,
-                target=target,
-                count=count,
-                traceback="".join(traceback.format_exception(exc)),
-            )
-        elif count % INTERNAL_ERRORS_IN_FULL == 0 and _power_of_ten(count // INTERNAL_ERRORS_IN_FULL):
-            self.events.emit(
-                EventKind.INTERNAL_ERRORS_COUNTED,
-                self.name,
-                f"{count} internal errors so far (500 InternalServerError); "
-                f"only the first {INTERNAL_ERRORS_IN_FULL} are logged in full",
-                count=count,
-            )
 
     async def _parse(self, request: Request) -> tuple[Operation | Any, dict[str, Any]]:
         prefix, _, name = request.headers.get("x-amz-target", "").partition(".")
@@ -198,10 +170,6 @@ class Router:
             media_type="application/x-amz-json-1.0",
             headers=headers,
         )
-
-
-def _power_of_ten(n: int) -> bool:
-    return n >= 10 and str(n).rstrip("0") == "1"
 
 
 async def _run(operation: Any, storage: Storage, body: dict[str, Any], now: float) -> dict[str, Any]:

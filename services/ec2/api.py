@@ -24,6 +24,8 @@ from services.client import DEADLINE_HEADER, parse_deadline
 from services.ec2.dwfm import DropletWorkflowManager
 from services.ec2.netmgr import NetworkManager
 from services.errors import CascadesimError
+from services.events import EventLog
+from services.internal_errors import InternalErrors
 from services.metrics import CONTENT_TYPE, prometheus_text
 
 STATUS = {"InsufficientInstanceCapacity": 500, "RequestLimitExceeded": 503, "InternalError": 500}
@@ -63,8 +65,10 @@ class Ec2Api:
         spec: CapacitySpec,
         rng: random.Random,
         netmgr: NetworkManager,
+        events: EventLog | None = None,
     ) -> None:
         self.name = name
+        self.internal_errors = InternalErrors(name, events if events is not None else EventLog(anyio.current_time, 0.0))
         self.netmgr = netmgr
         self.dwfm = dwfm
         self.fleet = fleet
@@ -107,6 +111,9 @@ class Ec2Api:
             return self._error("RequestLimitExceeded", "Request limit exceeded.")
         except Ec2Error as exc:
             return self._error(exc.code, exc.message)
+        except Exception as exc:  # a bug of ours: answer as EC2 does, and report it
+            self.internal_errors.record(exc, request.url.path, "InternalError")
+            return self._error("InternalError", "An internal error has occurred")
         return JSONResponse(result)
 
     def _error(self, code: str, message: str) -> Response:

@@ -66,7 +66,7 @@ class Ec2Service:
         net = server_policy()
         self.netmgr = NetworkManager(events, rng_for("netmgr"), admission=net.admission, discipline=net.discipline)
         self.fleet = Fleet(slots_per_droplet)
-        self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"), self.netmgr)
+        self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"), self.netmgr, events)
         self.api_node = HttpNode("ec2-api", network, self.api.app, address, events)
         self.canary_client = ServiceClient(network, stub, EC2_NAME, address[1], rng_for("canary"), timeout=5.0)
         self.canary = LaunchCanary(self.canary_client, events, interval=canary_interval)

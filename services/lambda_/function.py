@@ -25,6 +25,8 @@ from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Ove
 from services.client import ServiceClient
 from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
+from services.events import EventLog
+from services.internal_errors import InternalErrors
 from services.metrics import CONTENT_TYPE, prometheus_text
 
 TABLE = "lambda-functions"
@@ -58,11 +60,26 @@ class LambdaSettings:
     queue_limit: int = 32
 
 
+def _error(exc: LambdaError) -> Response:
+    return JSONResponse(
+        {"Type": "Service" if exc.status >= 500 else "User", "Message": exc.message},
+        status_code=exc.status,
+        headers={"x-amzn-ErrorType": exc.code},
+    )
+
+
 class LambdaService:
     def __init__(
-        self, settings: LambdaSettings, dynamodb: ServiceClient, ec2: ServiceClient, rng: random.Random
+        self,
+        settings: LambdaSettings,
+        dynamodb: ServiceClient,
+        ec2: ServiceClient,
+        rng: random.Random,
+        events: EventLog | None = None,
     ) -> None:
         self.settings = settings
+        log = events if events is not None else EventLog(anyio.current_time, 0.0)
+        self.internal_errors = InternalErrors("lambda", log)
         self.dynamodb = dynamodb
         self.ec2 = ec2
         self._cache: dict[str, tuple[float, FunctionConfig]] = {}
@@ -89,15 +106,15 @@ class LambdaService:
     async def _invoke_route(self, request: Request) -> Response:
         try:
             payload = json.loads(await request.body() or b"{}")
-            result = await self.invoke(request.path_params["name"], payload)
-        except ValueError:
+        except ValueError:  # not a bug of ours: the caller's body
             return JSONResponse({"Type": "User", "Message": "Could not parse request body into json"}, status_code=400)
+        try:
+            result = await self.invoke(request.path_params["name"], payload)
         except LambdaError as exc:
-            return JSONResponse(
-                {"Type": "Service" if exc.status >= 500 else "User", "Message": exc.message},
-                status_code=exc.status,
-                headers={"x-amzn-ErrorType": exc.code},
-            )
+            return _error(exc)
+        except Exception as exc:  # a bug of ours: answer as Lambda does, and report it
+            self.internal_errors.record(exc, request.url.path, "ServiceException")
+            return _error(LambdaError("ServiceException", "An internal error has occurred"))
         return JSONResponse(result)
 
     async def invoke(self, name: str, payload: Any) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class LambdaStack:
         self.network = network
         self.events = events
         self.address = address
-        self.function = LambdaService(settings, dynamodb, ec2, rng_for("lambda"))
+        self.function = LambdaService(settings, dynamodb, ec2, rng_for("lambda"), events)
         self.node = HttpNode("lambda", network, self.function.app, address, events)
         self.poller = EventSourcePoller(self.function, FUNCTION, events, supervised=supervised)
         self.invoke_client = invoke_client

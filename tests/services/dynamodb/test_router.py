@@ -13,10 +13,10 @@ import trio.testing
 
 from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
-from services.dynamodb.router import INTERNAL_ERRORS_IN_FULL
 from services.dynamodb.tables import Storage
 from services.event_kinds import EventKind
 from services.events import EventLog
+from services.internal_errors import IN_FULL as INTERNAL_ERRORS_IN_FULL
 from services.virtual_network import VirtualNetwork
 
 ADDRESS = ("127.0.1.1", 8000)
@@ -250,7 +250,7 @@ async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_cl
                     seen[code] = seen.get(code, 0) + 1
             assert (await call(client, "DescribeTable", {"TableName": "tbl"})).status_code == 200
         nursery.cancel_scope.cancel()
-    assert router.internal_errors == 0, [e.data["traceback"] for e in events.of_kind(EventKind.INTERNAL_ERROR)]
+    assert router.internal_errors.count == 0, [e.data["traceback"] for e in events.of_kind(EventKind.INTERNAL_ERROR)]
     assert sum(seen.values()) >= 1000 and {
         "ValidationException",
         "SerializationException",
@@ -302,7 +302,7 @@ async def test_a_bug_inside_a_router_is_a_dynamodb_500_and_an_event(autojump_clo
         "message": "Internal server error",
     }
     full = events.of_kind(EventKind.INTERNAL_ERROR)
-    assert len(full) == INTERNAL_ERRORS_IN_FULL and router.internal_errors == 150
+    assert len(full) == INTERNAL_ERRORS_IN_FULL and router.internal_errors.count == 150
     assert {(e.source, e.message, e.data["target"]) for e in full} == {
         ("router-1", "RuntimeError: a bug of ours", "DynamoDB_20120810.CreateTable")
     }
