@@ -21,6 +21,8 @@ from services.net import Network
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
 
+SETTLE = 1e-6
+
 
 async def run_scenario(
     scenario: Scenario,
@@ -41,7 +43,10 @@ async def run_scenario(
     cloud = Cloud(cloud_settings(scenario), network, events, probe=probe)
     limit = scenario.duration if duration is None else duration
     events.emit(EventKind.RUN_STARTED, "runner", f"scenario {scenario.name} started", scenario=scenario.name)
-    with anyio.move_on_after(max(0.0, limit - events.now())):
+    # Everything stops a microsecond after the last second ends, so that the sampler takes that second's row on its
+    # own schedule, before any task unwinds: tasks unwind in an order anyio takes from a set (memory addresses), and
+    # a row taken while they do (a node's work in flight, say) would differ from run to run.
+    with anyio.move_on_after(max(0.0, limit - events.now()) + SETTLE):
         async with anyio.create_task_group() as tg:
             if observe is not None:
                 tg.start_soon(observe, cloud)
