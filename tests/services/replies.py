@@ -57,9 +57,14 @@ DYNAMODB = {"content-type": "application/x-amz-json-1.0"}
 ONE_TOKEN = 1e-9  # a token bucket that never refills within a test
 
 
-async def _post(app: Any, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Captured:
+async def post(app: Any, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
+    """A JSON POST to a node's ASGI app, in-process."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node") as client:
-        response = await client.post(path, content=json.dumps(body).encode(), headers=headers or {})
+        return await client.post(path, content=json.dumps(body).encode(), headers=headers or {})
+
+
+async def _post(app: Any, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Captured:
+    response = await post(app, path, body, headers)
     return Captured(response.status_code, list(response.headers.multi_items()), response.content)
 
 

@@ -3,11 +3,9 @@ and reported as an internal_error event, as the DynamoDB routers' are."""
 
 from __future__ import annotations
 
-import json
 import random
 
 import anyio
-import httpx
 
 from services.capacity import CapacitySpec
 from services.ec2.api import Ec2Api, Fleet
@@ -16,7 +14,7 @@ from services.ec2.netmgr import NetworkManager
 from services.event_kinds import EventKind
 from services.events import EventLog
 from services.lambda_.function import LambdaService, LambdaSettings
-from tests.services.replies import INVOKE, FakeDynamoDb
+from tests.services.replies import INVOKE, FakeDynamoDb, post
 
 
 class BrokenFleet(Fleet):
@@ -29,11 +27,6 @@ class BrokenFleet(Fleet):
     @instances.setter
     def instances(self, value: object) -> None:
         pass
-
-
-async def post(app: object, path: str, body: dict[str, object]) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node") as client:  # type: ignore[arg-type]
-        return await client.post(path, content=json.dumps(body).encode())
 
 
 async def test_a_bug_in_the_ec2_api_is_a_500_internal_error_and_an_event() -> None:
