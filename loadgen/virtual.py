@@ -11,8 +11,6 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 
-import anyio
-
 from loadgen.behaviour import (
     BEHAVIOURS,
     CUSTOMER_TABLE_DEFINITION,
@@ -25,6 +23,7 @@ from loadgen.behaviour import (
     stage_at,
 )
 from loadgen.plan import LoadPlan
+from services import runtime
 from services.client import ServiceClient
 from services.cloud import Cloud, rng_factory
 from services.dns.stub import StubResolver
@@ -53,7 +52,7 @@ class VirtualUsers:
         self.policy_for = policy_for
         self.behaviours = behaviours
         self.outcomes = SecondOutcomes()
-        self._running: dict[str, list[anyio.CancelScope]] = {name: [] for name in behaviours}
+        self._running: dict[str, list[runtime.CancelScope]] = {name: [] for name in behaviours}
         self.spawn_rate = spawn_rate
         self._spawned = 0
 
@@ -79,23 +78,23 @@ class VirtualUsers:
 
         Stage times and outcome seconds count from `start` (default: now), normally the run's own start.
         """
-        start = anyio.current_time() if start is None else start
+        start = runtime.current_time() if start is None else start
         await self._create_table()
-        async with anyio.create_task_group() as tg:
-            while (stage := stage_at(self.stages, anyio.current_time() - start)) is not None:
+        async with runtime.create_task_group() as tg:
+            while (stage := stage_at(self.stages, runtime.current_time() - start)) is not None:
                 budget = self.spawn_rate  # users started this second, as Locust's spawn rate allows
                 for name, scopes in self._running.items():
                     wanted = stage.users.get(name, 0)
                     while len(scopes) < wanted and budget >= 1:
                         budget -= 1
-                        scope = anyio.CancelScope()
+                        scope = runtime.CancelScope()
                         scopes.append(scope)
                         tg.start_soon(self._user, self.behaviours[name], scope, start)
                     while len(scopes) > wanted:
                         scopes.pop().cancel()
                 # The next check on the run's next whole second, where stages and load spikes change: the table's
                 # set-up took a fraction of a second, which must not shift every stage by that much.
-                await anyio.sleep_until(start + math.floor(anyio.current_time() - start) + 1)
+                await runtime.sleep_until(start + math.floor(runtime.current_time() - start) + 1)
             tg.cancel_scope.cancel()
 
     async def _create_table(self) -> None:
@@ -114,7 +113,7 @@ class VirtualUsers:
             policy=self.policy_for(who),
         )
 
-    async def _user(self, behaviour: UserBehaviour, scope: anyio.CancelScope, start: float) -> None:
+    async def _user(self, behaviour: UserBehaviour, scope: runtime.CancelScope, start: float) -> None:
         self._spawned += 1
         who = f"{behaviour.name}-{self._spawned}"
         rng = self.rng_for(who)
@@ -124,7 +123,7 @@ class VirtualUsers:
             try:
                 while True:
                     request = loop.next_request()
-                    began = anyio.current_time()
+                    began = runtime.current_time()
                     result = await client.call(
                         request.method,
                         request.path,
@@ -134,7 +133,7 @@ class VirtualUsers:
                     )
                     outcome = classify(result.outcome)
                     self.outcomes.record(int(began - start), behaviour.name, result.attempts, outcome)
-                    await anyio.sleep(loop.finished(request, outcome))
+                    await runtime.sleep(loop.finished(request, outcome))
             finally:
-                with anyio.CancelScope(shield=True):
+                with runtime.CancelScope(shield=True):
                     await client.aclose()

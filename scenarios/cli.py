@@ -334,7 +334,7 @@ def dynamodb(
     async def main() -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
-                await nursery.start(LiveNetwork().serve_http, router.app, (host, port))
+                await nursery.start(LiveNetwork().serve_http, router.routes, (host, port))
                 console.print(f"mock DynamoDB listening on http://{host}:{port} (Ctrl-C stops it)", highlight=False)
                 async for _ in signals:
                     nursery.cancel_scope.cancel()

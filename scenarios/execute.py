@@ -28,7 +28,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import anyio
 import tomli_w
 import trio
 
@@ -41,6 +40,7 @@ from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.runner import run_scenario
 from scenarios.sampler import Row, Sampler, to_csv, with_clients
 from scenarios.schema import Scenario
+from services import runtime
 from services.cloud import Cloud
 from services.errors import ListenError
 from services.event_kinds import CONTROL_PLANE_STEPS, EventKind
@@ -96,44 +96,46 @@ def execute(
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
 
         async def main() -> None:
-            events = EventLog(anyio.current_time, keep=lambda kind: kind not in CONTROL_PLANE_STEPS)
+            events = EventLog(runtime.current_time, keep=lambda kind: kind not in CONTROL_PLANE_STEPS)
             events.subscribe(JsonlSink(stream))
             for sink in sinks:
                 events.subscribe(sink)
             state.events = events
             network: Network = VirtualNetwork(options.latency) if options.virtual else LiveNetwork()
-            async with anyio.create_task_group() as nursery:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    nursery.start_soon(_watch_signals, signals, nursery.cancel_scope, events, state)
+            try:
+                async with runtime.create_task_group() as nursery:
+                    with runtime.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                        nursery.start_soon(_watch_signals, signals, nursery.cancel_scope, events, state)
 
-                    async def observe(cloud: Cloud) -> None:
-                        state.sampler = Sampler(cloud, events, listener=on_second)
-                        await state.sampler.run()
+                        async def observe(cloud: Cloud) -> None:
+                            state.sampler = Sampler(cloud, events, listener=on_second)
+                            await state.sampler.run()
 
-                    async def clients(cloud: Cloud) -> None:
-                        await _clients(cloud, scenario, directory, options, events, state)
+                        async def clients(cloud: Cloud) -> None:
+                            await _clients(cloud, scenario, directory, options, events, state)
 
-                    await run_scenario(scenario, network, events, clients=clients, observe=observe)
-                    nursery.cancel_scope.cancel()
+                        await run_scenario(scenario, network, events, clients=clients, observe=observe)
+                        nursery.cancel_scope.cancel()
+            except Exception as exc:  # a node or the harness failed: keep what was gathered, and say what happened
+                state.problems.append(_failure(exc))
+                events.emit(EventKind.RUN_FAILED, "runner", state.problems[-1])  # on the run's clock, still running
 
         try:
             if options.virtual:
                 run_in_virtual_time(main)
             else:
                 trio.run(main)
-        except Exception as exc:  # a node or the harness failed: keep what was gathered, and say what happened
-            leaf: BaseException = exc
-            while isinstance(leaf, BaseExceptionGroup):
-                leaf = leaf.exceptions[0]
-            hint = (
-                " (is another cascadesim running? pick other ports in the scenario)"
-                if isinstance(leaf, ListenError)
-                else ""
-            )
-            state.problems.append(f"the run failed: {type(leaf).__name__}: {leaf}{hint}")
-            if state.events is not None:
-                state.events.emit(EventKind.RUN_FAILED, "runner", state.problems[-1])
+        except Exception as exc:  # failed before the run's clock started, or while it stopped
+            state.problems.append(_failure(exc))
     return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
+
+
+def _failure(exc: Exception) -> str:
+    leaf: BaseException = exc
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    hint = " (is another cascadesim running? pick other ports in the scenario)" if isinstance(leaf, ListenError) else ""
+    return f"the run failed: {type(leaf).__name__}: {leaf}{hint}"
 
 
 @dataclass
@@ -145,7 +147,7 @@ class _RunState:
     problems: list[str] = field(default_factory=list)
 
 
-async def _watch_signals(signals: Any, scope: anyio.CancelScope, events: EventLog, state: _RunState) -> None:
+async def _watch_signals(signals: Any, scope: runtime.CancelScope, events: EventLog, state: _RunState) -> None:
     async for signum in signals:
         state.interrupted = True
         events.emit(
@@ -166,8 +168,8 @@ async def _clients(
     """With a [load] section, the clients: virtual users, or Locust in its own processes."""
     if scenario.load is None:
         return
-    async with anyio.create_task_group() as nursery:
-        run_start = anyio.current_time() - events.now()
+    async with runtime.create_task_group() as nursery:
+        run_start = runtime.current_time() - events.now()
         if options.virtual:
             state.users = VirtualUsers.for_plan(load_plan(scenario), cloud)
             nursery.start_soon(state.users.run, run_start)

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
-import anyio
-
 from scenarios.schema import (
     EnactorDelay,
     Fault,
@@ -26,6 +24,7 @@ from scenarios.schema import (
     SlowNode,
     ThrottleDwfm,
 )
+from services import runtime
 from services.capacity import CapacityModel
 from services.cloud import Cloud
 from services.event_kinds import EventKind, FaultKind, OperatorKind
@@ -140,7 +139,7 @@ def _capacity_of(cloud: Cloud, node: str) -> Callable[[], CapacityModel]:
 async def play(scenario: Scenario, cloud: Cloud) -> None:
     """Apply each step when its time comes (relative to the event log's start); returns after the last."""
     for step in timeline(scenario, cloud):
-        await anyio.sleep(max(0.0, step.at - cloud.events.now()))
+        await runtime.sleep(max(0.0, step.at - cloud.events.now()))
         if step.kind is not None:  # operator actions report themselves, with what they did
             start, end = step.window
             cloud.events.emit(step.kind, "faults", step.message, fault=step.fault, start=start, end=end)

@@ -6,13 +6,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-
 from loadgen.virtual import VirtualUsers
 from scenarios.cloud_settings import cloud_settings
 from scenarios.faults import play
 from scenarios.load_plan import load_plan
 from scenarios.schema import Scenario
+from services import runtime
 from services.cloud import Cloud
 from services.dns.planner import HealthProbe
 from services.event_kinds import EventKind
@@ -46,8 +45,8 @@ async def run_scenario(
     # Everything stops a microsecond after the last second ends, so that the sampler takes that second's row on its
     # own schedule, before any task unwinds: tasks unwind in an order anyio takes from a set (memory addresses), and
     # a row taken while they do (a node's work in flight, say) would differ from run to run.
-    with anyio.move_on_after(max(0.0, limit - events.now()) + SETTLE):
-        async with anyio.create_task_group() as tg:
+    with runtime.move_on_after(max(0.0, limit - events.now()) + SETTLE):
+        async with runtime.create_task_group() as tg:
             if observe is not None:
                 tg.start_soon(observe, cloud)
             await tg.start(cloud.run)
@@ -82,14 +81,14 @@ def run_virtual(
     """
 
     async def main() -> VirtualRun:
-        events = EventLog(anyio.current_time)
+        events = EventLog(runtime.current_time)
         for sink in sinks:
             events.subscribe(sink)
         users: list[VirtualUsers] = []
 
         async def clients(cloud: Cloud) -> None:
             users.append(VirtualUsers.for_plan(load_plan(scenario), cloud))
-            await users[0].run(start=anyio.current_time() - events.now())
+            await users[0].run(start=runtime.current_time() - events.now())
 
         wanted = clients if load and scenario.load is not None else None
         cloud = await run_scenario(

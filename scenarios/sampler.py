@@ -15,8 +15,6 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 
-import anyio
-
 from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
 from reports.columns import (
     ATTEMPTS,
@@ -41,6 +39,7 @@ from reports.columns import (
     clients_of,
     node_column,
 )
+from services import runtime
 from services.capacity import COUNTERS, CapacityModel
 from services.cloud import Cloud
 from services.dns import FIPS, IPV6, REGIONAL
@@ -66,7 +65,7 @@ class Sampler:
         try:
             while True:
                 second = int(self.events.now()) + 1
-                await anyio.sleep(max(0.0, second - self.events.now()))
+                await runtime.sleep(max(0.0, second - self.events.now()))
                 self._add(second)
         finally:
             last = int(self.rows[-1][SECOND]) if self.rows else 0
@@ -110,7 +109,7 @@ class Sampler:
             row[node_column(prefix, P50_MS)] = max((_ms(closed.latency_p50) for closed in latest), default=0.0)
             row[node_column(prefix, P99_MS)] = max((_ms(closed.latency_p99) for closed in latest), default=0.0)
         if self.cloud.ec2 is not None:
-            row[DWFM_LEASES] = self.cloud.ec2.dwfm.held(now=anyio.current_time())
+            row[DWFM_LEASES] = self.cloud.ec2.dwfm.held(now=runtime.current_time())
         if self.cloud.lambda_ is not None:
             row[LAMBDA_POLLER_BACKLOG] = len(self.cloud.lambda_.poller.queue)
         return row

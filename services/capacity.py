@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
-import anyio
 from hdrh.histogram import HdrHistogram
 
+from services import runtime
 from services.errors import CascadesimError
 from services.throttling.admission import Admission, AdmitAll
 from services.throttling.disciplines import Discipline, Fifo, Waiting
@@ -191,7 +191,7 @@ class NodeStats:
 
 @dataclass
 class _Ticket:
-    turn: anyio.Event = field(default_factory=anyio.Event)
+    turn: runtime.Event = field(default_factory=runtime.Event)
     shed: bool = False
 
 
@@ -218,7 +218,7 @@ class CapacityModel:
         # Not `discipline or Fifo()`: an empty queue is falsy.
         self._waiting: Discipline[_Ticket] = Fifo() if discipline is None else discipline
         self.slowdown = 1.0  # service times are multiplied by it (the slow_node fault)
-        self.stats = NodeStats(anyio.current_time)
+        self.stats = NodeStats(runtime.current_time)
 
     def set_slowdown(self, factor: float) -> None:
         """Service times multiplied by `factor` from now on (1: normal speed)."""
@@ -232,7 +232,7 @@ class CapacityModel:
         Raises Overloaded when the queue is full and DeadlineExceeded when expired work is dropped.
         """
         stats = self.stats
-        arrived = anyio.current_time()
+        arrived = runtime.current_time()
         stats.count("arrivals")
         if not self.admission.admit(arrived, self._busy, len(self._waiting)):
             stats.count("rejected")
@@ -245,20 +245,20 @@ class CapacityModel:
             await self._acquire()
         except Shed:
             stats.count("shed")
-            self.admission.on_done(anyio.current_time(), anyio.current_time() - arrived, True, self._busy)
+            self.admission.on_done(runtime.current_time(), runtime.current_time() - arrived, True, self._busy)
             raise
         try:
-            started = anyio.current_time()
+            started = runtime.current_time()
             if deadline is not None and started > deadline:
                 stats.count("expired")
                 if self.spec.drop_expired:
                     stats.count("dropped")
                     raise DeadlineExceeded(f"deadline passed {started - deadline:.3f} s before service")
-            await anyio.sleep(self.spec.service_time.sample(self._rng) * self.slowdown)
+            await runtime.sleep(self.spec.service_time.sample(self._rng) * self.slowdown)
             result = await work()
         finally:
             self._release()
-        finished = anyio.current_time()
+        finished = runtime.current_time()
         stats.count("completed")
         if deadline is not None and finished > deadline:
             stats.count("wasted")
@@ -272,7 +272,7 @@ class CapacityModel:
             self.stats.in_flight = self._busy
             return
         ticket = _Ticket()
-        entry = Waiting(anyio.current_time(), ticket)
+        entry = Waiting(runtime.current_time(), ticket)
         self._waiting.push(entry)
         self.stats.queue_depth = len(self._waiting)
         try:
@@ -288,7 +288,7 @@ class CapacityModel:
 
     def _release(self) -> None:
         # Hand the slot straight to the next request the discipline picks, so no newcomer can jump the queue.
-        entry, dropped = self._waiting.pop(anyio.current_time())
+        entry, dropped = self._waiting.pop(runtime.current_time())
         for gone in dropped:
             gone.item.shed = True
             gone.item.turn.set()
@@ -303,7 +303,7 @@ class CapacityModel:
         """Change the number of workers (scale out or in); new slots go straight to waiting requests."""
         self.spec = replace(self.spec, workers=max(1, workers))
         while self._busy < self.spec.workers and len(self._waiting):
-            entry, dropped = self._waiting.pop(anyio.current_time())
+            entry, dropped = self._waiting.pop(runtime.current_time())
             for gone in dropped:
                 gone.item.shed = True
                 gone.item.turn.set()

@@ -11,10 +11,9 @@ import random
 from collections.abc import Generator
 from typing import Any, TypeVar
 
-import anyio
-import anyio.lowlevel
 import httpx
 
+from services import runtime
 from services.dns.stub import StubResolver
 from services.errors import CallFailed
 from services.exchange import (
@@ -30,6 +29,7 @@ from services.exchange import (
     exchange,
     parse_deadline,
 )
+from services.http import HttpResponse
 from services.net import Network
 from services.sansio import drive_async
 from services.throttling.backoff import NoRetry
@@ -76,7 +76,7 @@ class ServiceClient:
         headers: dict[str, str] | None = None,
         content: bytes = b"",
         deadline: float | None = None,
-    ) -> httpx.Response:
+    ) -> HttpResponse:
         """The final response (whatever its status) once the policy stops retrying.
 
         Raises CallFailed when the last attempt got no response at all (DNS, connection, timeout).
@@ -84,7 +84,7 @@ class ServiceClient:
         result = await self.call(method, path, headers=headers, content=content, deadline=deadline)
         if result.reply is None:
             raise CallFailed(self.name, result.outcome.failure or "no response")
-        response: httpx.Response = result.reply.raw
+        response: HttpResponse = result.reply.raw
         return response
 
     async def call(
@@ -101,7 +101,9 @@ class ServiceClient:
 
     async def _call(self, request: Request, deadline: float | None) -> Result:
         call = self.policy.new_call()
-        steps = exchange(request, call, self._rng, anyio.current_time, attempt_timeout=self._timeout, deadline=deadline)
+        steps = exchange(
+            request, call, self._rng, runtime.current_time, attempt_timeout=self._timeout, deadline=deadline
+        )
         result = await self.drive(steps)
         self.attempts += result.attempts
         self.rejected_locally += result.rejected_locally
@@ -119,9 +121,9 @@ class ServiceClient:
         if isinstance(step, Perform):
             return await self._call(step.request, step.deadline)
         if step.seconds > 0:
-            await anyio.sleep(step.seconds)
+            await runtime.sleep(step.seconds)
         else:  # an immediate retry: a yield to the scheduler per attempt cost more than the attempt itself
-            await anyio.lowlevel.checkpoint_if_cancelled()
+            await runtime.checkpoint_if_cancelled()
         return None
 
     async def _send(self, send: Send) -> Reply | NoReply:

@@ -11,9 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-import anyio
-from anyio.abc import TaskStatus
-
+from services import runtime
 from services.capacity import CapacitySpec
 from services.client import ServiceClient
 from services.dns import (
@@ -36,6 +34,7 @@ from services.events import EventLog
 from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
 from services.net import Address, Network
 from services.node import HttpNode, Killable
+from services.runtime import TaskStatus
 from services.throttling.base import ClientPolicy
 from services.throttling.settings import ClientSettings, ServerPolicy, ServerSettings, client_policy, server_policy
 
@@ -104,7 +103,7 @@ class Cloud:
         self.routers = [self._router(i, rng_for) for i in range(1, settings.routers + 1)]
         self.router_addresses = [router_address(i, settings.dynamodb_port) for i in range(1, len(self.routers) + 1)]
         self.router_nodes = [
-            HttpNode(r.name, network, r.app, a, events)
+            HttpNode(r.name, network, r.routes, a, events)
             for r, a in zip(self.routers, self.router_addresses, strict=True)
         ]
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
@@ -186,9 +185,9 @@ class Cloud:
             *([Listener("Lambda (lambda.us-east-1.cloud.test)", "http", self.lambda_.address)] if self.lambda_ else []),
         ]
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
         """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled."""
-        async with anyio.create_task_group() as tg:
+        async with runtime.create_task_group() as tg:
             for node in self.router_nodes:
                 await tg.start(node.run)
             await tg.start(self.dns.run)

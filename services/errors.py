@@ -27,8 +27,12 @@ Most are defined here; the others live next to the code that raises them, and th
      ├── Ec2Error                  services/ec2/api.py: answered as EC2's {"Error": {"Code", "Message"}}
      ├── LeaseWorkFailed           services/ec2/dwfm.py: a DynamoDB call of a lease work item did not succeed
      ├── LambdaError               services/lambda_/function.py: answered with Lambda's error code and status
+     ├── StalledError              services/virtual.py: every task of a virtual run waits, and nothing is scheduled
      └── ScenarioError             scenarios/problems.py (re-exported by scenarios.schema): a scenario or policy
                                    set is invalid; one line that names the file, the field and the problem
+
+The virtual kernel's `Cancelled` (services/virtual.py) is not an error but control flow, as trio's is: a
+BaseException, so that no `except Exception` in a service swallows a cancellation.
 
 Bad arguments to a constructor (a negative latency, a non-loopback address) raise the built-in ValueError: they are
 mistakes in the calling code or the config, caught at the edge, not events of the simulation.

@@ -27,10 +27,12 @@ import sniffio
 from anyio.abc import TaskStatus
 
 from services.errors import ListenError, NodeUnreachable
+from services.http import HttpResponse, Routes
 
 Address = tuple[str, int]
 UdpHandler = Callable[[bytes, Address], Awaitable[bytes | None]]
 ASGIApp = Callable[..., Awaitable[None]]
+HttpApp = Routes | ASGIApp  # a node's routes (services/http.py), or any ASGI app
 
 MAX_UDP_PAYLOAD = 65535
 
@@ -50,9 +52,10 @@ class Network(ABC):
 
     @abstractmethod
     async def serve_http(
-        self, app: ASGIApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self, app: HttpApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Serve an ASGI app at `address` until cancelled; report the bound address through task_status."""
+        """Serve a node's routes (or an ASGI app) at `address` until cancelled; report the bound address through
+        task_status."""
 
     @abstractmethod
     async def serve_udp(
@@ -65,7 +68,7 @@ class Network(ABC):
         """Answer datagrams at `address` with `handler` until cancelled (port 0 picks a free port)."""
 
     @abstractmethod
-    def http_client(self, *, timeout: float, max_connections: int = 4) -> httpx.AsyncClient:
+    def http_client(self, *, timeout: float, max_connections: int = 4) -> HttpClient:
         """An HTTP client for calling nodes; one per downstream, with a small pool."""
 
     @abstractmethod
@@ -76,14 +79,84 @@ class Network(ABC):
         """
 
 
+class HttpClient(ABC):
+    """What nodes and clients call each other with. A request that gets no HTTP response raises httpx's errors
+    (httpx.TimeoutException for a timeout, another httpx.HTTPError otherwise), live and virtual alike."""
+
+    @abstractmethod
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes = b"",
+        timeout: float | None = None,
+    ) -> HttpResponse: ...
+
+    async def get(self, url: str, *, timeout: float | None = None) -> HttpResponse:
+        return await self.request("GET", url, timeout=timeout)
+
+    async def post(
+        self,
+        url: str,
+        *,
+        content: bytes | str = b"",
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        body = content.encode() if isinstance(content, str) else content
+        return await self.request("POST", url, headers=headers, content=body, timeout=timeout)
+
+    async def aclose(self) -> None:  # noqa: B027 - nothing to close in-process; the live client overrides it
+        """Close the client's connections."""
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _HttpxClient(HttpClient):
+    """httpx over real sockets, with its answers read into the nodes' own HttpResponse."""
+
+    def __init__(self, timeout: float, max_connections: int) -> None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client = httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes = b"",
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        response = await self._client.request(
+            method,
+            url,
+            headers=headers,
+            content=content,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+        return HttpResponse(response.status_code, dict(response.headers.items()), response.content)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
 class LiveNetwork(Network):
     """Real sockets on loopback: Hypercorn for HTTP, UDP datagram sockets for DNS."""
 
     async def serve_http(
-        self, app: ASGIApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self, app: HttpApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         from hypercorn.config import Config
 
+        if isinstance(app, Routes):
+            app = app.asgi
         host, port = address
         require_loopback(host)
         config = Config()
@@ -126,9 +199,8 @@ class LiveNetwork(Network):
                 async for payload, peer in sock:
                     tg.start_soon(_answer_datagram, sock, send_lock, handler, payload, (str(peer[0]), int(peer[1])))
 
-    def http_client(self, *, timeout: float, max_connections: int = 4) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        return httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
+    def http_client(self, *, timeout: float, max_connections: int = 4) -> HttpClient:
+        return _HttpxClient(timeout, max_connections)
 
     async def udp_exchange(self, address: Address, payload: bytes, timeout: float) -> bytes:
         host, port = address

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import anyio
-from anyio.abc import TaskStatus
-
+from services import runtime
 from services.event_kinds import EventKind
 from services.events import EventLog
-from services.net import Address, ASGIApp, Network
+from services.net import Address, HttpApp, Network
+from services.runtime import TaskStatus
 
 
 class Killable(Protocol):
@@ -29,32 +28,32 @@ class Killable(Protocol):
 
 
 class HttpNode:
-    """An ASGI app served at `address` on the Network, which faults can kill and revive."""
+    """A node's routes served at `address` on the Network, which faults can kill and revive."""
 
-    def __init__(self, name: str, network: Network, app: ASGIApp, address: Address, events: EventLog) -> None:
+    def __init__(self, name: str, network: Network, app: HttpApp, address: Address, events: EventLog) -> None:
         self.name = name
         self.network = network
         self.app = app
         self.address = address
         self.events = events
         self.up = False
-        self._scope: anyio.CancelScope | None = None
-        self._wanted = anyio.Event()
+        self._scope: runtime.CancelScope | None = None
+        self._wanted = runtime.Event()
 
-    async def run(self, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; report `started` once the node first listens. A kill stops the serving, a
         revival starts it again."""
         reported = False
         while True:
-            with anyio.CancelScope() as self._scope:
-                async with anyio.create_task_group() as tg:
+            with runtime.CancelScope() as self._scope:
+                async with runtime.create_task_group() as tg:
                     bound = await tg.start(self.network.serve_http, self.app, self.address)
                     self.up = True
                     if not reported:
                         reported = True
                         task_status.started(bound)
             self.up = False
-            self._wanted = anyio.Event()
+            self._wanted = runtime.Event()
             await self._wanted.wait()
 
     def kill(self) -> None:

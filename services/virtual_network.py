@@ -7,13 +7,15 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio
-import anyio.abc
 import httpx
-from anyio.abc import TaskStatus
 
+from services import runtime
 from services.errors import NodeUnreachable
-from services.net import Address, ASGIApp, Network, UdpHandler, require_loopback
+from services.http import HttpRequest, HttpResponse, Routes
+from services.net import Address, ASGIApp, HttpApp, HttpClient, Network, UdpHandler, require_loopback
+from services.runtime import TaskStatus
+
+Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
 
 class VirtualNetwork(Network):
@@ -31,7 +33,7 @@ class VirtualNetwork(Network):
         self._latency = latency
         self._latency_sd = latency_sd
         self._rng = rng
-        self._http: dict[Address, tuple[ASGIApp, anyio.abc.TaskGroup]] = {}
+        self._http: dict[Address, tuple[Handler, runtime.TaskGroup]] = {}
         self._udp: dict[Address, UdpHandler] = {}
         self._next_port = 40000
 
@@ -54,14 +56,15 @@ class VirtualNetwork(Network):
         return (host, port)
 
     async def serve_http(
-        self, app: ASGIApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self, app: HttpApp, address: Address, *, task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED
     ) -> None:
         # Requests run in the node's own task group, so a client that gives up does not cancel the server's work.
-        async with anyio.create_task_group() as node:
-            bound = self._claim(self._http, address, (app, node))
+        async with runtime.create_task_group() as node:
+            bound = self._claim(self._http, address, None)
+            self._http[bound] = (app.handle if isinstance(app, Routes) else _asgi_handler(app, bound), node)
             try:
                 task_status.started(bound)
-                await anyio.sleep_forever()
+                await runtime.sleep_forever()
             finally:
                 del self._http[bound]
                 node.cancel_scope.cancel()
@@ -71,19 +74,19 @@ class VirtualNetwork(Network):
         handler: UdpHandler,
         address: Address,
         *,
-        task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED,
+        task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED,
     ) -> None:
         bound = self._claim(self._udp, address, handler)
         try:
             task_status.started(bound)
-            await anyio.sleep_forever()
+            await runtime.sleep_forever()
         finally:
             del self._udp[bound]
 
-    def http_client(self, *, timeout: float, max_connections: int = 4) -> httpx.AsyncClient:
-        return _VirtualClient(self, transport=_VirtualTransport(self), timeout=timeout)
+    def http_client(self, *, timeout: float, max_connections: int = 4) -> HttpClient:
+        return _VirtualClient(self, timeout)
 
-    def http_node(self, address: Address) -> tuple[ASGIApp, anyio.abc.TaskGroup]:
+    def http_node(self, address: Address) -> tuple[Handler, runtime.TaskGroup]:
         node = self._http.get(address)
         if node is None:
             raise NodeUnreachable(f"nothing listens on http {address[0]}:{address[1]}")
@@ -94,153 +97,126 @@ class VirtualNetwork(Network):
         handler = self._udp.get(address)
         if handler is None:
             raise NodeUnreachable(f"nothing listens on udp {address[0]}:{address[1]}")
-        with anyio.fail_after(timeout):
-            await anyio.sleep(self.latency)
+        with runtime.fail_after(timeout):
+            await runtime.sleep(self.latency)
             reply = await handler(payload, ("127.0.0.1", 0))
             if reply is None:
-                await anyio.sleep_forever()  # a dropped datagram: the asker waits out its timeout
+                await runtime.sleep_forever()  # a dropped datagram: the asker waits out its timeout
                 raise TimeoutError  # unreachable: sleep_forever only ends by cancellation
-            await anyio.sleep(self.latency)
+            await runtime.sleep(self.latency)
             return reply
 
 
-class _VirtualTransport(httpx.AsyncBaseTransport):
-    """Hands an httpx request to the ASGI app registered at its host and port, after the link latency.
+class _VirtualClient(HttpClient):
+    """Hands a request to the node at its URL's host and port, in-process: the node's routes are called with the
+    request itself (services/http.py), after the link latency, and the request's timeout covers the trip."""
 
-    httpx does not enforce timeouts on in-process transports, so the request's own timeout is applied here.
-    """
-
-    def __init__(self, network: VirtualNetwork) -> None:
+    def __init__(self, network: VirtualNetwork, timeout: float) -> None:
         self._network = network
+        self._timeout = timeout
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        port = request.url.port or 80
-        try:
-            app, node = self._network.http_node((request.url.host, port))
-        except NodeUnreachable as exc:
-            raise httpx.ConnectError(str(exc), request=request) from None
-        timeouts = request.extensions.get("timeout", {})
-        limit = max((t for t in timeouts.values() if t is not None), default=None)
-
-        async def serve() -> httpx.Response:
-            response = await httpx.ASGITransport(app=app).handle_async_request(request)
-            await response.aread()
-            return response
-
-        return await _deliver(self._network, node, serve, limit, request)
-
-
-class _VirtualClient(httpx.AsyncClient):
-    """An httpx client whose plain requests (an http:// URL string, bytes content, a float timeout) go straight
-    to the node's ASGI app: the same latency, timeout and node task group as _VirtualTransport, without httpx's
-    request building, redirects, auth and transport streams, which cost more than the simulated work itself.
-    Anything else takes the full httpx path."""
-
-    def __init__(self, network: VirtualNetwork, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._network = network
-
-    async def request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        timeout = kwargs.get("timeout")
-        plain = set(kwargs) <= {"headers", "content", "timeout"}
-        if (
-            not plain
-            or not isinstance(timeout, int | float)
-            or not isinstance(url, str)
-            or not url.startswith("http://")
-        ):
-            return await super().request(method, url, **kwargs)
-        host_port, _, path = url[len("http://") :].partition("/")
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes = b"",
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        if not url.startswith("http://"):
+            raise httpx.UnsupportedProtocol(f"the virtual network speaks plain http://, not {url!r}")
+        host_port, _, rest = url[7:].partition("/")
         host, _, port = host_port.partition(":")
-        path, _, query = ("/" + path).partition("?")
+        path, _, query = ("/" + rest).partition("?")
         try:
-            app, node = self._network.http_node((host, int(port or 80)))
+            handle, node = self._network.http_node((host, int(port or 80)))
         except NodeUnreachable as exc:
             raise httpx.ConnectError(str(exc)) from None
-        headers = kwargs.get("headers") or {}
-        content: bytes = kwargs.get("content") or b""
+        sent = {k.lower(): str(v) for k, v in headers.items()} if headers else {}
+        if "host" not in sent:  # as an HTTP client sends it
+            sent["host"] = host_port
+        request = HttpRequest(method, path, sent, content, query)
+        return await _deliver(self._network, node, handle, request, self._timeout if timeout is None else timeout)
+
+
+def _asgi_handler(app: ASGIApp, address: Address) -> Handler:
+    """Any ASGI app, called the way a server would call it, for the nodes that are not built on services/http.py."""
+
+    async def handle(request: HttpRequest) -> HttpResponse:
+        done = runtime.Event()
+        status: list[int] = []
+        headers: dict[str, str] = {}
+        chunks: list[bytes] = []
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": request.body, "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                headers.update(
+                    (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in message.get("headers", [])
+                )
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": method,
+            "method": request.method,
             "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
+            "path": request.path,
+            "raw_path": request.path.encode(),
+            "query_string": request.query.encode(),
             "root_path": "",
-            "headers": [(k.lower().encode(), str(v).encode()) for k, v in headers.items()]
-            + [(b"content-length", str(len(content)).encode())],
+            "headers": [(k.encode(), v.encode()) for k, v in request.headers.items()]
+            + [(b"content-length", str(len(request.body)).encode())],
             "client": ("127.0.0.1", 0),
-            "server": (host, int(port or 80)),
+            "server": address,
         }
-        return await _call_asgi(self._network, app, node, scope, content, float(timeout))
-
-
-async def _call_asgi(
-    network: VirtualNetwork, app: ASGIApp, node: anyio.abc.TaskGroup, scope: dict[str, Any], body: bytes, limit: float
-) -> httpx.Response:
-    done = anyio.Event()
-    status: list[int] = []
-    response_headers: list[tuple[bytes, bytes]] = []
-    chunks: list[bytes] = []
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-            response_headers.extend(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    async def serve() -> httpx.Response:
         try:
             await app(scope, receive, send)
         finally:
             done.set()
-        return httpx.Response(status[0] if status else 500, headers=response_headers, content=b"".join(chunks))
+        return HttpResponse(status[0] if status else 500, headers, b"".join(chunks))
 
-    return await _deliver(network, node, serve, limit)
+    return handle
 
 
 async def _deliver(
-    network: VirtualNetwork,
-    node: anyio.abc.TaskGroup,
-    serve: Callable[[], Awaitable[httpx.Response]],
-    limit: float | None,
-    request: httpx.Request | None = None,
-) -> httpx.Response:
-    """One request's trip: a hop of latency, `serve` in the node's own task group (a client that gives up does not
-    cancel the server's work), a hop back; the caller's timeout covers it all."""
-    finished = anyio.Event()
-    outcome: list[httpx.Response | BaseException] = []
+    network: VirtualNetwork, node: runtime.TaskGroup, handle: Handler, request: HttpRequest, limit: float
+) -> HttpResponse:
+    """One request's trip: a hop of latency, `handle` in the node's own task group (a client that gives up does
+    not cancel the server's work), a hop back; the caller's timeout covers it all."""
+    finished = runtime.Event()
+    outcome: list[HttpResponse | BaseException] = []
 
-    async def handle() -> None:
+    async def serve() -> None:
         try:
-            await anyio.sleep(network.latency)
-            outcome.append(await serve())
+            await runtime.sleep(network.latency)
+            outcome.append(await handle(request))
         except Exception as exc:
             outcome.append(exc)
         finally:
             finished.set()
 
-    node.start_soon(handle)
+    node.start_soon(serve)
     try:
-        with anyio.fail_after(limit):
+        with runtime.fail_after(limit):
             await finished.wait()
-            await anyio.sleep(network.latency)
+            await runtime.sleep(network.latency)
     except TimeoutError:
-        raise httpx.ReadTimeout(f"no response within {limit} s", request=request) from None
+        raise httpx.ReadTimeout(f"no response within {limit} s") from None
     if not outcome:  # the node was killed with the request in it: the connection drops, as a dead process's would
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import random
 
-import anyio
 import dns.name
 import dns.rcode
 import dns.rdata
 import dns.rdatatype
 import dns.rrset
-from anyio.abc import TaskStatus
 
+from services import runtime
 from services.dns.wire import IN, Query, parse_query, respond, to_wire
 from services.dns.zone import WeightedAddress, Zone
 from services.net import Address, Network
+from services.runtime import TaskStatus
 
 
 def weighted_order(addresses: tuple[WeightedAddress, ...], rng: random.Random) -> list[str]:
@@ -92,7 +92,7 @@ class Authority:
         network: Network,
         address: Address,
         *,
-        task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED,
+        task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED,
     ) -> None:
         async def handle(wire: bytes, peer: Address) -> bytes | None:
             return self.answer(wire)

@@ -6,9 +6,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import anyio
-from anyio.abc import TaskStatus
-
+from services import runtime
 from services.dns.authority import Authority
 from services.dns.cache import ResolverCache
 from services.dns.enactor import Enactor, EnactorTiming, EndpointLocks, Variant
@@ -19,6 +17,7 @@ from services.dns.zone import Action, Change, RecordSet, RecordSetChange, Zone
 from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
 from services.net import Address, Network
+from services.runtime import TaskStatus
 
 ZONE = "cloud.test"
 REGIONAL = "dynamodb.us-east-1.cloud.test"
@@ -98,11 +97,11 @@ class DnsControlPlane:
             rng_for("resolver"),
         )
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
         """Serve DNS and run the Planner and the Enactors until cancelled; `started` once DNS answers with
         the first plan's addresses (so no client's first lookup meets, and caches, an NXDOMAIN)."""
         try:
-            async with anyio.create_task_group() as tg:
+            async with runtime.create_task_group() as tg:
                 await tg.start(self.authority.serve, self.network, self.settings.authority)
                 await tg.start(self.resolver.serve, self.settings.resolver)
                 await self.planner.publish_once()
@@ -110,15 +109,15 @@ class DnsControlPlane:
                     tg.start_soon(enactor.run)
                 await self._first_addresses()
                 task_status.started()
-                await anyio.sleep(self.planner.plan_interval)
+                await runtime.sleep(self.planner.plan_interval)
                 await self.planner.run()
         finally:
             if self._own_probe is not None:
-                with anyio.CancelScope(shield=True):
+                with runtime.CancelScope(shield=True):
                     await self._own_probe.aclose()
 
     async def _first_addresses(self) -> None:
-        filled = anyio.Event()
+        filled = runtime.Event()
 
         def notice(change: RecordSetChange) -> None:
             if change.name == REGIONAL and change.after is not None and not change.after.empty:

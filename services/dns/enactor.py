@@ -27,8 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import anyio
-
+from services import runtime
 from services.dns.plans import Plan, PlanStore
 from services.dns.zone import Action, Change, RecordSet, Zone
 from services.event_kinds import EventKind
@@ -110,7 +109,7 @@ class Enactor:
     async def run(self) -> None:
         while True:
             await self.enact_once()
-            await anyio.sleep(self.timing.poll_interval)
+            await runtime.sleep(self.timing.poll_interval)
 
     async def enact_once(self) -> Plan | None:
         """One pick-check-apply-clean-up cycle; returns the plan it applied, if any."""
@@ -130,10 +129,10 @@ class Enactor:
 
     async def _apply(self, plan: Plan, endpoint: str) -> None:
         if self.delay > 0:
-            await anyio.sleep(self.delay)
+            await runtime.sleep(self.delay)
         await self._hold(endpoint)
         try:
-            await anyio.sleep(self._transaction_time())
+            await runtime.sleep(self._transaction_time())
             current = self.zone.get(endpoint)
             if current is not None and current.generation is not None:
                 if self.variant is Variant.FIXED and current.generation >= plan.generation:
@@ -188,7 +187,7 @@ class Enactor:
             if holder != waited_for:
                 self._emit(EventKind.ENDPOINT_HELD, f"waits: {endpoint} is held by enactor-{holder}", endpoint=endpoint)
                 waited_for = holder
-            await anyio.sleep(self.timing.lock_retry)
+            await runtime.sleep(self.timing.lock_retry)
 
     def _clean_up(self, plan: Plan) -> None:
         threshold = plan.generation - self.cleanup_age

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import anyio
 import httpx
 
+from services import runtime
 from services.dns.plans import Plan, PlanStore
 from services.dns.zone import WeightedAddress
 from services.event_kinds import EventKind
@@ -58,7 +58,7 @@ class HttpHealthProbe:
                 weight = body.get("weight", 1)
                 healthy[router.name] = weight if isinstance(weight, int) and 0 <= weight <= 255 else 1
 
-        async with anyio.create_task_group() as tg:
+        async with runtime.create_task_group() as tg:
             for router in routers:
                 tg.start_soon(check, router)
         return healthy
@@ -112,4 +112,4 @@ class Planner:
     async def run(self) -> None:
         while True:
             await self.publish_once()
-            await anyio.sleep(self.plan_interval)
+            await runtime.sleep(self.plan_interval)

@@ -10,16 +10,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-import anyio
 import dns.exception
 import dns.message
 import dns.rcode
-from anyio.abc import TaskStatus
 
+from services import runtime
 from services.dns.cache import Answer, Cached, Key, ResolverCache
 from services.dns.wire import Query, copy_rrset, parse_query, respond, to_wire
 from services.errors import NodeUnreachable
 from services.net import Address, Network
+from services.runtime import TaskStatus
 
 
 @dataclass
@@ -35,7 +35,7 @@ class ResolverStats:
 
 @dataclass
 class _Pending:
-    done: anyio.Event = field(default_factory=anyio.Event)
+    done: runtime.Event = field(default_factory=runtime.Event)
     result: Cached | None = None
 
 
@@ -66,7 +66,7 @@ class SharedResolver:
             self.stats.malformed += 1
             return parsed
         key = (parsed.qname, parsed.rdtype)
-        now = anyio.current_time()
+        now = runtime.current_time()
         cached = self.cache.fresh(key, now)
         if cached is not None:
             self.stats.hits += 1
@@ -84,7 +84,7 @@ class SharedResolver:
         pending = self._pending[key] = _Pending()
         try:
             answer = await self._ask_authority(query)
-            now = anyio.current_time()
+            now = runtime.current_time()
             if answer is not None:
                 pending.result = self.cache.store(key, answer, now)
             else:
@@ -121,7 +121,7 @@ class SharedResolver:
         response.authority = [copy_rrset(r, min(r.ttl, cached.ttl)) for r in cached.answer.authority]
         return response
 
-    async def serve(self, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def serve(self, address: Address, *, task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED) -> None:
         async def handle(wire: bytes, peer: Address) -> bytes | None:
             return await self.answer(wire)
 

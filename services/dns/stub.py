@@ -13,12 +13,12 @@ import random
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-import anyio
 import dns.exception
 import dns.message
 import dns.rcode
 import dns.rdatatype
 
+from services import runtime
 from services.errors import DnsError, NameNotFound, NoAnswer, NodeUnreachable, ResolverUnavailable
 from services.net import Address, Network
 from services.sansio import drive_async
@@ -103,7 +103,7 @@ def fresh(found: Found) -> Found:
 
 @dataclass
 class _Pending:
-    done: anyio.Event = field(default_factory=anyio.Event)
+    done: runtime.Event = field(default_factory=runtime.Event)
     found: Found = field(default_factory=list)
 
 
@@ -140,7 +140,7 @@ class StubResolver:
         """The addresses of `name`, or the DnsError that says why there are none."""
         if self._cache is None:
             return (await self._ask(name)).found
-        kept = self._cache.get(name, anyio.current_time())
+        kept = self._cache.get(name, runtime.current_time())
         if kept is not None:
             return kept
         pending = self._pending.get(name)
@@ -150,7 +150,7 @@ class StubResolver:
         pending = self._pending[name] = _Pending()
         try:
             answer = await self._ask(name)
-            self._cache.keep(name, answer, anyio.current_time())
+            self._cache.keep(name, answer, runtime.current_time())
             pending.found = answer.found
         finally:
             del self._pending[name]

@@ -6,10 +6,9 @@ import json
 from collections.abc import Generator
 from typing import Any
 
-import httpx
-
 from services.client import ServiceClient
 from services.exchange import Perform, Request, Result, Sleep
+from services.http import HttpResponse
 
 JSON = {"content-type": "application/x-amz-json-1.0"}
 TARGET = "DynamoDB_20120810"
@@ -21,7 +20,7 @@ def operation(service: str, port: int, name: str, body: dict[str, Any]) -> Reque
     return Request(service, port, "POST", "/", headers, json.dumps(body).encode())
 
 
-async def call(client: ServiceClient, name: str, body: dict[str, Any], deadline: float | None = None) -> httpx.Response:
+async def call(client: ServiceClient, name: str, body: dict[str, Any], deadline: float | None = None) -> HttpResponse:
     """One DynamoDB_20120810 operation; raises CallFailed when no response came."""
     request = operation(client.name, client.port, name, body)
     return await client.request(

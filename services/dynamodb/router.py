@@ -17,12 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
-
+from services import runtime
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.client import DEADLINE_HEADER, parse_deadline
 from services.dynamodb import items, reads
@@ -37,6 +32,7 @@ from services.dynamodb.errors import (
 )
 from services.dynamodb.tables import Storage
 from services.events import EventLog
+from services.http import HttpRequest, HttpResponse, Routes, json_response, respond, text_response
 from services.internal_errors import InternalErrors
 from services.metrics import CONTENT_TYPE, prometheus_text
 from services.throttling.admission import Admission
@@ -96,36 +92,37 @@ class Router:
         self.storage = storage if storage is not None else Storage()
         self._rng = rng or random.Random(name)
         self.capacity = CapacityModel(spec or CapacitySpec(), self._rng, admission=admission, discipline=discipline)
-        self.events = events if events is not None else EventLog(anyio.current_time, start=0.0)
+        self.events = events if events is not None else EventLog(runtime.current_time, start=0.0)
         self.internal_errors = InternalErrors(name, self.events)
-        self.app = Starlette(
-            routes=[
-                Route("/", self._api, methods=["POST"]),
-                Route("/", self._root, methods=["GET"]),
-                Route("/health", self._health, methods=["GET"]),
-                Route("/metrics", self._metrics, methods=["GET"]),
+        self.routes = Routes(
+            [
+                ("POST", "/", self._api),
+                ("GET", "/", self._root),
+                ("GET", "/health", self._health),
+                ("GET", "/metrics", self._metrics),
             ]
         )
+        self.app = self.routes.asgi
 
     def set_healthy(self, healthy: bool) -> None:
         """What the health check reports from now on (the router_down fault turns it off for a while)."""
         self.healthy = healthy
 
-    async def _health(self, request: Request) -> JSONResponse:
+    async def _health(self, request: HttpRequest) -> HttpResponse:
         if not self.healthy:
-            return JSONResponse({"status": "unhealthy", "router": self.name}, status_code=503)
-        return JSONResponse({"status": "ok", "router": self.name, "weight": self.weight})
+            return json_response({"status": "unhealthy", "router": self.name}, 503)
+        return json_response({"status": "ok", "router": self.name, "weight": self.weight})
 
-    async def _root(self, request: Request) -> PlainTextResponse:
-        return PlainTextResponse("healthy: dynamodb.us-east-1.cloud.test ")
+    async def _root(self, request: HttpRequest) -> HttpResponse:
+        return text_response("healthy: dynamodb.us-east-1.cloud.test ")
 
-    async def _metrics(self, request: Request) -> Response:
-        return Response(prometheus_text(self.name, self.capacity), media_type=CONTENT_TYPE)
+    async def _metrics(self, request: HttpRequest) -> HttpResponse:
+        return respond(prometheus_text(self.name, self.capacity), 200, CONTENT_TYPE)
 
-    async def _api(self, request: Request) -> Response:
+    async def _api(self, request: HttpRequest) -> HttpResponse:
         try:
             operation, body = await self._parse(request)
-            now = anyio.current_time()
+            now = runtime.current_time()
             result = await self.capacity.serve(
                 parse_deadline(request.headers.get(DEADLINE_HEADER)), lambda: _run(operation, self.storage, body, now)
             )
@@ -140,7 +137,7 @@ class Router:
             return self._error(InternalServerError("Internal server error"))
         return self._respond(200, result)
 
-    async def _parse(self, request: Request) -> tuple[Operation | Any, dict[str, Any]]:
+    async def _parse(self, request: HttpRequest) -> tuple[Operation | Any, dict[str, Any]]:
         prefix, _, name = request.headers.get("x-amz-target", "").partition(".")
         operation = OPERATIONS.get(name) if prefix == TARGET_PREFIX else None
         if operation is None:
@@ -148,7 +145,7 @@ class Router:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in JSON_TYPES:
             raise SerializationException(f"Unsupported Content-Type: {content_type or '(none)'}")
-        raw = await request.body()
+        raw = request.body
         if len(raw) > MAX_REQUEST_BYTES:
             raise ValidationException("Request size exceeded 16777216 bytes")
         try:
@@ -159,17 +156,12 @@ class Router:
             raise SerializationException("Start of list found where not expected")
         return operation, body
 
-    def _error(self, error: DynamoError) -> Response:
+    def _error(self, error: DynamoError) -> HttpResponse:
         return self._respond(error.status, error.body())
 
-    def _respond(self, status: int, body: dict[str, Any]) -> Response:
+    def _respond(self, status: int, body: dict[str, Any]) -> HttpResponse:
         headers = {"x-amzn-RequestId": str(uuid.UUID(int=self._rng.getrandbits(128), version=4))}
-        return Response(
-            json.dumps(body, separators=(",", ":")),
-            status_code=status,
-            media_type="application/x-amz-json-1.0",
-            headers=headers,
-        )
+        return respond(json.dumps(body, separators=(",", ":")), status, "application/x-amz-json-1.0", headers)
 
 
 async def _run(operation: Any, storage: Storage, body: dict[str, Any], now: float) -> dict[str, Any]:

@@ -13,18 +13,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
+from services import runtime
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.client import DEADLINE_HEADER, parse_deadline
 from services.ec2.dwfm import DropletWorkflowManager
 from services.ec2.netmgr import NetworkManager
 from services.errors import CascadesimError
 from services.events import EventLog
+from services.http import HttpRequest, HttpResponse, Routes, json_response, respond
 from services.internal_errors import InternalErrors
 from services.metrics import CONTENT_TYPE, prometheus_text
 
@@ -68,31 +64,34 @@ class Ec2Api:
         events: EventLog | None = None,
     ) -> None:
         self.name = name
-        self.internal_errors = InternalErrors(name, events if events is not None else EventLog(anyio.current_time, 0.0))
+        self.internal_errors = InternalErrors(
+            name, events if events is not None else EventLog(runtime.current_time, 0.0)
+        )
         self.netmgr = netmgr
         self.dwfm = dwfm
         self.fleet = fleet
         self._rng = rng
         self.capacity = CapacityModel(spec, rng)
         self.launch_failures = 0
-        self.app = Starlette(
-            routes=[
-                Route("/", self._api, methods=["POST"]),
-                Route("/health", self._health, methods=["GET"]),
-                Route("/metrics", self._metrics, methods=["GET"]),
+        self.routes = Routes(
+            [
+                ("POST", "/", self._api),
+                ("GET", "/health", self._health),
+                ("GET", "/metrics", self._metrics),
             ]
         )
+        self.app = self.routes.asgi
 
-    async def _health(self, request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "node": self.name})
+    async def _health(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"status": "ok", "node": self.name})
 
-    async def _metrics(self, request: Request) -> Response:
-        return Response(prometheus_text(self.name, self.capacity), media_type=CONTENT_TYPE)
+    async def _metrics(self, request: HttpRequest) -> HttpResponse:
+        return respond(prometheus_text(self.name, self.capacity), 200, CONTENT_TYPE)
 
-    async def _api(self, request: Request) -> Response:
+    async def _api(self, request: HttpRequest) -> HttpResponse:
         try:
             try:
-                body = json.loads(await request.body() or b"{}")
+                body = json.loads(request.body or b"{}")
             except (ValueError, UnicodeDecodeError):
                 raise Ec2Error("InvalidParameterValue", "the request body is not JSON") from None
             if not isinstance(body, dict):
@@ -112,18 +111,18 @@ class Ec2Api:
         except Ec2Error as exc:
             return self._error(exc.code, exc.message)
         except Exception as exc:  # a bug of ours: answer as EC2 does, and report it
-            self.internal_errors.record(exc, request.url.path, "InternalError")
+            self.internal_errors.record(exc, request.path, "InternalError")
             return self._error("InternalError", "An internal error has occurred")
-        return JSONResponse(result)
+        return json_response(result)
 
-    def _error(self, code: str, message: str) -> Response:
-        return JSONResponse({"Error": {"Code": code, "Message": message}}, status_code=STATUS.get(code, 400))
+    def _error(self, code: str, message: str) -> HttpResponse:
+        return json_response({"Error": {"Code": code, "Message": message}}, STATUS.get(code, 400))
 
     def _run(self, body: dict[str, Any]) -> dict[str, Any]:
         count = body.get("MinCount", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
             raise Ec2Error("InvalidParameterValue", "MinCount must be an integer between 1 and 100")
-        fleet, now = self.fleet, anyio.current_time()
+        fleet, now = self.fleet, runtime.current_time()
         hosts = [
             d
             for d in range(self.dwfm.settings.droplets)
@@ -140,7 +139,7 @@ class Ec2Api:
         for _ in range(count):
             droplet = next(d for d in hosts if fleet.used.get(d, 0) < fleet.slots_per_droplet)
             fleet.used[droplet] = fleet.used.get(droplet, 0) + 1
-            instance = Instance(f"i-{self._rng.getrandbits(64):016x}", droplet, anyio.current_time())
+            instance = Instance(f"i-{self._rng.getrandbits(64):016x}", droplet, runtime.current_time())
             fleet.instances[instance.instance_id] = instance
             self.netmgr.propagate(instance.instance_id)
             launched.append(instance)

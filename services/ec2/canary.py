@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-import anyio
-import httpx
-
+from services import runtime
 from services.client import ServiceClient
 from services.errors import CallFailed
 from services.event_kinds import EventKind
 from services.events import EventLog
+from services.http import HttpResponse
 
 
 class LaunchCanary:
@@ -25,7 +24,7 @@ class LaunchCanary:
     async def run(self) -> None:
         while True:
             await self.probe()
-            await anyio.sleep(self.interval)
+            await runtime.sleep(self.interval)
 
     async def probe(self) -> str:
         try:
@@ -49,11 +48,11 @@ class LaunchCanary:
             self.events.emit(EventKind.LAUNCHES_RECOVERED, "ec2-canary", "RunInstances succeeds again")
         return outcome
 
-    async def _call(self, body: dict[str, object]) -> httpx.Response:
+    async def _call(self, body: dict[str, object]) -> HttpResponse:
         return await self.ec2.request(
             "POST",
             "/",
             headers={"content-type": "application/json"},
             content=json.dumps(body).encode(),
-            deadline=anyio.current_time() + 5.0,
+            deadline=runtime.current_time() + 5.0,
         )

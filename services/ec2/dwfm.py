@@ -21,15 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-from anyio.abc import TaskStatus
-
+from services import runtime
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.client import ServiceClient
 from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
 from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
+from services.runtime import TaskStatus
 from services.throttling.admission import Admission, TokenBucketLimit
 from services.throttling.disciplines import Discipline
 
@@ -78,8 +77,8 @@ class DropletWorkflowManager:
         self.queued: set[int] = set()
         self.intake: TokenBucketLimit | None = None
         self.counts = dict.fromkeys(("established", "renewed", "abandoned", "failed", "refused", "throttled"), 0)
-        self._work: anyio.abc.TaskGroup | None = None
-        self._restart = anyio.Event()
+        self._work: runtime.TaskGroup | None = None
+        self._restart = runtime.Event()
         self.last_failure = ""
         self.on_established: Callable[[int], None] | None = None
         self.watcher = PhaseWatcher(self)
@@ -90,28 +89,28 @@ class DropletWorkflowManager:
         return CapacityModel(spec, self._rng, admission=self._admission, discipline=self._discipline)
 
     def held(self, now: float | None = None) -> int:
-        now = anyio.current_time() if now is None else now
+        now = runtime.current_time() if now is None else now
         return sum(1 for expiry in self.leases.values() if expiry > now)
 
     def has_lease(self, droplet: int, now: float | None = None) -> bool:
-        return self.leases.get(droplet, 0.0) > (anyio.current_time() if now is None else now)
+        return self.leases.get(droplet, 0.0) > (runtime.current_time() if now is None else now)
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
         """Create the lease table, bring the fleet to steady state (every lease held), then run until cancelled.
 
         The bootstrap admits work at `bootstrap_rate`, well under DWFM's capacity, so the leases it writes expire
         spread out in time, as they would in a fleet that has been running for a while.
         """
         await self._ensure_table()
-        async with anyio.create_task_group() as tg:
+        async with runtime.create_task_group() as tg:
             tg.start_soon(self._work_forever)
             rate = self.settings.bootstrap_rate
             self.intake = TokenBucketLimit(rate=rate, burst=max(1.0, rate * self.settings.scan_interval))
             tg.start_soon(self._scan_forever)
             # Bounded: a policy that starves even the bootstrap must not stop the scenario from starting.
-            with anyio.move_on_after(3 * self.settings.droplets / rate + self.settings.lease_duration):
-                while self.held() < self.settings.droplets:  # noqa: ASYNC110 - "held" changes with time, not on an event
-                    await anyio.sleep(self.settings.scan_interval)
+            with runtime.move_on_after(3 * self.settings.droplets / rate + self.settings.lease_duration):
+                while self.held() < self.settings.droplets:
+                    await runtime.sleep(self.settings.scan_interval)
             self.intake = None
             held = self.held()
             self.events.emit(
@@ -131,20 +130,20 @@ class DropletWorkflowManager:
 
     async def _work_forever(self) -> None:
         while True:
-            async with anyio.create_task_group() as tg:
+            async with runtime.create_task_group() as tg:
                 self._work = tg
                 await self._restart.wait()
                 tg.cancel_scope.cancel()
-            self._restart = anyio.Event()
+            self._restart = runtime.Event()
 
     async def _scan_forever(self) -> None:
         while True:
             self.scan()
-            await anyio.sleep(self.settings.scan_interval)
+            await runtime.sleep(self.settings.scan_interval)
 
     def scan(self) -> None:
         """Queue lease work for every droplet whose lease is missing or due for renewal and not already queued."""
-        now = anyio.current_time()
+        now = runtime.current_time()
         for droplet in range(self.settings.droplets):
             if droplet in self.queued or self.leases.get(droplet, 0.0) - now >= self.settings.renew_margin:
                 continue
@@ -168,7 +167,7 @@ class DropletWorkflowManager:
             return
         finally:
             self.queued.discard(droplet)
-        if anyio.current_time() > deadline:
+        if runtime.current_time() > deadline:
             self.counts["abandoned"] += 1  # done too late: not trusted, queued again by the next scan
             return
         self.leases[droplet] = expiry
@@ -180,7 +179,7 @@ class DropletWorkflowManager:
         """Renew with one conditional write, or re-establish with a read, a conditional write and a state write."""
         key = {"droplet": {"S": f"d-{droplet:05d}"}}
         table = self.settings.table
-        now = anyio.current_time()
+        now = runtime.current_time()
         expiry = now + self.settings.lease_duration
         me = {":me": {"S": self.host}, ":exp": {"N": f"{expiry:.3f}"}}
         if self.leases.get(droplet, 0.0) > now:
@@ -286,8 +285,8 @@ class PhaseWatcher:
 
     async def run(self) -> None:
         while True:
-            await anyio.sleep(1.0)
-            self.observe(anyio.current_time())
+            await runtime.sleep(1.0)
+            self.observe(runtime.current_time())
 
     def observe(self, now: float) -> None:
         dwfm, events = self.dwfm, self.dwfm.events

@@ -12,8 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import anyio
-
+from services import runtime
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.event_kinds import EventKind
 from services.events import EventLog
@@ -41,16 +40,16 @@ class NetworkManager:
         self.refused = 0
         self.pending: set[str] = set()
         self._in_backlog = False
-        self._group: anyio.abc.TaskGroup | None = None
+        self._group: runtime.TaskGroup | None = None
         self.name = "netmgr"
         self.up = True
-        self._back = anyio.Event()
+        self._back = runtime.Event()
 
     async def run(self) -> None:
-        async with anyio.create_task_group() as tg:
+        async with runtime.create_task_group() as tg:
             self._group = tg
             while True:
-                await anyio.sleep(1.0)
+                await runtime.sleep(1.0)
                 self._watch()
 
     def propagate(self, target: str) -> None:
@@ -67,7 +66,7 @@ class NetworkManager:
         """The Network Manager's hosts are gone: nothing propagates, the queue waits."""
         if self.up:
             self.up = False
-            self._back = anyio.Event()
+            self._back = runtime.Event()
             self.events.emit(EventKind.NODE_KILLED, self.name, "the Network Manager is down: nothing propagates")
 
     def revive(self) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-import anyio
-from anyio.abc import TaskStatus
-
+from services import runtime
 from services.capacity import CapacitySpec
 from services.client import ServiceClient
 from services.dns.stub import StubResolver
@@ -18,6 +16,7 @@ from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
 from services.net import Address, Network
 from services.node import HttpNode
+from services.runtime import TaskStatus
 from services.throttling.base import ClientPolicy
 from services.throttling.settings import ServerPolicy
 
@@ -67,13 +66,13 @@ class Ec2Service:
         self.netmgr = NetworkManager(events, rng_for("netmgr"), admission=net.admission, discipline=net.discipline)
         self.fleet = Fleet(slots_per_droplet)
         self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"), self.netmgr, events)
-        self.api_node = HttpNode("ec2-api", network, self.api.app, address, events)
+        self.api_node = HttpNode("ec2-api", network, self.api.routes, address, events)
         self.canary_client = ServiceClient(network, stub, EC2_NAME, address[1], rng_for("canary"), timeout=5.0)
         self.canary = LaunchCanary(self.canary_client, events, interval=canary_interval)
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
         """Serve the API, bring DWFM to steady state, report `started`, then run the canary until cancelled."""
-        async with anyio.create_task_group() as tg:
+        async with runtime.create_task_group() as tg:
             await tg.start(self.api_node.run)
             tg.start_soon(self.netmgr.run)
             await tg.start(self.dwfm.run)

@@ -15,17 +15,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
+from services import runtime
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.client import ServiceClient
 from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
 from services.events import EventLog
+from services.http import HttpRequest, HttpResponse, Routes, json_response, respond
 from services.internal_errors import InternalErrors
 from services.metrics import CONTENT_TYPE, prometheus_text
 
@@ -60,10 +56,10 @@ class LambdaSettings:
     queue_limit: int = 32
 
 
-def _error(exc: LambdaError) -> Response:
-    return JSONResponse(
+def _error(exc: LambdaError) -> HttpResponse:
+    return json_response(
         {"Type": "Service" if exc.status >= 500 else "User", "Message": exc.message},
-        status_code=exc.status,
+        exc.status,
         headers={"x-amzn-ErrorType": exc.code},
     )
 
@@ -78,7 +74,7 @@ class LambdaService:
         events: EventLog | None = None,
     ) -> None:
         self.settings = settings
-        log = events if events is not None else EventLog(anyio.current_time, 0.0)
+        log = events if events is not None else EventLog(runtime.current_time, 0.0)
         self.internal_errors = InternalErrors("lambda", log)
         self.dynamodb = dynamodb
         self.ec2 = ec2
@@ -89,33 +85,34 @@ class LambdaService:
         self.capacity = CapacityModel(spec, rng)
         self._scaling = False
         self.scale_outs = 0
-        self.app = Starlette(
-            routes=[
-                Route("/2015-03-31/functions/{name}/invocations", self._invoke_route, methods=["POST"]),
-                Route("/health", self._health, methods=["GET"]),
-                Route("/metrics", self._metrics, methods=["GET"]),
+        self.routes = Routes(
+            [
+                ("POST", "/2015-03-31/functions/{name}/invocations", self._invoke_route),
+                ("GET", "/health", self._health),
+                ("GET", "/metrics", self._metrics),
             ]
         )
+        self.app = self.routes.asgi
 
-    async def _health(self, request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+    async def _health(self, request: HttpRequest) -> HttpResponse:
+        return json_response({"status": "ok"})
 
-    async def _metrics(self, request: Request) -> Response:
-        return Response(prometheus_text("lambda-1", self.capacity), media_type=CONTENT_TYPE)
+    async def _metrics(self, request: HttpRequest) -> HttpResponse:
+        return respond(prometheus_text("lambda-1", self.capacity), 200, CONTENT_TYPE)
 
-    async def _invoke_route(self, request: Request) -> Response:
+    async def _invoke_route(self, request: HttpRequest) -> HttpResponse:
         try:
-            payload = json.loads(await request.body() or b"{}")
+            payload = json.loads(request.body or b"{}")
         except ValueError:  # not a bug of ours: the caller's body
-            return JSONResponse({"Type": "User", "Message": "Could not parse request body into json"}, status_code=400)
+            return json_response({"Type": "User", "Message": "Could not parse request body into json"}, 400)
         try:
             result = await self.invoke(request.path_params["name"], payload)
         except LambdaError as exc:
             return _error(exc)
         except Exception as exc:  # a bug of ours: answer as Lambda does, and report it
-            self.internal_errors.record(exc, request.url.path, "ServiceException")
+            self.internal_errors.record(exc, request.path, "ServiceException")
             return _error(LambdaError("ServiceException", "An internal error has occurred"))
-        return JSONResponse(result)
+        return json_response(result)
 
     async def invoke(self, name: str, payload: Any) -> dict[str, Any]:
         config = await self.config(name)
@@ -128,10 +125,10 @@ class LambdaService:
         return {"StatusCode": 200, "FunctionName": name, "Payload": payload}
 
     async def _run(self, config: FunctionConfig) -> None:
-        await anyio.sleep(config.duration)
+        await runtime.sleep(config.duration)
 
     async def config(self, name: str) -> FunctionConfig:
-        now = anyio.current_time()
+        now = runtime.current_time()
         cached = self._cache.get(name)
         if cached is not None and cached[0] > now:
             return cached[1]
@@ -176,7 +173,7 @@ class LambdaService:
                     "POST",
                     "/",
                     content=json.dumps({"Action": "RunInstances", "MinCount": 1}).encode(),
-                    deadline=anyio.current_time() + 5.0,
+                    deadline=runtime.current_time() + 5.0,
                 )
                 if response.status_code == 200:
                     self.capacity.resize(self.capacity.spec.workers + self.settings.sandboxes_per_instance)
@@ -189,8 +186,8 @@ class LambdaService:
         if self._group is not None:
             self._group.start_soon(grow)
 
-    _group: anyio.abc.TaskGroup | None = None
+    _group: runtime.TaskGroup | None = None
 
-    def attach(self, group: anyio.abc.TaskGroup) -> None:
+    def attach(self, group: runtime.TaskGroup) -> None:
         """The task group that scale-out requests run in (they outlive the invocation that started them)."""
         self._group = group

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-import anyio
-
+from services import runtime
 from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
 from services.lambda_.function import LambdaError, LambdaService
@@ -46,12 +45,12 @@ class EventSourcePoller:
         self.source = "sqs-poller" + ("-supervised" if supervised else "")
 
     async def run(self) -> None:
-        async with anyio.create_task_group() as tg:
+        async with runtime.create_task_group() as tg:
             tg.start_soon(self._produce)
             while True:
-                await anyio.sleep(self.interval)
+                await runtime.sleep(self.interval)
                 if self.stuck_since is not None:
-                    if self.supervised and anyio.current_time() - self.stuck_since >= self.restart_after:
+                    if self.supervised and runtime.current_time() - self.stuck_since >= self.restart_after:
                         self.restart("supervisor")
                     continue
                 await self.poll_once()
@@ -59,7 +58,7 @@ class EventSourcePoller:
     async def _produce(self) -> None:
         """Messages arrive at `rate` per second."""
         while True:
-            await anyio.sleep(1.0 / self.rate)
+            await runtime.sleep(1.0 / self.rate)
             self._sent += 1
             self.queue.append(self._sent)
 
@@ -72,7 +71,7 @@ class EventSourcePoller:
         except LambdaError as exc:
             self.queue.extendleft(reversed(batch))
             if exc.code == "ServiceException":
-                self.stuck_since = anyio.current_time()
+                self.stuck_since = runtime.current_time()
                 self.events.emit(
                     EventKind.POLLER_STUCK,
                     self.source,

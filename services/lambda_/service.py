@@ -6,9 +6,7 @@ import json
 import random
 from collections.abc import Callable
 
-import anyio
-from anyio.abc import TaskStatus
-
+from services import runtime
 from services.client import ServiceClient
 from services.errors import CallFailed
 from services.event_kinds import EventKind
@@ -17,6 +15,7 @@ from services.lambda_.function import LambdaService, LambdaSettings
 from services.lambda_.poller import EventSourcePoller
 from services.net import Address, Network
 from services.node import HttpNode
+from services.runtime import TaskStatus
 
 LAMBDA_NAME = "lambda.us-east-1.cloud.test"
 FUNCTION = "orders-handler"
@@ -41,15 +40,15 @@ class LambdaStack:
         self.events = events
         self.address = address
         self.function = LambdaService(settings, dynamodb, ec2, rng_for("lambda"), events)
-        self.node = HttpNode("lambda", network, self.function.app, address, events)
+        self.node = HttpNode("lambda", network, self.function.routes, address, events)
         self.poller = EventSourcePoller(self.function, FUNCTION, events, supervised=supervised)
         self.invoke_client = invoke_client
         self.canary_interval = canary_interval
         self.failing = False
         self.results: list[tuple[float, int | str]] = []
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        async with anyio.create_task_group() as tg:
+    async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
+        async with runtime.create_task_group() as tg:
             self.function.attach(tg)
             await tg.start(self.node.run)
             await self.function.register(FUNCTION, 0.05)
@@ -57,7 +56,7 @@ class LambdaStack:
             task_status.started()
             while True:
                 await self._probe()
-                await anyio.sleep(self.canary_interval)
+                await runtime.sleep(self.canary_interval)
 
     async def _probe(self) -> None:
         """An invocation canary: reports when Invoke starts and stops failing."""
@@ -66,7 +65,7 @@ class LambdaStack:
                 "POST",
                 f"/2015-03-31/functions/{FUNCTION}/invocations",
                 content=json.dumps({"canary": True}).encode(),
-                deadline=anyio.current_time() + 5.0,
+                deadline=runtime.current_time() + 5.0,
             )
             outcome: int | str = response.status_code
         except CallFailed as exc:

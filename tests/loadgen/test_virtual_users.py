@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import random
 
-import anyio
-
 from loadgen.behaviour import SecondOutcomes, Stage, classify, stage_at
 from loadgen.virtual import VirtualUsers
 from scenarios.policies import policy_sets
 from scenarios.runner import run_scenario
 from scenarios.schema import load_scenario
+from services import runtime
 from services.dns.stub import StubResolver
 from services.event_kinds import EventKind
 from services.events import EventLog
@@ -52,10 +51,10 @@ def test_dynamodb_users_see_dns_failures_during_the_race_and_success_around_it()
     naive = policy_sets()["naive"]
 
     async def main() -> tuple[SecondOutcomes, EventLog]:
-        events = EventLog(anyio.current_time)
+        events = EventLog(runtime.current_time)
         network = VirtualNetwork()
-        ready = anyio.Event()
-        async with anyio.create_task_group() as nursery:
+        ready = runtime.Event()
+        async with runtime.create_task_group() as nursery:
             nursery.start_soon(lambda: run_scenario(scenario, network, events, on_ready=lambda cloud: ready.set()))
             await ready.wait()
             stub = StubResolver(network, ("127.0.0.1", scenario.dns.resolver_port), random.Random(1))

@@ -6,11 +6,11 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import anyio
 import pytest
 
 from scenarios.runner import run_virtual
 from scenarios.schema import Scenario
+from services import runtime
 from services.dns import REGIONAL, DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
 from services.event_kinds import EventKind
 from services.events import EventLog
@@ -120,7 +120,7 @@ def empties_record(variant: Variant, timings: Timings, horizon: float = 30.0) ->
     """Run Planner + three Enactors with these timings; whether any endpoint record ever went empty."""
 
     async def main() -> bool:
-        events = EventLog(anyio.current_time)
+        events = EventLog(runtime.current_time)
         settings = DnsSettings(
             plan_interval=timings.plan_interval,
             variant=variant,
@@ -134,17 +134,17 @@ def empties_record(variant: Variant, timings: Timings, horizon: float = 30.0) ->
             lambda c: random.Random(f"{timings.seed}:{c}"),
             AllHealthy(),
         )
-        with anyio.move_on_after(horizon):
-            async with anyio.create_task_group() as tg:
+        with runtime.move_on_after(horizon):
+            async with runtime.create_task_group() as tg:
                 await tg.start(plane.run)
-                await anyio.sleep(min(timings.churn_at, timings.delay_at))
+                await runtime.sleep(min(timings.churn_at, timings.delay_at))
                 if timings.churn_at <= timings.delay_at:
                     plane.planner.plan_interval = timings.churn_interval
-                    await anyio.sleep(timings.delay_at - timings.churn_at)
+                    await runtime.sleep(timings.delay_at - timings.churn_at)
                     plane.enactors["A"].delay = timings.delay
                 else:
                     plane.enactors["A"].delay = timings.delay
-                    await anyio.sleep(timings.churn_at - timings.delay_at)
+                    await runtime.sleep(timings.churn_at - timings.delay_at)
                     plane.planner.plan_interval = timings.churn_interval
         return any(e.kind == EventKind.RECORD_EMPTIED for e in events.events)
 

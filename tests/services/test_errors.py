@@ -17,7 +17,8 @@ def service_exceptions() -> list[type[BaseException]]:
     found: dict[str, type[BaseException]] = {}
     for module in pkgutil.walk_packages(services.__path__, "services."):
         for _, value in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
-            if issubclass(value, BaseException) and value.__module__.startswith("services."):
+            # Exceptions only: the virtual kernel's Cancelled is control flow (a BaseException), as trio's is.
+            if issubclass(value, Exception) and value.__module__.startswith("services."):
                 found[f"{value.__module__}.{value.__qualname__}"] = value
     return list(found.values())
 

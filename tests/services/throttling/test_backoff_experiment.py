@@ -12,9 +12,9 @@ import json
 import random
 from dataclasses import dataclass
 
-import anyio
 import httpx
 
+from services import runtime
 from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
 from services.throttling.backoff import ExponentialBackoff, Jitter
@@ -42,7 +42,7 @@ def contend(jitter: Jitter, seed: int) -> Result:
         router = Router("router-1", spec=CapacitySpec(workers=10_000, service_time=ServiceTime("constant", 0.0)))
         calls = 0
         finished: list[float] = []
-        async with anyio.create_task_group() as nursery:
+        async with runtime.create_task_group() as nursery:
             await nursery.start(network.serve_http, router.app, ("127.0.1.1", 8000))
             async with network.http_client(timeout=60) as client:
                 key = {"pk": {"S": "counter"}}
@@ -57,7 +57,7 @@ def contend(jitter: Jitter, seed: int) -> Result:
                     },
                 )
                 await post(client, "PutItem", {"TableName": "occ", "Item": {**key, "version": {"N": "0"}}})
-                start = anyio.current_time()
+                start = runtime.current_time()
 
                 async def occ_client(n: int) -> None:
                     nonlocal calls
@@ -84,14 +84,14 @@ def contend(jitter: Jitter, seed: int) -> Result:
                         )
                         calls += 1  # the post counts writes
                         if written.status_code == 200:
-                            finished.append(anyio.current_time() - start)
+                            finished.append(runtime.current_time() - start)
                             return
                         assert written.json()["__type"].endswith("#ConditionalCheckFailedException")
                         previous = backoff.delay(attempt, previous)
                         attempt += 1
-                        await anyio.sleep(previous)
+                        await runtime.sleep(previous)
 
-                async with anyio.create_task_group() as clients:
+                async with runtime.create_task_group() as clients:
                     for n in range(CLIENTS):
                         clients.start_soon(occ_client, n)
             nursery.cancel_scope.cancel()

@@ -7,11 +7,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 import pytest
 
 from scenarios.policies import PolicySet, load_policy_set, policy_sets
 from scenarios.schema import ScenarioError
+from services import runtime
 from services.capacity import CapacitySpec, ServiceTime
 from services.client import ServiceClient
 from services.dns.authority import Authority
@@ -66,7 +66,7 @@ def overload(policy: PolicySet, seed: int = 1, seconds: float = 5.0, offered: fl
         rng = random.Random(seed)
         logical = succeeded = 0
         clients: list[ServiceClient] = []
-        async with anyio.create_task_group() as nursery:
+        async with runtime.create_task_group() as nursery:
             await nursery.start(Authority(zone, random.Random(seed)).serve, network, ("127.0.0.1", 5300))
             resolver = SharedResolver(network, ("127.0.0.1", 5300), ResolverCache(), random.Random(seed))
             await nursery.start(resolver.serve, ("127.0.0.1", 5301))
@@ -107,16 +107,16 @@ def overload(policy: PolicySet, seed: int = 1, seconds: float = 5.0, offered: fl
                         "/",
                         headers={**headers, "x-amz-target": "DynamoDB_20120810.PutItem"},
                         content=item,
-                        deadline=anyio.current_time() + 2.0,
+                        deadline=runtime.current_time() + 2.0,
                     )
                 except CallFailed:
                     return
                 succeeded += response.status_code == 200
 
-            async with anyio.create_task_group() as load:
-                end = anyio.current_time() + seconds
-                while anyio.current_time() < end:
-                    await anyio.sleep(rng.expovariate(offered))
+            async with runtime.create_task_group() as load:
+                end = runtime.current_time() + seconds
+                while runtime.current_time() < end:
+                    await runtime.sleep(rng.expovariate(offered))
                     load.start_soon(put, logical)
                     logical += 1
             nursery.cancel_scope.cancel()
