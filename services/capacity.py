@@ -169,7 +169,9 @@ class NodeStats:
                 self._latencies = []
 
     def count(self, name: str) -> None:
-        self._roll()
+        origin = self._origin
+        if origin is None or self._clock() - origin >= self._second + 1:  # int(elapsed) > second: a second closed
+            self._roll()
         self._counts[name] += 1
         self.totals[name] += 1
 
@@ -189,10 +191,12 @@ class NodeStats:
         return self.seconds[-1] if self.seconds else None
 
 
-@dataclass
 class _Ticket:
-    turn: runtime.Event = field(default_factory=runtime.Event)
-    shed: bool = False
+    __slots__ = ("shed", "turn")
+
+    def __init__(self) -> None:
+        self.turn = runtime.Event()
+        self.shed = False
 
 
 class CapacityModel:

@@ -80,6 +80,8 @@ class Perform:
     deadline: float | None = None
 
 
+NO_WAIT = Sleep(0.0)  # an immediate retry
+
 Step = Resolve | Send | Sleep | Perform
 
 
@@ -133,6 +135,7 @@ def exchange(
     bounds the attempts but is not sent (a client that does not know the servers' clock).
     """
     attempt = sent = refused = 0
+    resolve = Resolve(request.service)  # one step object per request, not per attempt
     while True:
         attempt += 1
         admission = call.before_attempt(attempt, clock())
@@ -144,7 +147,7 @@ def exchange(
             outcome = Outcome(attempt, failure=LOCAL)
         else:
             sent += 1
-            found = yield Resolve(request.service)
+            found = yield resolve
             if isinstance(found, DnsError):
                 outcome = Outcome(attempt, failure=f"DNS: {found}")
             else:
@@ -155,7 +158,7 @@ def exchange(
         delay = call.after_attempt(outcome, now)
         if delay is None or (deadline is not None and now + delay >= deadline):
             return Result(outcome, reply, sent, refused)
-        yield Sleep(delay)
+        yield Sleep(delay) if delay > 0 else NO_WAIT
 
 
 def _send(

@@ -24,6 +24,8 @@ from starlette.routing import Route
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
+# Starlette's JSONResponse encoding, built once (json.dumps with arguments builds an encoder per call).
+_STARLETTE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 
 class Headers(dict[str, str]):
@@ -82,7 +84,7 @@ class HttpResponse:
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> HttpResponse:
     """JSON as Starlette's JSONResponse encodes it."""
-    body = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+    body = _STARLETTE_JSON.encode(data).encode()
     return respond(body, status, JSON, headers)
 
 

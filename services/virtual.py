@@ -51,6 +51,18 @@ def _trap(kind: int, argument: Any = None) -> Generator[Any, Any, Any]:
     return (yield (kind, argument))
 
 
+class _Done:
+    """An awaitable that is already done (no coroutine to build for a check that does not wait)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+_DONE = _Done()
+
+
 class _Task:
     __slots__ = ("coro", "exc", "group", "scope", "status", "value", "waiting")
 
@@ -94,10 +106,11 @@ class Kernel:
     def sleep_forever(self) -> Awaitable[None]:
         return _trap(_PARK)
 
-    async def checkpoint_if_cancelled(self) -> None:
+    def checkpoint_if_cancelled(self) -> Awaitable[None]:
         task = self.current
         if task is not None and task.scope.effective:
             raise Cancelled
+        return _DONE
 
     # The seam's Event and CancelScope are anyio's surface; these classes have it without inheriting from it (a
     # subclass would be built twice by the seam's __new__).

@@ -137,7 +137,23 @@ class _VirtualClient(HttpClient):
         if "host" not in sent:  # as an HTTP client sends it
             sent["host"] = host_port
         request = HttpRequest(method, path, sent, content, query)
-        return await _deliver(self._network, node, handle, request, self._timeout if timeout is None else timeout)
+        limit = self._timeout if timeout is None else timeout
+        # The trip: a hop of latency, the node's routes in the node's own task group (a client that gives up does
+        # not cancel the server's work), a hop back; the caller's timeout covers it all. The node's task carries
+        # the reply back too, so the caller wakes once, when it arrives.
+        trip = _Trip(self._network, handle, request)
+        node.start_soon(trip.serve)
+        try:
+            with runtime.fail_after(limit):
+                await trip.arrived.wait()
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no response within {limit} s") from None
+        outcome = trip.outcome
+        if outcome is None:  # the node was killed with the request in it: the connection drops, as a dead process's
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
 
 def _asgi_handler(app: ASGIApp, address: Address) -> Handler:
@@ -191,32 +207,25 @@ def _asgi_handler(app: ASGIApp, address: Address) -> Handler:
     return handle
 
 
-async def _deliver(
-    network: VirtualNetwork, node: runtime.TaskGroup, handle: Handler, request: HttpRequest, limit: float
-) -> HttpResponse:
-    """One request's trip: a hop of latency, `handle` in the node's own task group (a client that gives up does
-    not cancel the server's work), a hop back; the caller's timeout covers it all."""
-    finished = runtime.Event()
-    outcome: list[HttpResponse | BaseException] = []
+class _Trip:
+    """One request on its way to a node and back."""
 
-    async def serve() -> None:
+    __slots__ = ("arrived", "handle", "network", "outcome", "request")
+
+    def __init__(self, network: VirtualNetwork, handle: Handler, request: HttpRequest) -> None:
+        self.network = network
+        self.handle = handle
+        self.request = request
+        self.arrived = runtime.Event()
+        self.outcome: HttpResponse | Exception | None = None
+
+    async def serve(self) -> None:
         try:
-            await runtime.sleep(network.latency)
-            outcome.append(await handle(request))
+            await runtime.sleep(self.network.latency)  # each hop its own draw, when the latency varies
+            reply = await self.handle(self.request)
+            await runtime.sleep(self.network.latency)
+            self.outcome = reply
         except Exception as exc:
-            outcome.append(exc)
+            self.outcome = exc
         finally:
-            finished.set()
-
-    node.start_soon(serve)
-    try:
-        with runtime.fail_after(limit):
-            await finished.wait()
-            await runtime.sleep(network.latency)
-    except TimeoutError:
-        raise httpx.ReadTimeout(f"no response within {limit} s") from None
-    if not outcome:  # the node was killed with the request in it: the connection drops, as a dead process's would
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]
+            self.arrived.set()

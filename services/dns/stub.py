@@ -84,21 +84,16 @@ class StubCache:
         self._kept: dict[str, tuple[float, Found]] = {}
 
     def get(self, name: str, now: float) -> Found | None:
-        """A kept answer still in date (a failure as a new exception), or None."""
+        """A kept answer still in date, or None. A kept failure is handed out as it is: callers read it, and the one
+        who raises it raises a copy (`_addresses`)."""
         kept = self._kept.get(name)
         if kept is None or kept[0] <= now:
             return None
-        return fresh(kept[1])
+        return kept[1]
 
     def keep(self, name: str, answer: Answer, now: float) -> None:
         if answer.ttl is not None and answer.ttl > 0:
             self._kept[name] = (now + answer.ttl, answer.found)
-
-
-def fresh(found: Found) -> Found:
-    """A failure handed out again is a new exception: raising one instance over and over would chain every
-    raise's frames onto its traceback (hours of a cached NODATA held gigabytes)."""
-    return found.again() if isinstance(found, DnsError) else found
 
 
 @dataclass
@@ -136,6 +131,10 @@ class StubResolver:
         """
         return _addresses(await self.find(name))
 
+    def cached(self, name: str) -> Found | None:
+        """The kept answer for `name` while it is in date, without waiting (None: ask with `find`)."""
+        return None if self._cache is None else self._cache.get(name, runtime.current_time())
+
     async def find(self, name: str) -> Found:
         """The addresses of `name`, or the DnsError that says why there are none."""
         if self._cache is None:
@@ -146,7 +145,7 @@ class StubResolver:
         pending = self._pending.get(name)
         if pending is not None:  # someone is asking already: share their answer
             await pending.done.wait()
-            return fresh(pending.found)
+            return pending.found
         pending = self._pending[name] = _Pending()
         try:
             answer = await self._ask(name)
@@ -173,5 +172,7 @@ class StubResolver:
 
 def _addresses(found: Found) -> list[str]:
     if isinstance(found, DnsError):
-        raise found
+        # A copy: raising one instance over and over would chain every raise's frames onto its traceback (hours
+        # of a cached NODATA held gigabytes).
+        raise found.again()
     return found

@@ -29,8 +29,11 @@ def placeholders(request: dict[str, Any], *used: Parsed | None) -> Placeholders:
             raise ValidationException(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
         values[key] = validate_value(value, f"ExpressionAttributeValues.{key}")
     parsed = [p for p in used if p is not None]
-    used_names = set().union(*(p.names for p in parsed))
-    used_values = set().union(*(p.values for p in parsed))
+    used_names: set[str] = set()
+    used_values: set[str] = set()
+    for p in parsed:
+        used_names.update(p.names)
+        used_values.update(p.values)
     if names and not parsed:
         raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
     if values and not parsed:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +40,7 @@ from services.throttling.disciplines import Discipline
 TARGET_PREFIX = "DynamoDB_20120810"
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with arguments builds an encoder per call
 
 Operation = Callable[[Storage, dict[str, Any]], dict[str, Any]]
 
@@ -149,7 +149,7 @@ class Router:
         if len(raw) > MAX_REQUEST_BYTES:
             raise ValidationException("Request size exceeded 16777216 bytes")
         try:
-            body = json.loads(raw or b"{}")
+            body = json.loads(raw.decode() if raw else "{}")
         except (ValueError, UnicodeDecodeError):
             raise SerializationException("Could not parse the request body as JSON") from None
         if not isinstance(body, dict):
@@ -160,8 +160,16 @@ class Router:
         return self._respond(error.status, error.body())
 
     def _respond(self, status: int, body: dict[str, Any]) -> HttpResponse:
-        headers = {"x-amzn-RequestId": str(uuid.UUID(int=self._rng.getrandbits(128), version=4))}
-        return respond(json.dumps(body, separators=(",", ":")), status, "application/x-amz-json-1.0", headers)
+        headers = {"x-amzn-RequestId": request_id(self._rng)}
+        return respond(_COMPACT.encode(body), status, "application/x-amz-json-1.0", headers)
+
+
+def request_id(rng: random.Random) -> str:
+    """A random version-4 UUID, as str(uuid.UUID(int=rng.getrandbits(128), version=4)) writes it, at a third of
+    its cost (one per reply)."""
+    bits = rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48) | (0x4000 << 64) | (0x8000 << 48)
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 async def _run(operation: Any, storage: Storage, body: dict[str, Any], now: float) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 Runs one scenario in virtual time under cProfile and sums each function's own time (cProfile's tottime) by where
 the function lives:
 
-    scheduling     the event loop and anyio's layer (asyncio, anyio, sniffio, services/virtual.py)
+    scheduling     the virtual kernel and the runtime seam (services/virtual.py, services/runtime.py; asyncio, anyio)
     network        the in-process hop (services/virtual_network.py)
-    HTTP objects   httpx's and Starlette's requests, responses, headers, routing
+    HTTP objects   requests, responses, headers, routing (services/http.py; httpx's and Starlette's where used)
     JSON           encoding and decoding
     services       the modelled nodes: DynamoDB, the capacity model, EC2, DWFM, Lambda, the control plane
     policies       client and server throttling policies (services/throttling)
@@ -34,6 +34,8 @@ from scenarios.schema import load_scenario
 BUCKETS = (  # first match wins: a path fragment and its bucket
     ("services/virtual_network.py", "network"),
     ("services/virtual.py", "scheduling"),
+    ("services/runtime.py", "scheduling"),
+    ("services/http.py", "HTTP objects"),
     ("/asyncio/", "scheduling"),
     ("/anyio/", "scheduling"),
     ("/sniffio/", "scheduling"),
