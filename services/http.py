@@ -82,10 +82,19 @@ class HttpResponse:
         return self.content.decode("utf-8", errors="replace")
 
 
+class EncodedJson(str):
+    """JSON already encoded as `encode_json` does: an endpoint that keeps parts of its answers encoded (a long
+    listing) answers with it instead of the data."""
+
+
+def encode_json(data: Any) -> str:
+    """JSON as Starlette's JSONResponse encodes it."""
+    return _STARLETTE_JSON.encode(data)
+
+
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> HttpResponse:
     """JSON as Starlette's JSONResponse encodes it."""
-    body = _STARLETTE_JSON.encode(data).encode()
-    return respond(body, status, JSON, headers)
+    return respond(_STARLETTE_JSON.encode(data), status, JSON, headers)
 
 
 def text_response(text: str, status: int = 200) -> HttpResponse:

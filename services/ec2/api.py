@@ -20,7 +20,7 @@ from services.ec2.dwfm import DropletWorkflowManager
 from services.ec2.netmgr import NetworkManager
 from services.errors import CascadesimError
 from services.events import EventLog
-from services.http import HttpRequest, HttpResponse, Routes, json_response, respond
+from services.http import JSON, EncodedJson, HttpRequest, HttpResponse, Routes, encode_json, json_response, respond
 from services.internal_errors import InternalErrors
 from services.metrics import CONTENT_TYPE, prometheus_text
 
@@ -73,6 +73,10 @@ class Ec2Api:
         self._rng = rng
         self.capacity = CapacityModel(spec, rng)
         self.launch_failures = 0
+        # Each instance's description as JSON, with the state it was written for: a DescribeInstances lists the
+        # whole fleet (hundreds of instances), and re-encoding every one of them on every call was a fifth of a
+        # replay's wall time. An instance is encoded again only when its state changes.
+        self._encoded: dict[str, tuple[str, str]] = {}
         self.routes = Routes(
             [
                 ("POST", "/", self._api),
@@ -113,6 +117,8 @@ class Ec2Api:
         except Exception as exc:  # a bug of ours: answer as EC2 does, and report it
             self.internal_errors.record(exc, request.path, "InternalError")
             return self._error("InternalError", "An internal error has occurred")
+        if isinstance(result, EncodedJson):
+            return respond(result, 200, JSON)
         return json_response(result)
 
     def _error(self, code: str, message: str) -> HttpResponse:
@@ -145,13 +151,22 @@ class Ec2Api:
             launched.append(instance)
         return {"Instances": [_describe(i, self.netmgr) for i in launched]}
 
-    def _describe(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _describe(self, body: dict[str, Any]) -> EncodedJson:
         wanted = body.get("InstanceIds")
         if wanted is not None and not (isinstance(wanted, list) and all(isinstance(i, str) for i in wanted)):
             raise Ec2Error("InvalidParameterValue", "InstanceIds must be a list of strings")
         instances = self.fleet.instances
         chosen = [instances[i] for i in wanted if i in instances] if wanted is not None else list(instances.values())
-        return {"Reservations": [{"Instances": [_describe(i, self.netmgr) for i in chosen]}]}
+        listed = ",".join([self._encode(i) for i in chosen])
+        return EncodedJson(f'{{"Reservations":[{{"Instances":[{listed}]}}]}}')
+
+    def _encode(self, instance: Instance) -> str:
+        """json_response's encoding of the instance's description, kept until its state changes."""
+        state = _state(instance, self.netmgr)
+        kept = self._encoded.get(instance.instance_id)
+        if kept is None or kept[0] != state:
+            kept = self._encoded[instance.instance_id] = (state, encode_json(_describe(instance, self.netmgr)))
+        return kept[1]
 
     def _terminate(self, body: dict[str, Any]) -> dict[str, Any]:
         wanted = body.get("InstanceIds")
@@ -160,6 +175,7 @@ class Ec2Api:
         changes = []
         for instance_id in wanted:
             instance = self.fleet.instances.pop(instance_id, None)
+            self._encoded.pop(instance_id, None)
             if instance is None:
                 raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
             self.fleet.used[instance.droplet] -= 1
@@ -178,11 +194,14 @@ async def _call(handler: Any, body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _state(instance: Instance, netmgr: NetworkManager) -> str:
+    return instance.state if netmgr.reachable(instance.instance_id) else "pending"
+
+
 def _describe(instance: Instance, netmgr: NetworkManager) -> dict[str, Any]:
     """An instance whose network state has not propagated yet is still `pending` (no connectivity)."""
-    state = instance.state if netmgr.reachable(instance.instance_id) else "pending"
     return {
         "InstanceId": instance.instance_id,
-        "State": {"Name": state},
+        "State": {"Name": _state(instance, netmgr)},
         "Placement": {"HostId": f"d-{instance.droplet:05d}"},
     }
