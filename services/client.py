@@ -1,8 +1,9 @@
 """The internal client every service (and every virtual user) uses to call another: DNS name in, HTTP out.
 
 What one logical request means (policy, resolution, address, headers, classification, retries) is the core in
-services/exchange.py; this is its anyio engine: the shared resolver's caching stub for names, one small httpx
-connection pool per downstream from the Network, and anyio's sleep. `NoRetry` is the default policy.
+services/exchange.py; this is its async engine, on the runtime seam (services/runtime.py): the shared resolver's
+caching stub for names, one HTTP client per downstream from the Network (httpx live, in-process virtual), and the
+seam's sleep. `NoRetry` is the default policy.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What one logical request to a service means, written once for every client: the internal `ServiceClient`
-(services and virtual users, on anyio) and the Locust users (on gevent).
+(services and virtual users, on the runtime seam) and the Locust users (on gevent).
 
 The core is sans-I/O, like h11: `exchange()` is a generator that says what it needs done next and is resumed
 with the result. An engine drives it with its own transport:

@@ -2,7 +2,7 @@
 
 The generator yields what it needs done and is sent back the answer; an engine supplies only how to perform one
 step. The loop that feeds the answers back is written here once, for synchronous engines (Locust, on gevent) and
-asynchronous ones (anyio).
+asynchronous ones (the runtime seam: anyio live, the kernel in virtual time).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The lookup itself is sans-I/O, written once: `lookup()` is a generator that yiel
 resumed with the reply (None when none came in time), retrying a lost datagram like a libc stub
 (RES_DFLRETRY = 2); `StubCache` keeps answers for their TTL, and NXDOMAIN/NODATA for the SOA's negative TTL
 (RFC 2308), as a host's caching daemon (nscd, systemd-resolved) or an SDK's DNS cache keeps them. Two engines
-drive it: `StubResolver` here (anyio, over the Network seam) and the Locust users' stub (gevent, a UDP socket).
+drive it: `StubResolver` here (async, over the Network seam) and the Locust users' stub (gevent, a UDP socket).
 """
 
 from __future__ import annotations
