@@ -43,8 +43,8 @@ async def run_scenario(
     limit = scenario.duration if duration is None else duration
     events.emit(EventKind.RUN_STARTED, "runner", f"scenario {scenario.name} started", scenario=scenario.name)
     # Everything stops a microsecond after the last second ends, so that the sampler takes that second's row on its
-    # own schedule, before any task unwinds: tasks unwind in an order anyio takes from a set (memory addresses), and
-    # a row taken while they do (a node's work in flight, say) would differ from run to run.
+    # own schedule, before any task unwinds: anyio unwinds tasks in an order it takes from a set (memory addresses),
+    # and a row taken while they do (a node's work in flight, say) would differ from run to run.
     with runtime.move_on_after(max(0.0, limit - events.now()) + SETTLE):
         async with runtime.create_task_group() as tg:
             if observe is not None:
