@@ -45,6 +45,9 @@ def replay(replies: dict[str, Captured]) -> Starlette:
 class HereStub:
     """Every name is on 127.0.0.1 (the replay server): DNS is not what this test is about."""
 
+    def cached(self, name: str) -> list[str]:
+        return ["127.0.0.1"]
+
     async def find(self, name: str) -> list[str]:
         return ["127.0.0.1"]
 
