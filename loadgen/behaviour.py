@@ -15,6 +15,8 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import accumulate
 from typing import Any
 
 from services.throttling.outcome import Outcome
@@ -59,7 +61,12 @@ class UserBehaviour:
     outbox: int = 0  # failed requests kept to send again, back to back, once the service answers
 
     def pick(self, rng: random.Random) -> Task:
-        return rng.choices(self.tasks, weights=[t.weight for t in self.tasks])[0]
+        # The same draw as choices(weights=...), which sums the weights up on every call.
+        return rng.choices(self.tasks, cum_weights=self._cum_weights)[0]
+
+    @cached_property
+    def _cum_weights(self) -> list[int]:
+        return list(accumulate(t.weight for t in self.tasks))
 
     def wait_time(self, rng: random.Random) -> float:
         return rng.uniform(*self.wait)

@@ -55,12 +55,14 @@ class Request:
     body: bytes = b""
 
 
-@dataclass(frozen=True)
+# The steps and answers are made per attempt, millions of times in a long virtual run: plain slotted dataclasses,
+# which build at a third of a frozen one's cost. Nothing changes them once made.
+@dataclass(slots=True)
 class Resolve:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Send:
     method: str
     url: str
@@ -69,12 +71,12 @@ class Send:
     timeout: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Sleep:
     seconds: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Perform:
     request: Request
     deadline: float | None = None
@@ -85,7 +87,7 @@ NO_WAIT = Sleep(0.0)  # an immediate retry
 Step = Resolve | Send | Sleep | Perform
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Reply:
     """An HTTP response as the core reads it; `raw` is the engine's own response object, handed back."""
 
@@ -95,7 +97,7 @@ class Reply:
     raw: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NoReply:
     """No HTTP response: `failure` says why ("timed out after …" for a timeout)."""
 
