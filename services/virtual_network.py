@@ -133,7 +133,7 @@ class _VirtualClient(HttpClient):
             handle, node = self._network.http_node((host, int(port or 80)))
         except NodeUnreachable as exc:
             raise httpx.ConnectError(str(exc)) from None
-        sent = {k.lower(): str(v) for k, v in headers.items()} if headers else {}
+        sent = {k.lower(): v for k, v in headers.items()} if headers else {}
         if "host" not in sent:  # as an HTTP client sends it
             sent["host"] = host_port
         request = HttpRequest(method, path, sent, content, query)

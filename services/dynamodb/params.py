@@ -18,6 +18,12 @@ def expression(request: dict[str, Any], parameter: str, kind: Kind) -> Parsed | 
 
 def placeholders(request: dict[str, Any], *used: Parsed | None) -> Placeholders:
     """The request's names and values, checked against what its expressions use: none undefined, none unused."""
+    if (
+        "ExpressionAttributeNames" not in request
+        and "ExpressionAttributeValues" not in request
+        and all(p is None or not (p.names or p.values) for p in used)
+    ):
+        return Placeholders({}, {})  # nothing to check: most GetItem and PutItem calls
     names = require(request, "ExpressionAttributeNames", dict, optional=True) or {}
     raw_values = require(request, "ExpressionAttributeValues", dict, optional=True) or {}
     for key, value in names.items():
