@@ -3,7 +3,7 @@
 Runs one scenario in virtual time under cProfile and sums each function's own time (cProfile's tottime) by where
 the function lives:
 
-    scheduling     the virtual kernel and the runtime seam (services/virtual.py, services/runtime.py; asyncio, anyio)
+    scheduling     the virtual kernel and the runtime seam (services/virtual*.py, services/runtime.py; asyncio, anyio)
     network        the in-process hop (services/virtual_network.py)
     HTTP objects   requests, responses, headers, routing (services/http.py; httpx's and Starlette's where used)
     JSON           encoding and decoding
@@ -34,6 +34,7 @@ from scenarios.schema import load_scenario
 BUCKETS = (  # first match wins: a path fragment and its bucket
     ("services/virtual_network.py", "network"),
     ("services/virtual.py", "scheduling"),
+    ("services/virtual_tasks.py", "scheduling"),
     ("services/runtime.py", "scheduling"),
     ("services/http.py", "HTTP objects"),
     ("/asyncio/", "scheduling"),
