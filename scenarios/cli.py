@@ -208,6 +208,48 @@ def compare(
     _finish(results)
 
 
+@app.command()
+def sweep(
+    scenario: ScenarioPath,
+    vary: Annotated[
+        list[str],
+        typer.Option("--vary", help="An axis, PATH=START:STOP[:STEP] or PATH=A,B,C, e.g. faults[0].duration=2:12:1."),
+    ],
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", "-p", help="A policy set to sweep (repeat it; default: the scenario's)."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per grid point, each with its own seed.")] = 1,
+    out: OutOption = Path("runs"),
+    jobs: Annotated[
+        int, typer.Option(min=1, help="How many cells run at once, one process each (default: cores).")
+    ] = os.cpu_count() or 1,
+) -> None:
+    """Run a scenario over a grid of values (virtual time): one run per cell, a table of their KPIs."""
+    from scenarios.axes import Axis
+    from scenarios.sweep import plan, run_sweep, write
+
+    base = _load(scenario)
+    try:
+        axes = [Axis.parse(text) for text in vary]
+        cells = plan(base, str(scenario), axes, list(policy or []), repeats)  # every cell checked before one runs
+    except ScenarioError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    root = out / f"{base.name}-sweep-{stamp_now()}"
+    root.mkdir(parents=True)
+    console.print(f"{len(cells)} cells into {root}", highlight=False)
+    results = run_sweep(cells, root, console, jobs)
+    write(root, base, axes, sorted({c.policy for c in cells}, key=[c.policy for c in cells].index), repeats, results)
+    failed = [r for r in results if r.error is not None]
+    console.print(
+        f"sweep: {root / 'sweep.csv'} ({len(results) - len(failed)} cells done, {len(failed)} not)", highlight=False
+    )
+    if any(r.error == "interrupted" or r.error == "not started" for r in results):
+        console.print("interrupted: the cells that finished are in the sweep directory", style="yellow")
+        raise typer.Exit(130)
+
+
 def _finish(results: list[RunResult]) -> None:
     if any(r.interrupted for r in results):
         console.print("interrupted: what was gathered is in the run directory", style="yellow")

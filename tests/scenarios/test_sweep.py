@@ -1,0 +1,107 @@
+"""`cascadesim sweep`: axes read and checked like scenario fields, one virtual run per cell, a table of their KPIs."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scenarios.axes import Axis, with_values
+from scenarios.problems import ScenarioError
+from scenarios.sweep import plan
+from tests.helpers import CLI, ROOT, read_json, shipped
+
+RETRY_STORM = str(ROOT / "scenarios" / "retry-storm.toml")
+
+
+def test_ranges_include_their_stop_and_lists_keep_their_types() -> None:
+    """2:6:2 is 2, 4, 6; 0.5:1.5:0.5 is 0.5, 1.0, 1.5; a list reads numbers, true/false and text as TOML would."""
+    assert Axis.parse("faults[0].duration=2:6:2").values == (2, 4, 6)
+    assert Axis.parse("faults[0].factor=0.5:1.5:0.5").values == (0.5, 1.0, 1.5)
+    assert Axis.parse("x.y=1,2.5,true,naive").values == (1, 2.5, True, "naive")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("faults[0].duration=", "no values after '='"),
+        ("faults[0].duration=5:2", "the range is empty"),
+        ("faults[0].duration=2:6:0", "the step must be greater than 0"),
+        ("faults[0].duration=a:b", "bounds and step must be numbers"),
+        ("faults[0]..duration=2", "is not a field path"),
+        ("faults[3].duration=2", "no faults[3] (the scenario has 1 entry)"),
+        ("faults[0].durashun=2", "faults[0].durashun: unknown key"),
+        ("faults[0].duration=soon", "faults[0].duration = 'soon': must be a number"),
+        ("dynamodb.routers=0", "dynamodb.routers = 0"),
+        ("nosuch.field=1", "the scenario has no nosuch"),
+    ],
+)
+def test_a_bad_axis_is_one_line_that_names_it(text: str, problem: str) -> None:
+    """Malformed values, unknown paths and values a field refuses: a ScenarioError that names the axis."""
+    base = shipped("retry-storm")
+    with pytest.raises(ScenarioError) as caught:
+        plan(base, RETRY_STORM, [Axis.parse(text)], ["naive"])
+    message = str(caught.value)
+    assert message.startswith("--vary ") and problem in message and "\n" not in message
+
+
+def test_every_cell_is_the_scenario_with_its_values_policy_and_seed() -> None:
+    """Policy sets × grid points × repeats, in that order; repeat r runs on the scenario's seed + r."""
+    base = shipped("retry-storm")
+    axis = Axis.parse("faults[0].duration=4,8")
+    cells = plan(base, RETRY_STORM, [axis], ["naive", "backoff-jitter"], repeats=2)
+    assert [(c.policy, c.values[0][1], c.seed) for c in cells] == [
+        ("naive", 4, 42),
+        ("naive", 4, 43),
+        ("naive", 8, 42),
+        ("naive", 8, 43),
+        ("backoff-jitter", 4, 42),
+        ("backoff-jitter", 4, 43),
+        ("backoff-jitter", 8, 42),
+        ("backoff-jitter", 8, 43),
+    ]
+    assert cells[2].scenario.faults[0].duration == 8 and cells[2].scenario == with_values(
+        base, RETRY_STORM, {axis: 8}
+    ).model_copy(update={"policy": cells[2].scenario.policy})
+    assert len({c.name for c in cells}) == len(cells)
+
+
+def test_a_sweep_runs_each_cell_and_tabulates_its_kpis(tmp_path: Path) -> None:
+    """Two spike lengths on retry-storm, naive: the short spike recovers, the long one stays metastable; each
+    cell has its own run directory with a report, and a bad axis on the command line is exit 2 with one line."""
+    done = subprocess.run(
+        [
+            str(CLI),
+            "sweep",
+            RETRY_STORM,
+            "--vary",
+            "faults[0].duration=3,10",
+            "--vary",
+            "duration=130",
+            "-p",
+            "naive",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    (table,) = tmp_path.glob("*/sweep.csv")
+    rows = list(csv.DictReader(table.read_text().splitlines()))
+    assert [(r["faults[0].duration"], r["metastable"]) for r in rows] == [("3", "False"), ("10", "True")]
+    assert all((table.parent / r["directory"] / "report.html").is_file() for r in rows)
+    cells = read_json(table.parent / "sweep.json")["cells"]
+    assert [c["values"] for c in cells] == [
+        {"faults[0].duration": 3, "duration": 130},
+        {"faults[0].duration": 10, "duration": 130},
+    ]
+    refused = subprocess.run(
+        [str(CLI), "sweep", RETRY_STORM, "--vary", "faults[2].duration=1:3", "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "--vary faults[2].duration=1:3: no faults[2]" in refused.stderr and not (tmp_path / "x").exists()
