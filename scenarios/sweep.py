@@ -44,7 +44,7 @@ class Cell:
 
     @property
     def name(self) -> str:
-        """The cell's run directory: its number, policy set, values and seed, e.g. `007-naive-faults0.duration=6-s42`."""
+        """Its run directory: number, policy set, values and seed, e.g. `007-naive-faults0.duration=6-s42`."""
         shown = ",".join(f"{path.replace('[', '').replace(']', '')}={value}" for path, value in self.values)
         return re.sub(r"[^A-Za-z0-9_.,=+-]", "_", f"{self.index:03d}-{self.policy}-{shown}-s{self.seed}")
 
