@@ -241,9 +241,13 @@ def sweep(
     console.print(f"{len(cells)} cells into {root}", highlight=False)
     results = run_sweep(cells, root, console, jobs)
     write(root, base, axes, sorted({c.policy for c in cells}, key=[c.policy for c in cells].index), repeats, results)
+    from reports.sweep_map import render_map
+
+    page = render_map(root)
     failed = [r for r in results if r.error is not None]
     console.print(
-        f"sweep: {root / 'sweep.csv'} ({len(results) - len(failed)} cells done, {len(failed)} not)", highlight=False
+        f"sweep: {page} (data: {root / 'sweep.csv'}; {len(results) - len(failed)} cells done, {len(failed)} not)",
+        highlight=False,
     )
     if any(r.error == "interrupted" or r.error == "not started" for r in results):
         console.print("interrupted: the cells that finished are in the sweep directory", style="yellow")

@@ -6,7 +6,9 @@ Needs Debian's chromium (`.ci/run` installs it). The screenshots go to test-arti
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scenarios.cli import app
-from tests.helpers import ROOT, changed, scenario_file, shipped
+from tests.helpers import CLI, ROOT, changed, scenario_file, shipped
 
 pytestmark = pytest.mark.browser
 
@@ -134,3 +136,37 @@ def test_names_full_of_markup_are_shown_as_text_and_never_run(comparison: Path, 
         assert HOSTILE_FILE in seen["text"]  # the policy set's name, in the header or the KPI table
     assert HOSTILE in run["text"]  # the scenario's description
     assert HOSTILE_FILE in compared["legend"]  # the overlays' legend names it as text
+
+
+def test_a_sweep_map_loads_offline_and_every_cell_links_to_its_report(tmp_path: Path, browser: Any) -> None:
+    """map.html of a small retry-storm sweep (two spike lengths, two policy sets): no console error, no request,
+    every chart drawn, and each run's link leads to a report that exists."""
+    done = subprocess.run(
+        [
+            str(CLI),
+            "sweep",
+            str(ROOT / "scenarios" / "retry-storm.toml"),
+            "--vary",
+            "faults[0].duration=3,10",
+            "--vary",
+            "duration=130",
+            "-p",
+            "naive",
+            "-p",
+            "adaptive-concurrency",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    (page,) = tmp_path.glob("*/map.html")
+    seen = open_offline(browser, page, "sweep-map.png")
+    assert seen["problems"] == [] and seen["requests"] == []
+    ids = [chart["id"] for chart in seen["charts"]]
+    assert ids == ["chart-boundaries", "chart-0-share", "chart-0-recovery", "chart-1-share", "chart-1-recovery"]
+    assert all(chart["traces"] > 0 and chart["drawn"] > 0 for chart in seen["charts"])
+    links = re.findall(r'<a href="([^"]+)">', page.read_text())
+    assert len(links) == 4 and all((page.parent / link).is_file() for link in links)
+    assert "naive" in seen["text"] and "does not tip in range" in seen["text"]
