@@ -221,35 +221,31 @@ def sweep(
     ] = None,
     repeats: Annotated[int, typer.Option(min=1, help="Runs per grid point, each with its own seed.")] = 1,
     out: OutOption = Path("runs"),
+    into: Annotated[
+        Path | None,
+        typer.Option("--dir", help="The sweep directory itself; run again into it, the cells done there are skipped."),
+    ] = None,
     jobs: Annotated[
         int, typer.Option(min=1, help="How many cells run at once, one process each (default: cores).")
     ] = os.cpu_count() or 1,
 ) -> None:
-    """Run a scenario over a grid of values (virtual time): one run per cell, a table of their KPIs."""
-    from scenarios.axes import Axis
-    from scenarios.sweep import plan, run_sweep, write
+    """Run a scenario over a grid of values (virtual time): one run per cell, a table of their KPIs, a map."""
+    from scenarios.sweep import Sweep
 
     base = _load(scenario)
     try:
-        axes = [Axis.parse(text) for text in vary]
-        cells = plan(base, str(scenario), axes, list(policy or []), repeats)  # every cell checked before one runs
+        planned = Sweep.plan(base, str(scenario), vary, list(policy or []), repeats)  # every cell checked first
     except ScenarioError as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    root = out / f"{base.name}-sweep-{stamp_now()}"
-    root.mkdir(parents=True)
-    console.print(f"{len(cells)} cells into {root}", highlight=False)
-    results = run_sweep(cells, root, console, jobs)
-    write(root, base, axes, sorted({c.policy for c in cells}, key=[c.policy for c in cells].index), repeats, results)
-    from reports.sweep_map import render_map
-
-    page = render_map(root)
+    root = into if into is not None else out / f"{base.name}-sweep-{stamp_now()}"
+    page, results = planned.run(root, console, jobs)
     failed = [r for r in results if r.error is not None]
     console.print(
         f"sweep: {page} (data: {root / 'sweep.csv'}; {len(results) - len(failed)} cells done, {len(failed)} not)",
         highlight=False,
     )
-    if any(r.error == "interrupted" or r.error == "not started" for r in results):
+    if any(r.error in ("interrupted", "not started") for r in results):
         console.print("interrupted: the cells that finished are in the sweep directory", style="yellow")
         raise typer.Exit(130)
 

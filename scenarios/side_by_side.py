@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import queue
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -43,8 +44,11 @@ class Job:
     label: str
 
 
-def run_side_by_side(jobs: list[Job], console: Console, processes: int) -> list[RunResult]:
+def run_side_by_side(
+    jobs: list[Job], console: Console, processes: int, on_result: Callable[[int, RunResult], None] | None = None
+) -> list[RunResult]:
     """Run `jobs` (virtual) at most `processes` at a time; the results of the jobs that ran, in order.
+    `on_result(index, result)` hears each job's result as soon as its process has ended.
 
     After an interrupt the list stops at the last job that was started (each such result says it was interrupted).
     """
@@ -95,6 +99,8 @@ def run_side_by_side(jobs: list[Job], console: Console, processes: int) -> list[
                                 problems=[f"the run {jobs[index].label} died (exit code {code})"],
                             )
                         del running[index]
+                        if on_result is not None:
+                            on_result(index, results[index])
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -6,6 +6,10 @@
         sweep.csv      one row per cell: its values, policy set, seed and headline KPIs
         <cell>/        each cell's run directory, as `cascadesim run` writes it (report.html included)
 
+Re-running a sweep into the same directory (`--dir`) skips the cells already done there: a finished cell leaves
+`sweep-cell.json` in its run directory with its key, a hash of its whole scenario (values, policy set and seed
+included) and cascadesim's version; a cell runs again only when its key is not there, or its run was interrupted.
+
 A cell's seed is the scenario's seed plus its repeat number, so `--repeats 3` gives each grid point three
 independent runs and the map a share of metastable outcomes instead of a single yes or no (Huang et al., OSDI'22,
 draw their metastability thresholds the same way).
@@ -14,11 +18,13 @@ draw their metastability thresholds the same way).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,12 @@ class Cell:
     policy: str  # the policy set's name
     seed: int
     scenario: Scenario
+
+    @property
+    def key(self) -> str:
+        """What makes two cells the same run: the whole scenario and cascadesim's version."""
+        text = self.scenario.model_dump_json() + "\n" + _version()
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def name(self) -> str:
@@ -135,11 +147,70 @@ def write(
 
 
 def run_sweep(cells: list[Cell], root: Path, console: Console, jobs: int) -> list[CellResult]:
-    """Every cell as a virtual run under `root`, `jobs` at a time; after Ctrl-C, the cells not started say so."""
+    """Every cell not done yet as a virtual run under `root`, `jobs` at a time; after Ctrl-C, the cells not
+    started say so."""
+    done = {c.index: kept for c in cells if (kept := _done(c, root)) is not None}
+    if done:
+        console.print(f"{len(done)} of {len(cells)} cells already done in {root}: skipped", highlight=False)
+    todo = [c for c in cells if c.index not in done]
+    results = {c.index: done[c.index] for c in cells if c.index in done}
+
+    def finished(i: int, run: RunResult) -> None:  # as each cell ends: an interrupted sweep keeps what finished
+        cell = todo[i]
+        results[cell.index] = result = outcome(cell, root / cell.name, run)
+        if result.error is None:
+            (result.directory / CELL_FILE).write_text(json.dumps({"key": cell.key, "kpis": result.kpis}) + "\n")
+
     options = RunOptions(virtual=True)
-    work = [Job(c.scenario, root / c.name, options, c.name) for c in cells]
-    ran = run_side_by_side(work, console, jobs)
-    return [
-        outcome(cell, root / cell.name, ran[i] if i < len(ran) else None, None if i < len(ran) else "not started")
-        for i, cell in enumerate(cells)
-    ]
+    run_side_by_side([Job(c.scenario, root / c.name, options, c.name) for c in todo], console, jobs, finished)
+    return [results.get(c.index) or outcome(c, root / c.name, None, "not started") for c in cells]
+
+
+CELL_FILE = "sweep-cell.json"
+
+
+def _done(cell: Cell, root: Path) -> CellResult | None:
+    """The cell's earlier result in `root`, if it finished there with the same key."""
+    try:
+        kept = json.loads((root / cell.name / CELL_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("key") != cell.key or not isinstance(kept.get("kpis"), dict):
+        return None
+    return CellResult(cell, root / cell.name, kept["kpis"])
+
+
+def _version() -> str:
+    try:
+        return metadata.version("cascadesim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A planned sweep: the base scenario, its axes, policy sets and repeats, and every cell."""
+
+    base: Scenario
+    axes: tuple[Axis, ...]
+    policies: tuple[str, ...]
+    repeats: int
+    cells: tuple[Cell, ...]
+
+    @classmethod
+    def plan(cls, base: Scenario, origin: str, vary: list[str], policies: list[str], repeats: int) -> Sweep:
+        """Parse the axes and check every cell; raises ScenarioError naming the axis at fault."""
+        axes = [Axis.parse(text) for text in vary]
+        cells = plan(base, origin, axes, policies, repeats)
+        names = tuple(dict.fromkeys(c.policy for c in cells))
+        return cls(base, tuple(axes), names, repeats, tuple(cells))
+
+    def run(self, root: Path, console: Console, jobs: int) -> tuple[Path, list[CellResult]]:
+        """Run the cells not done yet into `root`, write sweep.json, sweep.csv and map.html; the map's path."""
+        from reports.sweep_map import render_map
+
+        root.mkdir(parents=True, exist_ok=True)
+        console.print(f"{len(self.cells)} cells into {root}", highlight=False)
+        results = run_sweep(list(self.cells), root, console, jobs)
+        write(root, self.base, list(self.axes), list(self.policies), self.repeats, results)
+        return render_map(root), results

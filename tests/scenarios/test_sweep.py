@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import signal
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from scenarios.axes import Axis, with_values
 from scenarios.problems import ScenarioError
 from scenarios.sweep import plan
-from tests.helpers import CLI, ROOT, read_json, shipped
+from tests.helpers import CLI, ROOT, eventually, read_json, reap, shipped
 
 RETRY_STORM = str(ROOT / "scenarios" / "retry-storm.toml")
 
@@ -105,3 +106,38 @@ def test_a_sweep_runs_each_cell_and_tabulates_its_kpis(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
     assert "--vary faults[2].duration=1:3: no faults[2]" in refused.stderr and not (tmp_path / "x").exists()
+
+
+def test_an_interrupted_sweep_run_again_into_its_directory_skips_the_cells_it_finished(tmp_path: Path) -> None:
+    """Ctrl-C once the first cell is done: exit 130; the same sweep into the same --dir runs only the rest, says how
+    many it skipped, and its table has every cell."""
+    into = tmp_path / "sweep"
+    command = [
+        str(CLI),
+        "sweep",
+        RETRY_STORM,
+        "--vary",
+        "faults[0].duration=3:6",
+        "--vary",
+        "duration=120",
+        "-p",
+        "naive",
+        "--jobs",
+        "1",
+        "--dir",
+        str(into),
+    ]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert eventually(lambda: any(into.glob("*/sweep-cell.json")), timeout=120)
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=120) == 130
+    finally:
+        reap(first)
+    finished = len(list(into.glob("*/sweep-cell.json")))
+    assert 1 <= finished < 4
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{finished} of 4 cells already done" in again.stdout
+    rows = list(csv.DictReader((into / "sweep.csv").read_text().splitlines()))
+    assert [r["faults[0].duration"] for r in rows] == ["3", "4", "5", "6"] and all(not r["error"] for r in rows)
