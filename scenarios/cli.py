@@ -212,14 +212,16 @@ def compare(
 def sweep(
     scenario: ScenarioPath,
     vary: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option("--vary", help="An axis, PATH=START:STOP[:STEP] or PATH=A,B,C, e.g. faults[0].duration=2:12:1."),
-    ],
+    ] = None,
     policy: Annotated[
         list[str] | None,
         typer.Option("--policy", "-p", help="A policy set to sweep (repeat it; default: the scenario's)."),
     ] = None,
-    repeats: Annotated[int, typer.Option(min=1, help="Runs per grid point, each with its own seed.")] = 1,
+    repeats: Annotated[
+        int | None, typer.Option(min=1, help="Runs per grid point, each with its own seed (default: 1).")
+    ] = None,
     out: OutOption = Path("runs"),
     into: Annotated[
         Path | None,
@@ -229,16 +231,15 @@ def sweep(
         int, typer.Option(min=1, help="How many cells run at once, one process each (default: cores).")
     ] = os.cpu_count() or 1,
 ) -> None:
-    """Run a scenario over a grid of values (virtual time): one run per cell, a table of their KPIs, a map."""
+    """Run a scenario (or a sweep file) over a grid of values in virtual time: one run per cell, their KPIs, a map."""
     from scenarios.sweep import Sweep
 
-    base = _load(scenario)
     try:
-        planned = Sweep.plan(base, str(scenario), vary, list(policy or []), repeats)  # every cell checked first
+        planned = Sweep.from_arguments(scenario, vary or [], list(policy or []), repeats)  # every cell checked first
     except ScenarioError as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    root = into if into is not None else out / f"{base.name}-sweep-{stamp_now()}"
+    root = into if into is not None else out / f"{planned.base.name}-sweep-{stamp_now()}"
     page, results = planned.run(root, console, jobs)
     failed = [r for r in results if r.error is not None]
     console.print(

@@ -10,6 +10,13 @@ Re-running a sweep into the same directory (`--dir`) skips the cells already don
 `sweep-cell.json` in its run directory with its key, a hash of its whole scenario (values, policy set and seed
 included) and cascadesim's version; a cell runs again only when its key is not there, or its run was interrupted.
 
+A sweep can be kept in a file of its own (scenarios/sweeps/*.toml), so that it can be shared and run again:
+
+    scenario = "../retry-storm.toml"          # relative to the sweep file
+    vary = ["faults[0].duration=2:12:1"]
+    policies = ["naive", "backoff-jitter"]    # default: the scenario's own
+    repeats = 1
+
 A cell's seed is the scenario's seed plus its repeat number, so `--repeats 3` gives each grid point three
 independent runs and the map a share of metastable outcomes instead of a single yes or no (Huang et al., OSDI'22,
 draw their metastability thresholds the same way).
@@ -28,12 +35,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, ValidationError
 from rich.console import Console
 
 from scenarios.axes import Axis, with_values
 from scenarios.execute import RunOptions, RunResult
-from scenarios.problems import ScenarioError
-from scenarios.schema import Scenario, parse_scenario
+from scenarios.fields import ConfigModel
+from scenarios.problems import ScenarioError, describe, read_toml
+from scenarios.schema import Scenario, load_scenario, parse_scenario
 from scenarios.side_by_side import Job, run_side_by_side
 
 # The KPIs a sweep's table carries for each cell (all of them are in each cell's kpis.json).
@@ -205,6 +214,19 @@ class Sweep:
         names = tuple(dict.fromkeys(c.policy for c in cells))
         return cls(base, tuple(axes), names, repeats, tuple(cells))
 
+    @classmethod
+    def from_arguments(cls, path: Path, vary: list[str], policies: list[str], repeats: int | None) -> Sweep:
+        """`cascadesim sweep`'s arguments: a scenario with --vary, or a sweep file whose settings the command
+        line's options replace. Raises ScenarioError (one line: the file, the field or axis, the problem)."""
+        data = read_toml(path)
+        if is_sweep_file(data):
+            kept, path = load_sweep_file(path, data)
+            vary, policies = vary or list(kept.vary), policies or list(kept.policies)
+            repeats = repeats if repeats is not None else kept.repeats
+        if not vary:
+            raise ScenarioError(f"{path}: a sweep needs at least one --vary PATH=VALUES")
+        return cls.plan(load_scenario(path), str(path), vary, policies, repeats or 1)
+
     def run(self, root: Path, console: Console, jobs: int) -> tuple[Path, list[CellResult]]:
         """Run the cells not done yet into `root`, write sweep.json, sweep.csv and map.html; the map's path."""
         from reports.sweep_map import render_map
@@ -214,3 +236,25 @@ class Sweep:
         results = run_sweep(list(self.cells), root, console, jobs)
         write(root, self.base, list(self.axes), list(self.policies), self.repeats, results)
         return render_map(root), results
+
+
+class SweepFile(ConfigModel):
+    """A sweep kept in a file (see the module docstring)."""
+
+    scenario: str
+    vary: tuple[str, ...] = Field(min_length=1)
+    policies: tuple[str, ...] = ()
+    repeats: int = Field(default=1, ge=1)
+
+
+def is_sweep_file(data: dict[str, Any]) -> bool:
+    return "vary" in data and "name" not in data
+
+
+def load_sweep_file(path: Path, data: dict[str, Any]) -> tuple[SweepFile, Path]:
+    """The sweep file's settings and its scenario's path; raises ScenarioError naming the file and the field."""
+    try:
+        loaded = SweepFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {describe(exc)}") from None
+    return loaded, (path.parent / loaded.scenario)

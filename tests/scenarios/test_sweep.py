@@ -11,7 +11,7 @@ import pytest
 
 from scenarios.axes import Axis, with_values
 from scenarios.problems import ScenarioError
-from scenarios.sweep import plan
+from scenarios.sweep import Sweep, plan
 from tests.helpers import CLI, ROOT, eventually, read_json, reap, shipped
 
 RETRY_STORM = str(ROOT / "scenarios" / "retry-storm.toml")
@@ -141,3 +141,19 @@ def test_an_interrupted_sweep_run_again_into_its_directory_skips_the_cells_it_fi
     assert f"{finished} of 4 cells already done" in again.stdout
     rows = list(csv.DictReader((into / "sweep.csv").read_text().splitlines()))
     assert [r["faults[0].duration"] for r in rows] == ["3", "4", "5", "6"] and all(not r["error"] for r in rows)
+
+
+def test_the_shipped_sweep_file_plans_the_retry_storm_map_and_a_broken_one_says_where(tmp_path: Path) -> None:
+    """scenarios/sweeps/retry-storm-map.toml: spike lengths 2..12 s × four policy sets, 44 cells; a sweep file with an
+    unknown key or no axis is one line naming the file and the field."""
+    planned = Sweep.from_arguments(ROOT / "scenarios" / "sweeps" / "retry-storm-map.toml", [], [], None)
+    assert planned.base.name == "retry-storm" and len(planned.cells) == 44
+    assert planned.policies == ("naive", "backoff-jitter", "aws-sdk-standard", "adaptive-concurrency")
+    assert planned.axes[0].values == tuple(range(2, 13))
+    broken = tmp_path / "broken.toml"
+    broken.write_text('scenario = "x.toml"\nvary = ["faults[0].duration=1:2"]\nrepeat = 2\n')
+    with pytest.raises(ScenarioError, match=r"broken.toml: repeat: unknown key"):
+        Sweep.from_arguments(broken, [], [], None)
+    broken.write_text('scenario = "x.toml"\nvary = []\n')
+    with pytest.raises(ScenarioError, match=r"broken.toml: vary"):
+        Sweep.from_arguments(broken, [], [], None)
