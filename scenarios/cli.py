@@ -222,6 +222,9 @@ def sweep(
     repeats: Annotated[
         int | None, typer.Option(min=1, help="Runs per grid point, each with its own seed (default: 1).")
     ] = None,
+    find_threshold: Annotated[
+        str | None, typer.Option(help="Bisect PATH=LOW:HIGH[:RESOLUTION] for where each policy set tips.")
+    ] = None,
     out: OutOption = Path("runs"),
     into: Annotated[
         Path | None,
@@ -233,14 +236,18 @@ def sweep(
 ) -> None:
     """Run a scenario (or a sweep file) over a grid of values in virtual time: one run per cell, their KPIs, a map."""
     from scenarios.sweep import Sweep
+    from scenarios.threshold import Search, search_sweep
 
     try:
-        planned = Sweep.from_arguments(scenario, vary or [], list(policy or []), repeats)  # every cell checked first
+        search = Search.parse(find_threshold) if find_threshold else None
+        planned = Sweep.from_arguments(scenario, vary or [], list(policy or []), repeats, searching=bool(search))
+        root = into if into is not None else out / f"{planned.base.name}-sweep-{stamp_now()}"
+        page, results = (
+            planned.run(root, console, jobs) if search is None else search_sweep(planned, search, root, console, jobs)
+        )
     except ScenarioError as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    root = into if into is not None else out / f"{planned.base.name}-sweep-{stamp_now()}"
-    page, results = planned.run(root, console, jobs)
     failed = [r for r in results if r.error is not None]
     console.print(
         f"sweep: {page} (data: {root / 'sweep.csv'}; {len(results) - len(failed)} cells done, {len(failed)} not)",

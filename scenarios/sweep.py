@@ -83,13 +83,15 @@ def plan(base: Scenario, origin: str, axes: list[Axis], policies: list[str], rep
     for policy in policies or [base.policy]:
         for point in itertools.product(*(axis.values for axis in axes)):
             for repeat in range(repeats):
-                setting: dict[Axis, Any] = dict(zip(axes, point, strict=True))
-                scenario = with_values(base, origin, setting)
-                scenario = _policy_and_seed(scenario, origin, policy, base.seed + repeat)
-                name = Path(scenario.policy).stem
-                values = tuple((a.path, v) for a, v in setting.items())
-                cells.append(Cell(len(cells), values, name, scenario.seed, scenario))
+                cells.append(cell_for(base, origin, dict(zip(axes, point, strict=True)), policy, repeat, len(cells)))
     return cells
+
+
+def cell_for(base: Scenario, origin: str, setting: dict[Axis, Any], policy: str, repeat: int, index: int) -> Cell:
+    """The cell at `setting` under `policy`, on the scenario's seed + `repeat`, validated whole."""
+    scenario = _policy_and_seed(with_values(base, origin, setting), origin, policy, base.seed + repeat)
+    values = tuple((a.path, v) for a, v in setting.items())
+    return Cell(index, values, Path(scenario.policy).stem, scenario.seed, scenario)
 
 
 def _policy_and_seed(scenario: Scenario, origin: str, policy: str, seed: int) -> Scenario:
@@ -114,10 +116,16 @@ def outcome(cell: Cell, directory: Path, result: RunResult | None, error: str | 
 
 
 def write(
-    root: Path, base: Scenario, axes: list[Axis], policies: list[str], repeats: int, results: list[CellResult]
+    root: Path,
+    base: Scenario,
+    axes: list[Axis],
+    policies: list[str],
+    repeats: int,
+    results: list[CellResult],
+    thresholds: list[dict[str, Any]] | None = None,
 ) -> None:
-    """sweep.json and sweep.csv (see the module docstring)."""
-    document = {
+    """sweep.json and sweep.csv (see the module docstring); a threshold search adds what it found."""
+    document: dict[str, Any] = {
         "scenario": base.name,
         "axes": [{"path": a.path, "values": list(a.values)} for a in axes],
         "policies": policies,
@@ -135,6 +143,8 @@ def write(
             for r in results
         ],
     }
+    if thresholds is not None:
+        document["thresholds"] = thresholds
     (root / "sweep.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -201,8 +211,10 @@ class Sweep:
     """A planned sweep: the base scenario, its axes, policy sets and repeats, and every cell."""
 
     base: Scenario
+    origin: str  # the scenario file, for messages
     axes: tuple[Axis, ...]
-    policies: tuple[str, ...]
+    policies: tuple[str, ...]  # the policy sets' names
+    arguments: tuple[str, ...]  # the policy sets as given (names or files)
     repeats: int
     cells: tuple[Cell, ...]
 
@@ -212,10 +224,12 @@ class Sweep:
         axes = [Axis.parse(text) for text in vary]
         cells = plan(base, origin, axes, policies, repeats)
         names = tuple(dict.fromkeys(c.policy for c in cells))
-        return cls(base, tuple(axes), names, repeats, tuple(cells))
+        return cls(base, origin, tuple(axes), names, tuple(policies or [base.policy]), repeats, tuple(cells))
 
     @classmethod
-    def from_arguments(cls, path: Path, vary: list[str], policies: list[str], repeats: int | None) -> Sweep:
+    def from_arguments(
+        cls, path: Path, vary: list[str], policies: list[str], repeats: int | None, *, searching: bool = False
+    ) -> Sweep:
         """`cascadesim sweep`'s arguments: a scenario with --vary, or a sweep file whose settings the command
         line's options replace. Raises ScenarioError (one line: the file, the field or axis, the problem)."""
         data = read_toml(path)
@@ -223,8 +237,8 @@ class Sweep:
             kept, path = load_sweep_file(path, data)
             vary, policies = vary or list(kept.vary), policies or list(kept.policies)
             repeats = repeats if repeats is not None else kept.repeats
-        if not vary:
-            raise ScenarioError(f"{path}: a sweep needs at least one --vary PATH=VALUES")
+        if not vary and not searching:
+            raise ScenarioError(f"{path}: a sweep needs at least one --vary PATH=VALUES (or --find-threshold)")
         return cls.plan(load_scenario(path), str(path), vary, policies, repeats or 1)
 
     def run(self, root: Path, console: Console, jobs: int) -> tuple[Path, list[CellResult]]:

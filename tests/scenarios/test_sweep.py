@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from scenarios.axes import Axis, with_values
 from scenarios.problems import ScenarioError
 from scenarios.sweep import Sweep, plan
+from scenarios.threshold import Search
 from tests.helpers import CLI, ROOT, eventually, read_json, reap, shipped
 
 RETRY_STORM = str(ROOT / "scenarios" / "retry-storm.toml")
@@ -157,3 +159,49 @@ def test_the_shipped_sweep_file_plans_the_retry_storm_map_and_a_broken_one_says_
     broken.write_text('scenario = "x.toml"\nvary = []\n')
     with pytest.raises(ScenarioError, match=r"broken.toml: vary"):
         Sweep.from_arguments(broken, [], [], None)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("faults[0].duration", "expected PATH=LOW:HIGH"),
+        ("faults[0].duration=5:2", "the range is empty"),
+        ("faults[0].duration=1:5:0", "the resolution must be greater than 0"),
+        ("faults[0].duration=a:5", "must be numbers"),
+    ],
+)
+def test_a_bad_threshold_search_is_one_line_that_names_it(text: str, problem: str) -> None:
+    """A malformed --find-threshold: a ScenarioError that names it."""
+    with pytest.raises(ScenarioError, match=re.escape(f"--find-threshold {text}: ") + ".*" + re.escape(problem)):
+        Search.parse(text)
+
+
+def test_a_threshold_search_brackets_where_naive_tips_in_a_few_runs(tmp_path: Path) -> None:
+    """Bisecting the spike length 2..12 s at a 2-s resolution: the ends, then midpoints, five runs against the
+    grid's six; the bracket holds the grid's answer (recovers at 6 s, tips by 7 s on a 130-s run), and sweep.json
+    lists every run and the threshold."""
+    done = subprocess.run(
+        [
+            str(CLI),
+            "sweep",
+            RETRY_STORM,
+            "--find-threshold",
+            "faults[0].duration=2:12:2",
+            "--vary",
+            "duration=240",
+            "-p",
+            "naive",
+            "--dir",
+            str(tmp_path / "search"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = read_json(tmp_path / "search" / "sweep.json")
+    (found,) = summary["thresholds"]
+    assert found["policy"] == "naive" and found["runs"] == len(summary["cells"]) <= 5
+    assert found["recovers_at"] <= 6 < 7 <= found["tips_at"] and found["tips_at"] - found["recovers_at"] <= 2
+    assert "naive at duration=240: tips between" in " ".join(done.stdout.split())
+    assert (tmp_path / "search" / "map.html").is_file()
