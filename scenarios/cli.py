@@ -225,6 +225,9 @@ def sweep(
     find_threshold: Annotated[
         str | None, typer.Option(help="Bisect PATH=LOW:HIGH[:RESOLUTION] for where each policy set tips.")
     ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run the cells on a Dask cluster, e.g. tcp://127.0.0.1:8786 (extra: cluster).")
+    ] = None,
     out: OutOption = Path("runs"),
     into: Annotated[
         Path | None,
@@ -243,7 +246,9 @@ def sweep(
         planned = Sweep.from_arguments(scenario, vary or [], list(policy or []), repeats, searching=bool(search))
         root = into if into is not None else out / f"{planned.base.name}-sweep-{stamp_now()}"
         page, results = (
-            planned.run(root, console, jobs) if search is None else search_sweep(planned, search, root, console, jobs)
+            planned.run(root, console, jobs, scheduler)
+            if search is None
+            else search_sweep(planned, search, root, console, jobs, scheduler)
         )
     except ScenarioError as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)

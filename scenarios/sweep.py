@@ -145,7 +145,8 @@ def write(
     }
     if thresholds is not None:
         document["thresholds"] = thresholds
-    (root / "sweep.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    # Keys sorted: the same sweep gives the same file, whether its cells ran here or came back from a cluster.
+    (root / "sweep.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["cell", "directory", "policy", "seed", *(a.path for a in axes), *HEADLINE, "error"])
@@ -165,7 +166,9 @@ def write(
     (root / "sweep.csv").write_text(out.getvalue(), encoding="utf-8")
 
 
-def run_sweep(cells: list[Cell], root: Path, console: Console, jobs: int) -> list[CellResult]:
+def run_sweep(
+    cells: list[Cell], root: Path, console: Console, jobs: int, scheduler: str | None = None
+) -> list[CellResult]:
     """Every cell not done yet as a virtual run under `root`, `jobs` at a time; after Ctrl-C, the cells not
     started say so."""
     done = {c.index: kept for c in cells if (kept := _done(c, root)) is not None}
@@ -180,8 +183,23 @@ def run_sweep(cells: list[Cell], root: Path, console: Console, jobs: int) -> lis
         if result.error is None:
             (result.directory / CELL_FILE).write_text(json.dumps({"key": cell.key, "kpis": result.kpis}) + "\n")
 
-    options = RunOptions(virtual=True)
-    run_side_by_side([Job(c.scenario, root / c.name, options, c.name) for c in todo], console, jobs, finished)
+    def came_back(i: int, directory: Path, error: str | None) -> None:  # a cell run on a Dask worker
+        cell, kpis = todo[i], None
+        if error is None:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+            error = "; ".join(meta.get("problems") or []) or ("interrupted" if meta.get("interrupted") else None)
+            kpis = json.loads((directory / "kpis.json").read_text(encoding="utf-8"))["kpis"] if error is None else None
+        results[cell.index] = CellResult(cell, directory, kpis, error)
+        if error is None:
+            (directory / CELL_FILE).write_text(json.dumps({"key": cell.key, "kpis": kpis}) + "\n")
+
+    if scheduler is not None:
+        from scenarios.cluster import run_on_dask
+
+        run_on_dask(todo, root, scheduler, console, came_back)
+    else:
+        options = RunOptions(virtual=True)
+        run_side_by_side([Job(c.scenario, root / c.name, options, c.name) for c in todo], console, jobs, finished)
     return [results.get(c.index) or outcome(c, root / c.name, None, "not started") for c in cells]
 
 
@@ -241,13 +259,15 @@ class Sweep:
             raise ScenarioError(f"{path}: a sweep needs at least one --vary PATH=VALUES (or --find-threshold)")
         return cls.plan(load_scenario(path), str(path), vary, policies, repeats or 1)
 
-    def run(self, root: Path, console: Console, jobs: int) -> tuple[Path, list[CellResult]]:
+    def run(
+        self, root: Path, console: Console, jobs: int, scheduler: str | None = None
+    ) -> tuple[Path, list[CellResult]]:
         """Run the cells not done yet into `root`, write sweep.json, sweep.csv and map.html; the map's path."""
         from reports.sweep_map import render_map
 
         root.mkdir(parents=True, exist_ok=True)
         console.print(f"{len(self.cells)} cells into {root}", highlight=False)
-        results = run_sweep(list(self.cells), root, console, jobs)
+        results = run_sweep(list(self.cells), root, console, jobs, scheduler)
         write(root, self.base, list(self.axes), list(self.policies), self.repeats, results)
         return render_map(root), results
 

@@ -108,6 +108,7 @@ def find_thresholds(
     root: Path,
     console: Console,
     jobs: int,
+    scheduler: str | None = None,
 ) -> tuple[list[CellResult], list[Series]]:
     """Bisect every series, one round of probes at a time (the series of a round side by side)."""
     series = [
@@ -126,7 +127,7 @@ def find_thresholds(
                     round_cells.append((one, value, cell))
         if not round_cells:
             return results, series
-        ran = run_sweep([cell for _, _, cell in round_cells], root, console, jobs)
+        ran = run_sweep([cell for _, _, cell in round_cells], root, console, jobs, scheduler)
         results.extend(ran)
         if any(r.error is not None for r in ran):  # interrupted, or a cell failed: stop where it is
             return results, series
@@ -151,7 +152,7 @@ def _clean(value: float) -> float:
 
 
 def search_sweep(
-    planned: Sweep, search: Search, root: Path, console: Console, jobs: int
+    planned: Sweep, search: Search, root: Path, console: Console, jobs: int, scheduler: str | None = None
 ) -> tuple[Path, list[CellResult]]:
     """Search `planned`'s policy sets (and points of its axes) along `search`; write sweep.json (with the
     thresholds), sweep.csv and map.html into `root`; the map's path and every run made."""
@@ -162,7 +163,7 @@ def search_sweep(
     root.mkdir(parents=True, exist_ok=True)
     base, axes = planned.base, list(planned.axes)
     results, series = find_thresholds(
-        base, planned.origin, search, axes, list(planned.arguments), planned.repeats, root, console, jobs
+        base, planned.origin, search, axes, list(planned.arguments), planned.repeats, root, console, jobs, scheduler
     )
     probed = Axis(search.axis.path, tuple(sorted({float(r.cell.values[0][1]) for r in results})), search.axis.text)
     found = [one.summary(search) for one in series]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from scenarios.axes import Axis, with_values
 from scenarios.problems import ScenarioError
 from scenarios.sweep import Sweep, plan
 from scenarios.threshold import Search
-from tests.helpers import CLI, ROOT, eventually, read_json, reap, shipped
+from tests.helpers import CLI, ROOT, eventually, free_port, read_json, reap, shipped
 
 RETRY_STORM = str(ROOT / "scenarios" / "retry-storm.toml")
 
@@ -205,3 +208,70 @@ def test_a_threshold_search_brackets_where_naive_tips_in_a_few_runs(tmp_path: Pa
     assert found["recovers_at"] <= 6 < 7 <= found["tips_at"] and found["tips_at"] - found["recovers_at"] <= 2
     assert "naive at duration=240: tips between" in " ".join(done.stdout.split())
     assert (tmp_path / "search" / "map.html").is_file()
+
+
+def test_a_sweep_on_a_dask_cluster_gives_the_same_sweep_json_as_a_local_one(tmp_path: Path) -> None:
+    """A real `dask scheduler` and two `dask worker` processes on loopback: the same sweep gives a sweep.json
+    identical to the local run's, cell for cell; every process is stopped afterwards."""
+    pytest.importorskip("distributed")
+    dask = Path(CLI).with_name("dask")
+    port = free_port("127.0.0.1")
+    address = f"tcp://127.0.0.1:{port}"
+    started = [
+        subprocess.Popen(
+            [str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
+    try:
+        for _ in range(2):
+            started.append(
+                subprocess.Popen(
+                    [str(dask), "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        sweep = [str(CLI), "sweep", RETRY_STORM, "--vary", "faults[0].duration=3,10", "--vary", "duration=130"]
+        sweep += ["-p", "naive", "-p", "adaptive-concurrency"]
+        local = subprocess.run([*sweep, "--dir", str(tmp_path / "local")], capture_output=True, text=True, timeout=300)
+        assert local.returncode == 0, local.stderr
+        remote = subprocess.run(
+            [*sweep, "--dir", str(tmp_path / "dask"), "--scheduler", address],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert remote.returncode == 0, remote.stderr
+        here, there = (tmp_path / d / "sweep.json" for d in ("local", "dask"))
+        assert here.read_text() == there.read_text()
+        assert len(read_json(there)["cells"]) == 4
+        assert all((tmp_path / "dask" / c["directory"] / "report.html").is_file() for c in read_json(there)["cells"])
+    finally:  # each in its own session: its whole group goes (a worker's nanny has a child process)
+        for process in reversed(started):
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signum)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=10)
+            reap(process)
+
+
+def test_a_scheduler_without_dask_installed_is_one_line_naming_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--scheduler needs the `cluster` extra; without Dask the error says which extra to install."""
+    from rich.console import Console
+
+    from scenarios.cluster import run_on_dask
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now fails, as when not installed
+    with pytest.raises(ScenarioError, match=r"--scheduler tcp://127.0.0.1:1: Dask is not installed.*\[cluster\]"):
+        run_on_dask([], tmp_path, "tcp://127.0.0.1:1", Console(), lambda i, d, e: None)
