@@ -20,7 +20,6 @@ from scenarios.load_plan import load_plan
 from scenarios.progress import RunProgress
 from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
 from scenarios.serve import ServeLoad, serve_live
-from scenarios.side_by_side import Job, run_side_by_side
 from services.errors import ListenError
 from services.net import LiveNetwork, require_loopback
 
@@ -175,9 +174,15 @@ def compare(
     root = out / f"{base.name}-compare-{stamp_now()}"
     options = RunOptions(virtual=virtual, locust_workers=locust_workers)
     results: list[RunResult] = []
-    if virtual and jobs > 1 and len(variants) > 1:
-        work = [Job(v, root / Path(v.policy).stem, options, _label(v, options)) for v in variants]
-        results = run_side_by_side(work, console, jobs)
+    if virtual:  # a comparison is a sweep whose one axis is the policy set
+        from scenarios.sweep import Sweep, run_sweep
+
+        planned = Sweep.plan(_with(base, scenario, None, seed), str(scenario), [], policy, 1)
+        for cell in run_sweep(list(planned.cells), root, console, jobs):
+            if cell.run is not None:  # None: skipped as done already (its KPIs kept), or never started
+                results.append(cell.run)
+            elif cell.kpis is not None:
+                results.append(RunResult(cell.directory, cell.kpis))
     else:  # live runs share the machine's ports and cores: one after another
         for variant in variants:
             results.append(_execute(variant, root / Path(variant.policy).stem, options))

@@ -25,6 +25,7 @@ draw their metastability thresholds the same way).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import itertools
@@ -56,6 +57,7 @@ class Cell:
     policy: str  # the policy set's name
     seed: int
     scenario: Scenario
+    directory: str | None = None  # its run directory's name, when not made from the rest (a comparison's)
 
     @property
     def key(self) -> str:
@@ -66,6 +68,8 @@ class Cell:
     @property
     def name(self) -> str:
         """Its run directory: number, policy set, values and seed, e.g. `007-naive-faults0.duration=6-s42`."""
+        if self.directory is not None:
+            return self.directory
         shown = ",".join(f"{path.replace('[', '').replace(']', '')}={value}" for path, value in self.values)
         return re.sub(r"[^A-Za-z0-9_.,=+-]", "_", f"{self.index:03d}-{self.policy}-{shown}-s{self.seed}")
 
@@ -84,6 +88,8 @@ def plan(base: Scenario, origin: str, axes: list[Axis], policies: list[str], rep
         for point in itertools.product(*(axis.values for axis in axes)):
             for repeat in range(repeats):
                 cells.append(cell_for(base, origin, dict(zip(axes, point, strict=True)), policy, repeat, len(cells)))
+    if not axes and repeats == 1:  # a comparison: one axis, the policy set, and its runs named by it
+        cells = [dataclasses.replace(c, directory=c.policy) for c in cells]
     return cells
 
 
@@ -104,15 +110,16 @@ def _policy_and_seed(scenario: Scenario, origin: str, policy: str, seed: int) ->
 class CellResult:
     cell: Cell
     directory: Path
-    kpis: dict[str, Any] | None
+    kpis: dict[str, Any] | None  # None when the run did not finish cleanly
     error: str | None = None
+    run: RunResult | None = None  # the run's own result, when it ran here (an interrupted one keeps its KPIs)
 
 
 def outcome(cell: Cell, directory: Path, result: RunResult | None, error: str | None = None) -> CellResult:
     if result is None:
         return CellResult(cell, directory, None, error or "did not run")
     problem = "; ".join(result.problems) or ("interrupted" if result.interrupted else None)
-    return CellResult(cell, directory, result.kpis if problem is None else None, problem)
+    return CellResult(cell, directory, result.kpis if problem is None else None, problem, result)
 
 
 def write(
