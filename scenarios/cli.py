@@ -243,26 +243,15 @@ def sweep(
     ] = os.cpu_count() or 1,
 ) -> None:
     """Run a scenario (or a sweep file) over a grid of values in virtual time: one run per cell, their KPIs, a map."""
-    from scenarios.sweep import Sweep
-    from scenarios.threshold import Search, search_sweep
+    from scenarios.threshold import run_command
 
     try:
-        search = Search.parse(find_threshold) if find_threshold else None
-        planned = Sweep.from_arguments(scenario, vary or [], list(policy or []), repeats, searching=bool(search))
-        root = into if into is not None else out / f"{planned.base.name}-sweep-{stamp_now()}"
-        page, results = (
-            planned.run(root, console, jobs, scheduler)
-            if search is None
-            else search_sweep(planned, search, root, console, jobs, scheduler)
+        _, results = run_command(
+            scenario, vary or [], list(policy or []), repeats, find_threshold, out, into, jobs, scheduler, console
         )
     except ScenarioError as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    failed = [r for r in results if r.error is not None]
-    console.print(
-        f"sweep: {page} (data: {root / 'sweep.csv'}; {len(results) - len(failed)} cells done, {len(failed)} not)",
-        highlight=False,
-    )
     if any(r.error in ("interrupted", "not started") for r in results):
         console.print("interrupted: the cells that finished are in the sweep directory", style="yellow")
         raise typer.Exit(130)
@@ -352,20 +341,7 @@ def policies(
         except ScenarioError as exc:
             errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        c, s = policy.client, policy.server
-        client = c.retry + (f" ×{c.max_attempts}" if c.retry != "none" else "")
-        client += f" ({c.jitter} jitter)" if c.retry == "exponential" else ""
-        client += f" + {c.limit}" if c.limit != "none" else ""
-        server = ", ".join(
-            part
-            for part in (
-                s.admission if s.admission != "none" else "",
-                s.discipline if s.discipline != "fifo" else "",
-                "drop expired" if s.drop_expired else "",
-            )
-            if part
-        )
-        table.add_row(policy.name, client, server or "-", policy.description)
+        table.add_row(*policy.summary())
     console.print(table)
 
 

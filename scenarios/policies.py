@@ -65,6 +65,19 @@ class PolicySet(ConfigModel):
     server: ServerConfig = ServerConfig()
     resolver: ResolverConfig = ResolverConfig()
 
+    def summary(self) -> tuple[str, str, str, str]:
+        """Its name, its client and server choices in a few words, and its description (`cascadesim policies`)."""
+        c, s = self.client, self.server
+        client = c.retry + (f" ×{c.max_attempts}" if c.retry != "none" else "")
+        client += f" ({c.jitter} jitter)" if c.retry == "exponential" else ""
+        client += f" + {c.limit}" if c.limit != "none" else ""
+        parts = (
+            s.admission if s.admission != "none" else "",
+            s.discipline if s.discipline != "fifo" else "",
+            "drop expired" if s.drop_expired else "",
+        )
+        return self.name, client, ", ".join(part for part in parts if part) or "-", self.description
+
 
 def policy_path(policy: str) -> Path:
     """Where a scenario's `policy` lives: a shipped set's name, or a policy set file of your own (*.toml)."""
