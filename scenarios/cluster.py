@@ -13,11 +13,13 @@ e.g. `dask scheduler` and, on each machine, `dask worker tcp://HOST:8786 --nthre
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -52,7 +54,7 @@ def run_on_dask(
     """Run `cells` (scenarios.sweep.Cell) on the cluster at `scheduler`; `finished(i, directory, error)` hears
     each as it comes back, its files already written under `root`."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise ScenarioError(
             f"--scheduler {scheduler}: Dask is not installed; install the extra: pip install -e '.[cluster]'"
@@ -61,6 +63,28 @@ def run_on_dask(
         client = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise ScenarioError(f"--scheduler {scheduler}: cannot reach the Dask scheduler: {exc}") from None
+
+    def stop(signum: int, frame: FrameType | None) -> None:  # SIGTERM too; and SIGINT even where it was ignored
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _gather(client, cells, root, scheduler, console, finished)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _gather(
+    client: Any,
+    cells: list[Any],
+    root: Path,
+    scheduler: str,
+    console: Console,
+    finished: Callable[[int, Path, str | None], None],
+) -> None:
+    from distributed import as_completed
+
     with client, Progress(console=console, transient=False) as progress:
         bar = progress.add_task(f"{len(cells)} cells on {scheduler}", total=len(cells))
         futures = {
@@ -90,5 +114,5 @@ def run_on_dask(
                 finished(i, directory, error.decode(errors="replace").strip().splitlines()[-1] if error else None)
                 progress.advance(bar)
         except KeyboardInterrupt:
-            client.cancel(list(futures))  # type: ignore[no-untyped-call]
+            client.cancel(list(futures))
             console.print("interrupted: pending cells cancelled; the finished ones are kept", style="yellow")
