@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -178,7 +179,8 @@ def compare(
         from scenarios.sweep import Sweep, run_sweep
 
         planned = Sweep.plan(_with(base, scenario, None, seed), str(scenario), [], policy, 1)
-        for cell in run_sweep(list(planned.cells), root, console, jobs):
+        named = [dataclasses.replace(c, directory=c.policy) for c in planned.cells]  # runs named by policy set
+        for cell in run_sweep(named, root, console, jobs):
             if cell.run is not None:  # None: skipped as done already (its KPIs kept), or never started
                 results.append(cell.run)
             elif cell.kpis is not None:

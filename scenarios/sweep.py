@@ -25,7 +25,6 @@ draw their metastability thresholds the same way).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import io
 import itertools
@@ -57,7 +56,7 @@ class Cell:
     policy: str  # the policy set's name
     seed: int
     scenario: Scenario
-    directory: str | None = None  # its run directory's name, when not made from the rest (a comparison's)
+    directory: str | None = None  # its run directory's name, when the caller names it (compare: the policy set)
 
     @property
     def key(self) -> str:
@@ -88,8 +87,6 @@ def plan(base: Scenario, origin: str, axes: list[Axis], policies: list[str], rep
         for point in itertools.product(*(axis.values for axis in axes)):
             for repeat in range(repeats):
                 cells.append(cell_for(base, origin, dict(zip(axes, point, strict=True)), policy, repeat, len(cells)))
-    if not axes and repeats == 1:  # a comparison: one axis, the policy set, and its runs named by it
-        cells = [dataclasses.replace(c, directory=c.policy) for c in cells]
     return cells
 
 
@@ -184,21 +181,21 @@ def run_sweep(
     todo = [c for c in cells if c.index not in done]
     results = {c.index: done[c.index] for c in cells if c.index in done}
 
-    def finished(i: int, run: RunResult) -> None:  # as each cell ends: an interrupted sweep keeps what finished
+    def finished(i: int, run: RunResult | None, error: str | None = None) -> None:
+        """As each cell ends (so that an interrupted sweep keeps what finished): its result, and its cache entry."""
         cell = todo[i]
-        results[cell.index] = result = outcome(cell, root / cell.name, run)
+        results[cell.index] = result = outcome(cell, root / cell.name, run, error)
         if result.error is None:
             (result.directory / CELL_FILE).write_text(json.dumps({"key": cell.key, "kpis": result.kpis}) + "\n")
 
-    def came_back(i: int, directory: Path, error: str | None) -> None:  # a cell run on a Dask worker
-        cell, kpis = todo[i], None
-        if error is None:
-            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-            error = "; ".join(meta.get("problems") or []) or ("interrupted" if meta.get("interrupted") else None)
-            kpis = json.loads((directory / "kpis.json").read_text(encoding="utf-8"))["kpis"] if error is None else None
-        results[cell.index] = CellResult(cell, directory, kpis, error)
-        if error is None:
-            (directory / CELL_FILE).write_text(json.dumps({"key": cell.key, "kpis": kpis}) + "\n")
+    def came_back(i: int, directory: Path, error: str | None) -> None:  # from a Dask worker, its files written here
+        if error is not None:
+            finished(i, None, error)
+            return
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        kpis = json.loads((directory / "kpis.json").read_text(encoding="utf-8"))["kpis"]
+        problems = list(meta.get("problems") or [])
+        finished(i, RunResult(directory, kpis, interrupted=bool(meta.get("interrupted")), problems=problems))
 
     if scheduler is not None:
         from scenarios.cluster import run_on_dask

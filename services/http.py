@@ -105,7 +105,7 @@ def respond(
     body: bytes | str, status: int = 200, media_type: str = JSON, headers: Mapping[str, str] | None = None
 ) -> HttpResponse:
     content = body.encode() if isinstance(body, str) else body
-    all_headers = Headers({k.lower(): v for k, v in headers.items()} if headers else ())
+    all_headers = Headers((k.lower(), v) for k, v in headers.items()) if headers else Headers()
     all_headers["content-length"] = str(len(content))
     all_headers["content-type"] = media_type
     return HttpResponse(status, all_headers, content)

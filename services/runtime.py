@@ -18,7 +18,7 @@ from __future__ import annotations
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, cast
 
 import anyio
 import anyio.abc
@@ -44,8 +44,6 @@ __all__ = [
     "sleep_forever",
     "sleep_until",
 ]
-
-T = TypeVar("T")
 
 
 class Event:
