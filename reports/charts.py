@@ -88,6 +88,7 @@ OBSERVED: dict[str, str] = {
     EventKind.PROPAGATION_BACKLOG: "propagation backlog",
     EventKind.PROPAGATION_BACKLOG_DRAINED: "backlog drained",
     EventKind.LOCUST_EXITED: "Locust exited",
+    EventKind.PROGRAM_EXITED: "your program exited",
     EventKind.RUN_INTERRUPTED: "interrupted",
     EventKind.RUN_FAILED: "run failed",
 }

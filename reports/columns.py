@@ -12,6 +12,11 @@ One row per simulated second (the row for second N covers N-1 to N):
     lambda_poller_backlog                   records waiting for Lambda's event-source poller (a run with [lambda])
     clients_<measure>                       all clients: logical requests, attempts, and each outcome class
     clients_<kind>_logical, clients_<kind>_ok   the same for one user kind (the [load] mix's dynamodb, ec2, lambda)
+    app_<node>_<outcome>                    calls from outside the cloud (the user's program under `cascadesim exec`
+                                            or the pytest plugin) that a node answered: ok, throttled, server_error,
+                                            client_error (services/outside.py); runs with a program only
+    app_lookups_<outcome>                   that program's lookups of the cloud's names: answered, no_address,
+                                            no_such_name, resolver_unavailable (scenarios/app_hook/)
 """
 
 from __future__ import annotations
@@ -91,3 +96,22 @@ def client_kinds(columns: Iterable[str]) -> list[str]:
         for column in columns
         if column.startswith(_CLIENTS) and column.endswith(suffix) and column != CLIENTS_LOGICAL
     )
+
+
+# The user's own program (`cascadesim exec`, the pytest plugin): its calls that reached a node, by how they ended
+# (services.outside.OUTSIDE_OUTCOMES), and its lookups of the cloud's names, by what DNS said
+# (scenarios/app_hook/cascadesim_names.py, which cannot import this module: the names are checked alike by a test).
+APP_NODES = (DYNAMODB, EC2_API, LAMBDA)
+APP_CALL_OUTCOMES = ("ok", "throttled", "server_error", "client_error")
+LOOKUP_OUTCOMES = ("answered", "no_address", "no_such_name", "resolver_unavailable")
+LOOKUP_FAILURES = LOOKUP_OUTCOMES[1:]
+
+
+def app_calls(node: str, outcome: str) -> str:
+    """The program's calls that `node` answered with `outcome`."""
+    return f"app_{node}_{outcome}"
+
+
+def app_lookups(outcome: str) -> str:
+    """The program's lookups of the cloud's names that ended with `outcome`."""
+    return f"app_lookups_{outcome}"

@@ -55,6 +55,10 @@ def episodes(value: list[Mapping[str, Any]]) -> str:
     return "; ".join(shown) or "–"
 
 
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
 @dataclass(frozen=True)
 class Label:
     title: str
@@ -74,6 +78,9 @@ LABELS = {
     "lease_recovery_s": Label("Leases back after", duration),
     "episodes": Label("Fault episodes", episodes),
     "slo_violation_minutes": Label("Minutes below the SLO", minutes_per_kind),
+    "program_attempts": Label("Your program's attempts", _count),
+    "program_failed_attempts": Label("Your program's failed attempts", _count),
+    "program_share_of_herd": Label("Your program's share of the herd", percent),
 }
 
 

@@ -18,8 +18,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
-from reports.charts import OBSERVED, Row, run_charts
+from reports.charts import OBSERVED, Figure, Row, run_charts
 from reports.labels import in_order, reading, title_of
+from reports.program import program_chart
 from services.event_kinds import EventKind
 from services.events import Event, read_events
 
@@ -41,6 +42,8 @@ NOTABLE = {
     EventKind.PROPAGATION_BACKLOG,
     EventKind.PROPAGATION_BACKLOG_DRAINED,
     EventKind.LOCUST_EXITED,
+    EventKind.PROGRAM_STARTED,
+    EventKind.PROGRAM_EXITED,
     EventKind.RUN_INTERRUPTED,
     EventKind.RUN_FAILED,
     EventKind.INTERNAL_ERROR,  # a bug of ours that a service answered with a 500 (the first few in full)
@@ -60,7 +63,7 @@ def render_run(directory: Path) -> Path:
         kpis=in_order(kpis.get("kpis", {})),
         definitions=kpis.get("definitions", {}),
         timeline=[e for e in events if e.kind in NOTABLE],
-        charts=run_charts(run_rows(directory), events),
+        charts=_charts(run_rows(directory), events),
         locust_report=(directory / "locust" / "report.html").is_file(),
         reading=reading,
         title_of=title_of,
@@ -69,6 +72,16 @@ def render_run(directory: Path) -> Path:
     path = directory / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _charts(rows: list[Row], events: list[Event]) -> list[Figure]:
+    """The run's charts, with the user's program's calls (a run under `cascadesim exec`) after the DNS chart."""
+    charts = run_charts(rows, events)
+    program = program_chart(rows, events)
+    if program is not None:
+        at = next((i + 1 for i, chart in enumerate(charts) if chart["id"] == "dns"), len(charts))
+        charts.insert(at, program)
+    return charts
 
 
 def run_rows(directory: Path) -> list[Row]:

@@ -269,6 +269,40 @@ def _finish(results: list[RunResult]) -> None:
         raise typer.Exit(1)
 
 
+@app.command("exec", context_settings={"allow_interspersed_args": False})
+def exec_(
+    scenario: ScenarioPath,
+    command: Annotated[list[str], typer.Argument(help="Your program and its arguments, after --.", show_default=False)],
+    policy: PolicyOption = None,
+    compress: Annotated[
+        float | None,
+        typer.Option(
+            help="Play operator actions, load and the end this many times sooner (default: the scenario's "
+            "live_compression).",
+            min=1,
+            max=10_000,
+        ),
+    ] = None,
+    load: Annotated[bool, typer.Option(help="Also play the scenario's [load] section with Locust.")] = True,
+    out: OutOption = Path("runs"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print the DNS control plane's steps.")] = False,
+) -> None:
+    """Run your own program against the scenario's live cloud: unmodified AWS SDK code reaches it by its names."""
+    from scenarios.exec_command import exec_program
+    from scenarios.program import Program, ProgramNotFound
+
+    program = Program(tuple(command[1:] if command[:1] == ["--"] else command))
+    try:
+        program.check()
+    except ProgramNotFound as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(127) from None
+    loaded = _with(_load(scenario), scenario, policy, None)
+    changes = {"live_compression": compress} if compress is not None else {}
+    loaded = for_live(loaded.model_copy(update=changes | ({} if load else {"load": None})))
+    raise typer.Exit(exec_program(loaded, program, out, errors, verbose=verbose))
+
+
 @app.command()
 def report(
     runs: Annotated[

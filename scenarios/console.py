@@ -10,7 +10,7 @@ from rich.console import Console
 from reports.labels import reading, title_of
 from scenarios.listing import Field, Listing
 from services.cloud import Listener
-from services.event_kinds import EventKind
+from services.event_kinds import CONTROL_PLANE_STEPS, EventKind
 from services.events import Event
 
 # What stands out in the stream; everything else prints plain.
@@ -51,12 +51,14 @@ def try_it(listeners: Iterable[Listener]) -> str:
 class EventPrinter:
     """Prints each event as one line: simulated time, source, message."""
 
-    def __init__(self, console: Console, *, verbose: bool = False) -> None:
+    def __init__(self, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
         self._console = console
         self._verbose = verbose
+        self._skip = (CONTROL_PLANE_STEPS if quiet else VERBOSE_ONLY) if not verbose else frozenset()
 
     def __call__(self, event: Event) -> None:
-        if event.kind in VERBOSE_ONLY and not self._verbose:
+        """Print `event`, unless it is routine: with `quiet`, every step of the DNS control plane is."""
+        if event.kind in self._skip:
             return
         style = STYLES.get(event.kind)
         if event.kind == EventKind.PLAN_APPLIED and event.data.get("newest", 0) - event.data.get("generation", 0) > 3:

@@ -12,6 +12,7 @@
         report.html      the report (reports/render.py), re-rendered any time by `cascadesim report`
 
 SIGINT or SIGTERM stops the run where it is; everything gathered so far is still written, marked as interrupted.
+With a `program` (`cascadesim exec`), the run ends when the program does (scenarios/program.py).
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ import trio
 from loadgen.behaviour import SecondOutcomes
 from loadgen.virtual import VirtualUsers
 from reports.kpis import DEFINITIONS, compute
+from reports.program import DEFINITIONS as PROGRAM_DEFINITIONS
+from reports.program import program_kpis
 from reports.render import render_run
 from scenarios.load_plan import load_plan
 from scenarios.locust_run import LocustPlan, run_locust
+from scenarios.program import Program, ProgramRun, cloud_clock, program_environment, run_program
 from scenarios.runner import run_scenario
-from scenarios.sampler import Row, Sampler, to_csv, with_clients
+from scenarios.sampler import Row, Sampler, read_lookups, to_csv, with_clients, with_lookups
 from scenarios.schema import Scenario
 from services import runtime
 from services.cloud import Cloud
@@ -64,6 +68,7 @@ class RunResult:
     kpis: dict[str, Any]
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)
+    program: ProgramRun | None = None  # what became of the user's program (`cascadesim exec`)
 
 
 def run_directory(root: Path, scenario: Scenario, stamp: str) -> Path:
@@ -87,12 +92,14 @@ def execute(
     *,
     on_second: Callable[[Row], None] | None = None,
     sinks: tuple[Sink, ...] = (),
+    program: Program | None = None,
 ) -> RunResult:
-    """Run `scenario` into `directory` (created), live or virtual; returns its KPIs."""
+    """Run `scenario` into `directory` (created), live or virtual; returns its KPIs. With `program` (live only), the
+    user's program runs against the cloud once it is ready, and the run ends when it does."""
     directory.mkdir(parents=True, exist_ok=True)
     write_scenario(scenario, directory / "scenario.toml")
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
-    state = _RunState()
+    state = _RunState(program=None if program is None else ProgramRun(program.argv))
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
 
         async def main() -> None:
@@ -108,11 +115,15 @@ def execute(
                         nursery.start_soon(_watch_signals, signals, nursery.cancel_scope, events, state)
 
                         async def observe(cloud: Cloud) -> None:
-                            state.sampler = Sampler(cloud, events, listener=on_second)
+                            state.sampler = Sampler(cloud, events, listener=on_second, outside=program is not None)
                             await state.sampler.run()
 
                         async def clients(cloud: Cloud) -> None:
-                            await _clients(cloud, scenario, directory, options, events, state)
+                            async with runtime.create_task_group() as both:
+                                both.start_soon(_clients, cloud, scenario, directory, options, events, state)
+                                if program is not None:
+                                    await _program(cloud, program, directory, events, state)
+                                    nursery.cancel_scope.cancel()  # the run ends with the program
 
                         await run_scenario(scenario, network, events, clients=clients, observe=observe)
                         nursery.cancel_scope.cancel()
@@ -143,6 +154,7 @@ class _RunState:
     events: EventLog | None = None
     sampler: Sampler | None = None
     users: VirtualUsers | None = None
+    program: ProgramRun | None = None
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -196,6 +208,29 @@ async def _clients(
         events.emit(EventKind.LOAD_STARTED, "locust", f"Locust started ({how}); its reports go to locust/")
 
 
+async def _program(cloud: Cloud, program: Program, directory: Path, events: EventLog, state: _RunState) -> None:
+    """The user's program, from the cloud's readiness to its exit (or the run's end, which stops it)."""
+    run = state.program
+    if run is None:
+        return
+    out = directory / "program"
+    out.mkdir(exist_ok=True)
+    clock = cloud_clock(runtime.current_time() - events.now())
+    env = program_environment(cloud.endpoints(), cloud.dns.settings.resolver, out, clock)
+    for counters in cloud.outside_calls().values():
+        for calls in counters:
+            calls.close_connections = True
+    command = " ".join(program.argv)
+    events.emit(EventKind.PROGRAM_STARTED, "program", f"started: {command}", command=list(program.argv))
+    try:
+        await run_program(program, env, run)
+    finally:
+        if run.status is not None:
+            events.emit(
+                EventKind.PROGRAM_EXITED, "program", f"exited with status {run.status}: {command}", status=run.status
+            )
+
+
 def _outcomes(directory: Path, state: _RunState) -> SecondOutcomes | None:
     if state.users is not None:
         return state.users.outcomes
@@ -211,13 +246,20 @@ def _write(
     if outcomes is not None:
         (directory / "outcomes.csv").write_text(outcomes.csv(), encoding="utf-8")
     rows = with_clients(state.sampler.rows if state.sampler is not None else [], outcomes)
+    if state.program is not None:
+        lookups = sorted((directory / "program").glob("lookups-*.csv"))
+        rows = with_lookups(rows, read_lookups(*(f.read_text(encoding="utf-8") for f in lookups)))
     (directory / "timeseries.csv").write_text(to_csv(rows), encoding="utf-8")
     kpis = compute(rows, events, droplets=scenario.ec2.droplets if scenario.ec2 is not None else None)
+    definitions = DEFINITIONS
+    if state.program is not None:
+        kpis |= program_kpis(rows)
+        definitions = DEFINITIONS | PROGRAM_DEFINITIONS
     simulated = len(rows)
     del rows  # the report reads timeseries.csv back: do not hold two copies of a long run
     if state.sampler is not None:
         state.sampler.rows = []
-    document = {"kpis": kpis, "definitions": DEFINITIONS}
+    document = {"kpis": kpis, "definitions": definitions}
     (directory / "kpis.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     meta = {
         "scenario": scenario.name,
@@ -231,13 +273,16 @@ def _write(
         "problems": state.problems,
         "load": None if scenario.load is None else ("virtual users" if options.virtual else "locust"),
         "locust_workers": options.locust_workers,
+        "program": None
+        if state.program is None
+        else {"command": list(state.program.command), "status": state.program.status},
         "versions": _versions(),
     }
     if not options.virtual:  # wall-clock facts would make two virtual runs of one seed differ
         meta |= {"started_at": started_at, "wall_seconds": round(wall, 3)}
     (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     render_run(directory)
-    return RunResult(directory, kpis, state.interrupted, state.problems)
+    return RunResult(directory, kpis, state.interrupted, state.problems, state.program)
 
 
 def _versions() -> dict[str, str]:

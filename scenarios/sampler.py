@@ -6,6 +6,8 @@ wasted, dropped, shed), its queue depth and work in flight, and its latency p50 
 second just closed (the worst node's, where there are several). DNS
 gives how many addresses each DynamoDB name has, DWFM how many leases it holds, Lambda's poller its backlog. The
 clients' per-second outcomes (Locust's or the virtual users') are joined in after the run by `with_clients`.
+With `outside`, each node's calls from outside the cloud (the user's program: services/outside.py) are counted by
+outcome too, and that program's lookups of the cloud's names are joined in after the run by `with_lookups`.
 The columns are named in reports/columns.py, which the reports read them by.
 """
 
@@ -17,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
 from reports.columns import (
+    APP_CALL_OUTCOMES,
+    APP_NODES,
     ATTEMPTS,
     DNS_FIPS_ADDRESSES,
     DNS_IPV6_ADDRESSES,
@@ -29,12 +33,15 @@ from reports.columns import (
     LAMBDA,
     LAMBDA_POLLER_BACKLOG,
     LOGICAL,
+    LOOKUP_OUTCOMES,
     NETMGR,
     OK,
     P50_MS,
     P99_MS,
     QUEUE,
     SECOND,
+    app_calls,
+    app_lookups,
     clients,
     clients_of,
     node_column,
@@ -52,8 +59,17 @@ DNS_COLUMNS = {REGIONAL: DNS_REGIONAL_ADDRESSES, IPV6: DNS_IPV6_ADDRESSES, FIPS:
 class Sampler:
     """Keeps one row per simulated second of the run."""
 
-    def __init__(self, cloud: Cloud, events: EventLog, *, listener: Callable[[Row], None] | None = None) -> None:
+    def __init__(
+        self,
+        cloud: Cloud,
+        events: EventLog,
+        *,
+        listener: Callable[[Row], None] | None = None,
+        outside: bool = False,
+    ) -> None:
         self.cloud = cloud
+        self.outside = outside
+        self._outside_before: dict[str, int] = {}
         self.events = events
         self.listener = listener
         self.rows: list[Row] = []
@@ -112,7 +128,20 @@ class Sampler:
             row[DWFM_LEASES] = self.cloud.ec2.dwfm.held(now=runtime.current_time())
         if self.cloud.lambda_ is not None:
             row[LAMBDA_POLLER_BACKLOG] = len(self.cloud.lambda_.poller.queue)
+        if self.outside:
+            self._sample_outside(row)
         return row
+
+    def _sample_outside(self, row: Row) -> None:
+        counters = self.cloud.outside_calls()
+        for node, service in zip(APP_NODES, ("dynamodb", "ec2", "lambda"), strict=True):
+            if service not in counters:
+                continue
+            for outcome in APP_CALL_OUTCOMES:
+                column = app_calls(node, outcome)
+                total = sum(calls.totals[outcome] for calls in counters.get(service, []))
+                row[column] = total - self._outside_before.get(column, 0)
+                self._outside_before[column] = total
 
 
 def _ms(seconds: float | None) -> float:
@@ -139,6 +168,32 @@ def with_clients(rows: list[Row], outcomes: SecondOutcomes | None) -> list[Row]:
                 extra[clients(column)] = int(extra[clients(column)]) + (counts[column] if counts else 0)
         row.update(extra)  # in place: a 14-hour run's rows are worth not copying
     return rows
+
+
+def with_lookups(rows: list[Row], lookups: dict[tuple[int, str], int]) -> list[Row]:
+    """The rows, with the program's lookups of each second (by (second, outcome), seconds counted from 0) joined
+    in."""
+    for row in rows:
+        second = int(row[SECOND]) - 1
+        row.update({app_lookups(o): lookups.get((second, o), 0) for o in LOOKUP_OUTCOMES})
+    return rows
+
+
+def read_lookups(*texts: str) -> dict[tuple[int, str], int]:
+    """The lookups logged by the program's processes (`second,name,outcome` lines), counted per second and outcome
+    (a line cut short by the program's end is skipped)."""
+    counts: dict[tuple[int, str], int] = {}
+    for text in texts:
+        for line in text.splitlines():
+            parts = line.split(",")
+            if len(parts) != 3 or parts[2] not in LOOKUP_OUTCOMES:
+                continue
+            try:
+                second = int(float(parts[0]))
+            except ValueError:
+                continue
+            counts[(second, parts[2])] = counts.get((second, parts[2]), 0) + 1
+    return counts
 
 
 def to_csv(rows: Iterable[Row]) -> str:

@@ -34,6 +34,7 @@ from services.events import EventLog
 from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
 from services.net import Address, Network
 from services.node import HttpNode, Killable
+from services.outside import OutsideCalls
 from services.runtime import TaskStatus
 from services.throttling.base import ClientPolicy
 from services.throttling.settings import ClientSettings, ServerPolicy, ServerSettings, client_policy, server_policy
@@ -184,6 +185,25 @@ class Cloud:
             *([Listener("EC2 API (ec2.us-east-1.cloud.test)", "http", self.ec2.address)] if self.ec2 else []),
             *([Listener("Lambda (lambda.us-east-1.cloud.test)", "http", self.lambda_.address)] if self.lambda_ else []),
         ]
+
+    def outside_calls(self) -> dict[str, list[OutsideCalls]]:
+        """Each service's counters of calls from outside the cloud (services/outside.py), by service."""
+        found = {"dynamodb": [router.routes.outside for router in self.routers]}
+        if self.ec2 is not None:
+            found["ec2"] = [self.ec2.api.routes.outside]
+        if self.lambda_ is not None:
+            found["lambda"] = [self.lambda_.function.routes.outside]
+        return found
+
+    def endpoints(self) -> dict[str, str]:
+        """Each service's endpoint URL by its DNS name, keyed as the AWS SDKs name the service
+        (`AWS_ENDPOINT_URL_<KEY>`)."""
+        found = {"dynamodb": f"http://{REGIONAL}:{self.settings.dynamodb_port}"}
+        if self.ec2 is not None:
+            found["ec2"] = f"http://{EC2_NAME}:{self.ec2.address[1]}"
+        if self.lambda_ is not None:
+            found["lambda"] = f"http://{LAMBDA_NAME}:{self.lambda_.address[1]}"
+        return found
 
     async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
         """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled."""

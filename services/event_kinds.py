@@ -21,6 +21,8 @@ class EventKind(StrEnum):
     RUN_FAILED = "run_failed"  # a node or the harness raised: the run stops, keeping what it gathered
     LOAD_STARTED = "load_started"  # Locust's processes are up (live runs)
     LOCUST_EXITED = "locust_exited"  # Locust ended before the run did
+    PROGRAM_STARTED = "program_started"  # the user's program (`cascadesim exec`) started
+    PROGRAM_EXITED = "program_exited"  # ... and ended (`status`: its exit status); the run ends with it
 
     # The scenario's faults (scenarios/faults.py); `fault` names a FaultKind, `start` and `end` its window.
     FAULT_START = "fault_start"  # a fault begins

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.errors import DnsError
+from services.outside import OWN_AGENT
 from services.protocol import error_code
 from services.throttling.base import Call
 from services.throttling.outcome import LOCAL, Outcome
@@ -166,7 +167,7 @@ def exchange(
 def _send(
     request: Request, address: str, now: float, attempt_timeout: float, deadline: float | None, send_deadline: bool
 ) -> Send:
-    headers = {"host": request.service, **request.headers}
+    headers = {"host": request.service, "user-agent": OWN_AGENT, **request.headers}
     timeout = attempt_timeout
     if deadline is not None:
         timeout = max(0.0, min(attempt_timeout, deadline - now))

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.outside import OutsideCalls, from_outside
+
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 # Starlette's JSONResponse encoding, built once (json.dumps with arguments builds an encoder per call).
@@ -119,6 +121,7 @@ class Routes:
 
     def __init__(self, routes: list[tuple[str, str, Endpoint]]) -> None:
         self._routes = routes
+        self.outside = OutsideCalls()  # calls from outside the cloud (services/outside.py), counted at the live edge
         self._exact: dict[str, dict[str, Endpoint]] = {}
         self._patterns: list[tuple[list[str], str, Endpoint]] = []
         for method, path, endpoint in routes:
@@ -164,11 +167,14 @@ class Routes:
     def asgi(self) -> Starlette:
         """The live app: Starlette's routing, each route converting to and from the endpoint's own types."""
         return Starlette(
-            routes=[Route(path, _starlette(endpoint), methods=[method]) for method, path, endpoint in self._routes]
+            routes=[
+                Route(path, _starlette(endpoint, self.outside), methods=[method])
+                for method, path, endpoint in self._routes
+            ]
         )
 
 
-def _starlette(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+def _starlette(endpoint: Endpoint, outside: OutsideCalls) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         body = await request.body()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers.raw}
@@ -177,6 +183,10 @@ def _starlette(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         )
         reply = await endpoint(light)
         kept = {k: v for k, v in reply.headers.items() if k not in ("content-length", "content-type")}
+        if from_outside(headers):
+            outside.note(reply.status_code, reply.headers, reply.content)
+            if outside.close_connections:
+                kept["connection"] = "close"
         return Response(
             reply.content, status_code=reply.status_code, headers=kept, media_type=reply.headers.get("content-type")
         )

@@ -28,6 +28,7 @@ from anyio.abc import TaskStatus
 
 from services.errors import ListenError, NodeUnreachable
 from services.http import HttpResponse, Routes
+from services.outside import OWN_AGENT
 
 Address = tuple[str, int]
 UdpHandler = Callable[[bytes, Address], Awaitable[bytes | None]]
@@ -123,7 +124,9 @@ class _HttpxClient(HttpClient):
 
     def __init__(self, timeout: float, max_connections: int) -> None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False)
+        self._client = httpx.AsyncClient(
+            timeout=timeout, limits=limits, trust_env=False, headers={"user-agent": OWN_AGENT}
+        )
 
     async def request(
         self,

@@ -1,0 +1,59 @@
+"""`cascadesim exec`: a scenario's live cloud with the user's own program run against it (scenarios/program.py).
+
+The cloud's events are printed to stderr as they happen, between the program's own output; the run directory and
+report are written as for `run`, with the program's calls as a series of their own. The exit status is the
+program's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from scenarios.console import EventPrinter
+from scenarios.execute import RunOptions, execute, run_directory, stamp_now
+from scenarios.program import Program
+from scenarios.schema import Scenario
+
+AT_ONCE = 2.0  # a program that ends this soon, before any fault, met nothing of the outage
+
+
+def exec_program(scenario: Scenario, program: Program, out: Path, console: Console, *, verbose: bool = False) -> int:
+    """Run `program` through `scenario`'s live cloud (already made live: `for_live`); returns the exit status to
+    leave with. `console` is where cascadesim speaks (stderr: stdout is the program's)."""
+    directory = run_directory(out, scenario, stamp_now())
+    printer = EventPrinter(console, verbose=verbose, quiet=True)
+    result = execute(scenario, directory, RunOptions(), sinks=(printer,), program=program)
+    command = " ".join(program.argv)
+    for problem in result.problems:
+        console.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)
+    ran = result.program
+    if ran is None or ran.status is None:  # never started: the cloud failed first, or Ctrl-C came before it was ready
+        console.print(f"the program did not run; run directory: {directory}", highlight=False, soft_wrap=True)
+        return 130 if result.interrupted else 1
+    first_fault = min((f.at for f in scenario.faults), default=None)
+    lasted = ran.seconds or 0.0
+    if not ran.stopped and lasted < AT_ONCE and (first_fault is None or lasted < first_fault):
+        before = f", before the scenario's first fault (at {first_fault:g} s)" if first_fault is not None else ""
+        console.print(
+            f"{command!r} exited with status {ran.status} {lasted:.1f} s after it started{before}: it met nothing "
+            f"of the outage; run directory: {directory}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return ran.status
+    how = (
+        "exited"
+        if not ran.stopped
+        else ("was stopped (Ctrl-C)" if result.interrupted else "was stopped at the run's end")
+    )
+    console.print(
+        f"{command!r} {how}, status {ran.status}, after {lasted:.1f} s; run directory: {directory} "
+        f"(report: {directory / 'report.html'})",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    return ran.status

@@ -1,0 +1,149 @@
+"""The user's own program in a run (`cascadesim exec`): its environment, its process, its end.
+
+The program is started once the cloud is ready, in a process group of its own, with an environment under which
+unmodified AWS SDK code reaches the cloud by its names:
+
+    AWS_ENDPOINT_URL_DYNAMODB, _EC2, _LAMBDA   the cloud's endpoints, e.g. http://dynamodb.us-east-1.cloud.test:8000
+    AWS_ENDPOINT_URL                           every other service: a name the zone does not have, so an SDK call to
+                                               a service the cloud does not model fails here, on loopback
+    AWS_REGION, AWS_DEFAULT_REGION             us-east-1
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   throwaway credentials (a session token, a profile, the instance
+                                               metadata service and the user's AWS config files are kept out)
+    PYTHONPATH                                 scenarios/app_hook first: its `sitecustomize` makes a Python program
+                                               resolve the cloud's names through the shared resolver
+    CASCADESIM_RESOLVER, _ZONE, _APP_DIR, _CLOCK   what that hook reads (scenarios/app_hook/cascadesim_names.py)
+
+The run ends when the program ends (its exit status is the run's), or at the scenario's end, when the program is
+stopped as on Ctrl-C: SIGINT to its process group, SIGKILL if it is still there 7 s later.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns
+import trio
+
+from scenarios.locust_run import stop_all
+
+HOOK_DIR = Path(__file__).resolve().parent / "app_hook"
+REGION = "us-east-1"
+NOT_MODELLED = "http://not-modelled.cloud.test"
+# Neither is a real key: the cloud checks no signature, and nothing here may reach real AWS with a user's own.
+THROWAWAY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIACASCADESIMEXEC00", "AWS_SECRET_ACCESS_KEY": "cascadesim-throwaway"}
+KEPT_OUT = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+
+
+class ProgramNotFound(Exception):
+    """The command names no executable file."""
+
+
+@dataclass(frozen=True)
+class Program:
+    """A command to run, as the user wrote it after `--`."""
+
+    argv: tuple[str, ...]
+
+    def check(self) -> None:
+        """Raises ProgramNotFound when the command cannot be started at all."""
+        if not self.argv:
+            raise ProgramNotFound("no command given after --")
+        name = self.argv[0]
+        if shutil.which(name) is None:
+            raise ProgramNotFound(f"no such command: {name!r} (not an executable file, nor found on PATH)")
+
+
+def program_environment(
+    endpoints: dict[str, str], resolver: tuple[str, int], directory: Path, clock: str, zone: str = "cloud.test"
+) -> dict[str, str]:
+    """The program's environment: this process's, with the cloud's endpoints, names and throwaway credentials."""
+    env = {k: v for k, v in os.environ.items() if k not in KEPT_OUT}
+    env |= {f"AWS_ENDPOINT_URL_{service.upper()}": url for service, url in endpoints.items()}
+    env |= THROWAWAY_CREDENTIALS
+    env |= {
+        "AWS_ENDPOINT_URL": NOT_MODELLED,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONPATH": os.pathsep.join([str(HOOK_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "CASCADESIM_RESOLVER": f"{resolver[0]}:{resolver[1]}",
+        "CASCADESIM_ZONE": zone,
+        "CASCADESIM_APP_DIR": str(directory),
+        "CASCADESIM_CLOCK": clock,
+        "CASCADESIM_DNSPYTHON": str(_dnspython_alone(directory)),
+    }
+    return env
+
+
+def _dnspython_alone(directory: Path) -> Path:
+    """A directory holding only cascadesim's dnspython, for a program whose interpreter has none (the hook adds it
+    to the end of that program's path only then)."""
+    alone = directory / ".dnspython"
+    alone.mkdir(parents=True, exist_ok=True)
+    link = alone / "dns"
+    if not link.exists():
+        link.symlink_to(Path(dns.__file__).resolve().parent, target_is_directory=True)
+    return alone
+
+
+def cloud_clock(run_start: float) -> str:
+    """CASCADESIM_CLOCK for a process of this machine: trio's clock is time.perf_counter() plus an offset of its
+    own, measured here, and the run began at `run_start` on it."""
+    return f"{trio.current_time() - time.perf_counter()!r} {run_start!r}"
+
+
+def exit_status(returncode: int) -> int:
+    """A shell's reading of a return code: a death by signal N is 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+@dataclass
+class ProgramRun:
+    """What became of the program: its exit status once it has one."""
+
+    command: tuple[str, ...]
+    status: int | None = None
+    seconds: float | None = None  # how long it ran
+    stopped: bool = False  # the run's end (or Ctrl-C) stopped it; it did not exit by itself
+    pids: list[int] = field(default_factory=list)
+
+
+async def run_program(
+    program: Program,
+    env: dict[str, str],
+    run: ProgramRun,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the program until it exits, or until this task is cancelled and it has been stopped; `run.status` is
+    then its exit status as a shell reads it."""
+    process = await trio.lowlevel.open_process(
+        list(program.argv),
+        env=env,
+        start_new_session=True,  # Ctrl-C reaches us; we stop the program ourselves
+    )
+    run.pids.append(process.pid)
+    started = trio.current_time()
+    run.stopped = True
+    try:
+        task_status.started()
+        await process.wait()
+        run.stopped = False
+    finally:
+        run.seconds = trio.current_time() - started
+        with trio.CancelScope(shield=True):
+            await stop_all([process])  # its process group: whatever it started goes with it
+        if process.returncode is not None:  # stop_all has waited for it
+            run.status = exit_status(process.returncode)
