@@ -4,7 +4,7 @@ conditions) and a paginator, round after round, saying how each round went.
     cascadesim exec scenarios/dns-race.toml -- python examples/resource_and_paginator.py
 
 Each round writes a few items through `Table.batch_writer()`, reads one back with `Table.get_item()`, and pages
-through the day's items with the `query` paginator (Limit 2, so that every page after the first carries
+through the round's items with the `query` paginator (2 a page, so that the second page's request carries
 `ExclusiveStartKey`). While DynamoDB's record is empty a round fails with EndpointConnectionError; once DNS is
 back, rounds succeed again. The exit status is 0 when the last round succeeded, 1 when it did not.
 """
@@ -50,7 +50,8 @@ def one_round(table: object, round_number: int) -> str:
     pages = items = 0
     for page in paginator.paginate(
         TableName=TABLE,
-        KeyConditionExpression=Key("day").eq("2025-10-19"),
+        KeyConditionExpression=Key("day").eq("2025-10-19")
+        & Key("at").between(round_number * 10, round_number * 10 + 2),
         PaginationConfig={"PageSize": 2},
     ):
         pages += 1

@@ -269,7 +269,7 @@ def _finish(results: list[RunResult]) -> None:
         raise typer.Exit(1)
 
 
-@app.command("exec", context_settings={"allow_interspersed_args": False})
+@app.command("exec")
 def exec_(
     scenario: ScenarioPath,
     command: Annotated[list[str], typer.Argument(help="Your program and its arguments, after --.", show_default=False)],

@@ -24,7 +24,7 @@ def exec_program(scenario: Scenario, program: Program, out: Path, console: Conso
     leave with. `console` is where cascadesim speaks (stderr: stdout is the program's)."""
     directory = run_directory(out, scenario, stamp_now())
     printer = EventPrinter(console, verbose=verbose, quiet=True)
-    result = execute(scenario, directory, RunOptions(), sinks=(printer,), program=program)
+    result = execute(scenario, directory, RunOptions(), sinks=(printer,), guest=program)
     command = " ".join(program.argv)
     for problem in result.problems:
         console.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)

@@ -12,11 +12,13 @@
         report.html      the report (reports/render.py), re-rendered any time by `cascadesim report`
 
 SIGINT or SIGTERM stops the run where it is; everything gathered so far is still written, marked as interrupted.
-With a `program` (`cascadesim exec`), the run ends when the program does (scenarios/program.py).
+With a guest (the user's program under `cascadesim exec`, or a test under the pytest plugin), the run ends when the
+guest does (scenarios/program.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import signal
@@ -40,7 +42,7 @@ from reports.program import program_kpis
 from reports.render import render_run
 from scenarios.load_plan import load_plan
 from scenarios.locust_run import LocustPlan, run_locust
-from scenarios.program import Program, ProgramRun, cloud_clock, program_environment, run_program
+from scenarios.program import Guest, ProgramRun
 from scenarios.runner import run_scenario
 from scenarios.sampler import Row, Sampler, read_lookups, to_csv, with_clients, with_lookups
 from scenarios.schema import Scenario
@@ -68,7 +70,7 @@ class RunResult:
     kpis: dict[str, Any]
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)
-    program: ProgramRun | None = None  # what became of the user's program (`cascadesim exec`)
+    program: ProgramRun | None = None  # what became of the guest: the user's program, or a test
 
 
 def run_directory(root: Path, scenario: Scenario, stamp: str) -> Path:
@@ -92,14 +94,18 @@ def execute(
     *,
     on_second: Callable[[Row], None] | None = None,
     sinks: tuple[Sink, ...] = (),
-    program: Program | None = None,
+    guest: Guest | None = None,
+    signals: bool = True,
 ) -> RunResult:
-    """Run `scenario` into `directory` (created), live or virtual; returns its KPIs. With `program` (live only), the
-    user's program runs against the cloud once it is ready, and the run ends when it does."""
+    """Run `scenario` into `directory` (created), live or virtual; returns its KPIs. With a `guest` (live only), the
+    user's program or test visits the cloud once it is ready, and the run ends when it leaves. Without `signals`
+    (a run in a thread other than the main one), SIGINT and SIGTERM are left to the caller."""
     directory.mkdir(parents=True, exist_ok=True)
     write_scenario(scenario, directory / "scenario.toml")
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
-    state = _RunState(program=None if program is None else ProgramRun(program.argv))
+    state = _RunState(program=None if guest is None else guest.run)
+    if guest is not None:
+        (directory / "program").mkdir(exist_ok=True)
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
 
         async def main() -> None:
@@ -111,19 +117,20 @@ def execute(
             network: Network = VirtualNetwork(options.latency) if options.virtual else LiveNetwork()
             try:
                 async with runtime.create_task_group() as nursery:
-                    with runtime.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                        nursery.start_soon(_watch_signals, signals, nursery.cancel_scope, events, state)
+                    with _signals(signals) as received:
+                        if received is not None:
+                            nursery.start_soon(_watch_signals, received, nursery.cancel_scope, events, state)
 
                         async def observe(cloud: Cloud) -> None:
-                            state.sampler = Sampler(cloud, events, listener=on_second, outside=program is not None)
+                            state.sampler = Sampler(cloud, events, listener=on_second, outside=guest is not None)
                             await state.sampler.run()
 
                         async def clients(cloud: Cloud) -> None:
                             async with runtime.create_task_group() as both:
                                 both.start_soon(_clients, cloud, scenario, directory, options, events, state)
-                                if program is not None:
-                                    await _program(cloud, program, directory, events, state)
-                                    nursery.cancel_scope.cancel()  # the run ends with the program
+                                if guest is not None:
+                                    await _visit(guest, cloud, directory / "program", events)
+                                    nursery.cancel_scope.cancel()  # the run ends when the guest leaves
 
                         await run_scenario(scenario, network, events, clients=clients, observe=observe)
                         nursery.cancel_scope.cancel()
@@ -208,27 +215,19 @@ async def _clients(
         events.emit(EventKind.LOAD_STARTED, "locust", f"Locust started ({how}); its reports go to locust/")
 
 
-async def _program(cloud: Cloud, program: Program, directory: Path, events: EventLog, state: _RunState) -> None:
-    """The user's program, from the cloud's readiness to its exit (or the run's end, which stops it)."""
-    run = state.program
-    if run is None:
-        return
-    out = directory / "program"
-    out.mkdir(exist_ok=True)
-    clock = cloud_clock(runtime.current_time() - events.now())
-    env = program_environment(cloud.endpoints(), cloud.dns.settings.resolver, out, clock)
+async def _visit(guest: Guest, cloud: Cloud, directory: Path, events: EventLog) -> None:
+    """The guest's visit, from the cloud's readiness to its end (or the run's end, which stops it). The nodes close
+    an outside caller's connection after each reply meanwhile (services/outside.py)."""
     for counters in cloud.outside_calls().values():
         for calls in counters:
             calls.close_connections = True
-    command = " ".join(program.argv)
-    events.emit(EventKind.PROGRAM_STARTED, "program", f"started: {command}", command=list(program.argv))
-    try:
-        await run_program(program, env, run)
-    finally:
-        if run.status is not None:
-            events.emit(
-                EventKind.PROGRAM_EXITED, "program", f"exited with status {run.status}: {command}", status=run.status
-            )
+    await guest.visit(cloud, directory, events)
+
+
+def _signals(wanted: bool) -> contextlib.AbstractContextManager[Any]:
+    if wanted:
+        return runtime.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+    return contextlib.nullcontext()
 
 
 def _outcomes(directory: Path, state: _RunState) -> SecondOutcomes | None:

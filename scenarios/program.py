@@ -1,7 +1,7 @@
-"""The user's own program in a run (`cascadesim exec`): its environment, its process, its end.
+"""Guests of a run: the user's own program (`cascadesim exec`) or test (the pytest plugin), from outside the cloud.
 
-The program is started once the cloud is ready, in a process group of its own, with an environment under which
-unmodified AWS SDK code reaches the cloud by its names:
+A guest visits the cloud once it is ready; the run ends when the guest leaves. A program is started in a process
+group of its own, with an environment under which unmodified AWS SDK code reaches the cloud by its names:
 
     AWS_ENDPOINT_URL_DYNAMODB, _EC2, _LAMBDA   the cloud's endpoints, e.g. http://dynamodb.us-east-1.cloud.test:8000
     AWS_ENDPOINT_URL                           every other service: a name the zone does not have, so an SDK call to
@@ -24,11 +24,15 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import dns
 import trio
 
 from scenarios.locust_run import stop_all
+from services.cloud import Cloud
+from services.event_kinds import EventKind
+from services.events import EventLog
 
 HOOK_DIR = Path(__file__).resolve().parent / "app_hook"
 REGION = "us-east-1"
@@ -44,15 +48,37 @@ KEPT_OUT = (
 )
 
 
+@dataclass
+class ProgramRun:
+    """What became of a guest: its exit status once it has one."""
+
+    command: tuple[str, ...]
+    status: int | None = None
+    seconds: float | None = None  # how long it ran
+    stopped: bool = False  # the run's end (or Ctrl-C) stopped it; it did not end by itself
+    pids: list[int] = field(default_factory=list)
+
+
+class Guest(Protocol):
+    """What visits the cloud from outside during a run."""
+
+    run: ProgramRun
+
+    async def visit(self, cloud: Cloud, directory: Path, events: EventLog) -> None:
+        """Use the cloud until done (the run then ends) or cancelled (the run has ended); `directory` is the run's
+        program/ directory, for the guest's lookups of the cloud's names."""
+
+
 class ProgramNotFound(Exception):
     """The command names no executable file."""
 
 
-@dataclass(frozen=True)
 class Program:
     """A command to run, as the user wrote it after `--`."""
 
-    argv: tuple[str, ...]
+    def __init__(self, argv: tuple[str, ...]) -> None:
+        self.argv = argv
+        self.run = ProgramRun(argv)
 
     def check(self) -> None:
         """Raises ProgramNotFound when the command cannot be started at all."""
@@ -62,12 +88,27 @@ class Program:
         if shutil.which(name) is None:
             raise ProgramNotFound(f"no such command: {name!r} (not an executable file, nor found on PATH)")
 
+    async def visit(self, cloud: Cloud, directory: Path, events: EventLog) -> None:
+        """Run the program from the cloud's readiness to its exit, or until the run's end stops it."""
+        clock = cloud_clock(trio.current_time() - events.now())
+        env = program_environment(cloud.endpoints(), cloud.dns.settings.resolver, directory, clock)
+        command = " ".join(self.argv)
+        events.emit(EventKind.PROGRAM_STARTED, "program", f"started: {command}", command=list(self.argv))
+        try:
+            await run_program(self, env, self.run)
+        finally:
+            if self.run.status is not None:
+                events.emit(
+                    EventKind.PROGRAM_EXITED,
+                    "program",
+                    f"exited with status {self.run.status}: {command}",
+                    status=self.run.status,
+                )
 
-def program_environment(
-    endpoints: dict[str, str], resolver: tuple[str, int], directory: Path, clock: str, zone: str = "cloud.test"
-) -> dict[str, str]:
-    """The program's environment: this process's, with the cloud's endpoints, names and throwaway credentials."""
-    env = {k: v for k, v in os.environ.items() if k not in KEPT_OUT}
+
+def aws_environment(endpoints: dict[str, str]) -> dict[str, str | None]:
+    """The AWS SDK's variables that point it at the cloud (None: the variable must be unset)."""
+    env: dict[str, str | None] = dict.fromkeys(KEPT_OUT)
     env |= {f"AWS_ENDPOINT_URL_{service.upper()}": url for service, url in endpoints.items()}
     env |= THROWAWAY_CREDENTIALS
     env |= {
@@ -77,6 +118,21 @@ def program_environment(
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return env
+
+
+def program_environment(
+    endpoints: dict[str, str], resolver: tuple[str, int], directory: Path, clock: str, zone: str = "cloud.test"
+) -> dict[str, str]:
+    """The program's environment: this process's, with the cloud's endpoints, names and throwaway credentials."""
+    env = dict(os.environ)
+    for name, value in aws_environment(endpoints).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    env |= {
         "PYTHONPATH": os.pathsep.join([str(HOOK_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]),
         "CASCADESIM_RESOLVER": f"{resolver[0]}:{resolver[1]}",
         "CASCADESIM_ZONE": zone,
@@ -107,17 +163,6 @@ def cloud_clock(run_start: float) -> str:
 def exit_status(returncode: int) -> int:
     """A shell's reading of a return code: a death by signal N is 128 + N."""
     return 128 - returncode if returncode < 0 else returncode
-
-
-@dataclass
-class ProgramRun:
-    """What became of the program: its exit status once it has one."""
-
-    command: tuple[str, ...]
-    status: int | None = None
-    seconds: float | None = None  # how long it ran
-    stopped: bool = False  # the run's end (or Ctrl-C) stopped it; it did not exit by itself
-    pids: list[int] = field(default_factory=list)
 
 
 async def run_program(

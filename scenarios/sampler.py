@@ -85,7 +85,10 @@ class Sampler:
                 self._add(second)
         finally:
             last = int(self.rows[-1][SECOND]) if self.rows else 0
-            if int(self.events.now() + 1e-6) > last:
+            now = self.events.now()
+            # A second that has just ended gets its row; so does the part of one that a guest ended (the user's
+            # program under `cascadesim exec` may exit at any moment, and what it did then counts).
+            if int(now + 1e-6) > last or (self.outside and now > last + 1e-3):
                 self._add(last + 1)
 
     def _add(self, second: int) -> None:

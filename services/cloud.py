@@ -205,8 +205,26 @@ class Cloud:
             found["lambda"] = f"http://{LAMBDA_NAME}:{self.lambda_.address[1]}"
         return found
 
+    def clients(self) -> list[ServiceClient]:
+        """The clients the services call each other with (each holds a connection pool in live runs)."""
+        found: list[ServiceClient] = []
+        if self.ec2 is not None:
+            found += [self.ec2.dynamodb, self.ec2.canary_client]
+        if self.lambda_ is not None:
+            found += [self.lambda_.function.dynamodb, self.lambda_.function.ec2, self.lambda_.invoke_client]
+        return found
+
     async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
-        """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled."""
+        """Start every node, report `started` once all listen and DNS has a plan, then run until cancelled (its
+        clients' connections closed on the way out)."""
+        try:
+            await self._run(task_status)
+        finally:
+            with runtime.CancelScope(shield=True):
+                for client in self.clients():
+                    await client.aclose()
+
+    async def _run(self, task_status: TaskStatus[None]) -> None:
         async with runtime.create_task_group() as tg:
             for node in self.router_nodes:
                 await tg.start(node.run)

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from scenarios.execute import write_scenario
+from scenarios.free_ports import free_port as free_port  # re-exported: the tests' helpers, the plugin's too
+from scenarios.free_ports import on_free_ports as on_free_ports
 from scenarios.schema import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,24 +53,6 @@ def changed(model: M, **changes: Any) -> M:
     return model.model_copy(update=update)
 
 
-def on_free_ports(scenario: Scenario) -> Scenario:
-    """The scenario with every port it listens on moved to one that nothing uses now."""
-    udp = socket.SOCK_DGRAM
-    authority = free_port("127.0.0.1", udp)
-    resolver = free_port("127.0.0.1", udp)
-    while resolver == authority:
-        resolver = free_port("127.0.0.1", udp)
-    changes: dict[str, Any] = {
-        "dns": {"authority_port": authority, "resolver_port": resolver},
-        "dynamodb": {"port": free_port("127.0.1.1")},
-    }
-    if scenario.ec2 is not None:
-        changes["ec2"] = {"port": free_port("127.0.2.1")}
-    if scenario.lambda_ is not None:
-        changes["lambda_"] = {"port": free_port("127.0.3.1")}
-    return changed(scenario, **changes)
-
-
 def scenario_file(scenario: Scenario, directory: Path) -> Path:
     """`scenario` written as DIRECTORY/NAME.toml, the way a run writes its resolved scenario.toml."""
     path = directory / f"{scenario.name}.toml"
@@ -77,13 +61,6 @@ def scenario_file(scenario: Scenario, directory: Path) -> Path:
 
 
 # Loopback ports
-
-
-def free_port(host: str, kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
-    """A port that nothing on `host` uses right now (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def assert_port_free(address: tuple[str, int], kind: socket.SocketKind) -> None:

@@ -1,0 +1,152 @@
+"""`cascadesim exec`: a user's program against a scenario's live cloud, on ports the kernel picked.
+
+The programs are small Python scripts written here; the boto3 one is ordinary boto3 code that takes its endpoint
+from the environment, as any program would.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CLI, assert_port_free, changed, on_free_ports, read_json, reap, scenario_file, shipped
+
+pytestmark = pytest.mark.live
+
+BOTO3_PROGRAM = """
+import sys, boto3
+from botocore.exceptions import EndpointConnectionError
+dynamodb = boto3.client("dynamodb")
+dynamodb.create_table(
+    TableName="things", BillingMode="PAY_PER_REQUEST",
+    KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+)
+dynamodb.put_item(TableName="things", Item={"k": {"S": "a"}, "v": {"S": "hello"}})
+print(dynamodb.get_item(TableName="things", Key={"k": {"S": "a"}})["Item"]["v"]["S"])
+try:
+    boto3.client("s3").list_buckets()  # a service the cloud does not model: its name does not resolve
+except EndpointConnectionError as exc:
+    print("s3:", type(exc).__name__)
+sys.exit(3)
+"""
+
+
+def _exec(tmp_path: Path, program: list[str], **changes: object) -> tuple[subprocess.CompletedProcess[str], Path]:
+    scenario = changed(on_free_ports(shipped("dns-race")), **changes)
+    out = tmp_path / "runs"
+    done = subprocess.run(
+        [str(CLI), "exec", str(scenario_file(scenario, tmp_path)), "--out", str(out), "--", *program],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done, out
+
+
+def test_an_unknown_command_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    """A command that does not exist: one line on stderr, exit 127 (a shell's "command not found"), no run."""
+    done, out = _exec(tmp_path, ["no-such-command-here", "--flag"])
+    assert done.returncode == 127
+    assert done.stderr.strip().splitlines() == [
+        "error: no such command: 'no-such-command-here' (not an executable file, nor found on PATH)"
+    ]
+    assert not out.exists()
+
+
+def test_a_program_that_exits_at_once_says_so_and_keeps_its_status(tmp_path: Path) -> None:
+    """A program that exits with 5 right away: exit 5, one line saying it met nothing of the outage, and a run
+    directory with its report and the status in meta.json."""
+    done, out = _exec(tmp_path, [sys.executable, "-c", "raise SystemExit(5)"])
+    assert done.returncode == 5, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "exited with status 5" in last and "met nothing of the outage" in last
+    (run,) = out.iterdir()
+    assert (run / "report.html").is_file()
+    assert read_json(run / "meta.json")["program"]["status"] == 5
+
+
+def test_an_unmodified_boto3_program_reaches_the_cloud_by_its_names(tmp_path: Path) -> None:
+    """boto3 with nothing but the environment: its calls reach the cloud's DynamoDB by name, a service the cloud
+    does not model fails on loopback (EndpointConnectionError), the exit status is the program's, and the run
+    counts its calls apart, drawn in the report as its own chart."""
+    script = tmp_path / "program.py"
+    script.write_text(textwrap.dedent(BOTO3_PROGRAM))
+    done, out = _exec(tmp_path, [sys.executable, str(script)], duration=20)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.split("\n")[:2] == ["hello", "s3: EndpointConnectionError"]
+    (run,) = out.iterdir()
+    rows = list(csv.DictReader((run / "timeseries.csv").read_text().splitlines()))
+    assert sum(int(r["app_dynamodb_ok"]) for r in rows) == 3  # CreateTable, PutItem, GetItem
+    assert sum(int(r["app_lookups_answered"]) for r in rows) == 3
+    assert sum(int(r["app_lookups_no_such_name"]) for r in rows) >= 1  # s3's name, kept for its negative TTL
+    assert 'id="chart-program"' in (run / "report.html").read_text()
+    kpis = read_json(run / "kpis.json")["kpis"]
+    assert kpis["program_attempts"] >= 4 and kpis["program_failed_attempts"] >= 1
+
+
+SLEEPER = "import subprocess, time; subprocess.Popen(['sleep', '120']); time.sleep(120)"
+
+
+@pytest.mark.parametrize("moment", random.Random(20251129).sample(range(10, 80), 1), ids=lambda m: f"{m / 10}s")
+def test_ctrl_c_stops_the_program_and_the_cloud_and_keeps_the_run(tmp_path: Path, moment: int) -> None:
+    """SIGINT `moment`/10 s after `cascadesim exec` starts, with a program that started a child of its own: no
+    process of the program's is left, every port is free, and the run directory (if it was made) has its report."""
+    scenario = on_free_ports(shipped("dns-race"))
+    out = tmp_path / "runs"
+    marker = f"CASCADESIM_APP_DIR={out}"
+    command = [str(CLI), "exec", str(scenario_file(scenario, tmp_path)), "--out", str(out), "--"]
+    run = subprocess.Popen([*command, sys.executable, "-c", SLEEPER], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(moment / 10)
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=20)
+    finally:
+        reap(run)
+    assert run.returncode != 0
+    assert not _processes_with(marker)
+    udp, tcp = socket.SOCK_DGRAM, socket.SOCK_STREAM
+    assert_port_free(("127.0.0.1", scenario.dns.authority_port), udp)
+    assert_port_free(("127.0.0.1", scenario.dns.resolver_port), udp)
+    for index in range(1, scenario.dynamodb.routers + 1):
+        assert_port_free((f"127.0.1.{index}", scenario.dynamodb.port), tcp)
+    for directory in out.iterdir() if out.exists() else []:
+        assert (directory / "report.html").is_file()
+
+
+def _processes_with(marker: str) -> list[int]:
+    """The processes whose environment holds `marker` (the program and what it started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_getitem_every_second_through_the_race(tmp_path: Path) -> None:
+    """examples/getitem_every_second.py through dns-race: ok before the race, EndpointConnectionError while the
+    record is empty, ok again after restore_dns; exit 0 (its last call succeeded)."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "getitem_every_second.py"
+    done, _ = _exec(tmp_path, [sys.executable, str(example)])
+    assert done.returncode == 0, done.stderr
+    outcomes = [
+        line.split("GetItem")[1].split(":")[0].strip() for line in done.stdout.splitlines() if "GetItem" in line
+    ]
+    changes = [o for i, o in enumerate(outcomes) if i == 0 or outcomes[i - 1] != o]
+    assert changes == ["ok", "EndpointConnectionError", "ok"]
