@@ -11,15 +11,28 @@ from typing import Annotated
 
 import trio
 import typer
-from rich.console import Console
 
 from reports.kpis import DEFINITIONS
+from scenarios.cli_common import (
+    OutOption,
+    PolicyOption,
+    ScenarioPath,
+    SeedOption,
+    VirtualOption,
+    WorkersOption,
+    console,
+    errors,
+    first_leaf,
+    load_or_exit,
+    with_overrides,
+)
 from scenarios.console import kpi_table
+from scenarios.exec_command import exec_command
 from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
 from scenarios.listing import Field, Listing
 from scenarios.load_plan import load_plan
 from scenarios.progress import RunProgress
-from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
+from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario
 from scenarios.serve import ServeLoad, serve_live
 from services.errors import ListenError
 from services.net import LiveNetwork, require_loopback
@@ -30,24 +43,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-ScenarioPath = Annotated[Path, typer.Argument(help="A scenario file, e.g. scenarios/dns-race.toml.")]
-
-
-def _load(path: Path) -> Scenario:
-    try:
-        return load_scenario(path)
-    except ScenarioError as exc:
-        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 @app.command()
 def validate(scenario: ScenarioPath) -> None:
     """Check a scenario file; print a one-line error and exit 2 if it is broken."""
-    loaded = _load(scenario)
+    loaded = load_or_exit(scenario)
     console.print(
         f"{scenario}: ok ({loaded.name}: {len(loaded.faults)} faults, {len(loaded.operator)} operator actions, "
         f"{loaded.duration:g} s, enactors {loaded.enactors.variant})",
@@ -78,7 +79,7 @@ def serve(
     ] = 0,
 ) -> None:
     """Run the live cloud on loopback, with Locust playing the scenario's load section, until done or Ctrl-C."""
-    loaded = for_live(_load(scenario))
+    loaded = for_live(load_or_exit(scenario))
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
     run_dir.mkdir(parents=True, exist_ok=True)
     write_scenario(loaded, run_dir / "scenario.toml")  # resolved
@@ -91,7 +92,7 @@ def serve(
             interrupted = serve_live(loaded, duration, stream, console, verbose=verbose, load=load)
         except* ListenError as group:
             errors.print(
-                f"error: {_leaf(group)} (is another cascadesim running? pick other ports in the scenario)",
+                f"error: {first_leaf(group)} (is another cascadesim running? pick other ports in the scenario)",
                 highlight=False,
                 markup=False,
                 soft_wrap=True,
@@ -100,31 +101,6 @@ def serve(
     console.print(f"events written to {run_dir / 'events.jsonl'}", highlight=False)
     if interrupted:
         raise typer.Exit(130)
-
-
-PolicyOption = Annotated[
-    str | None, typer.Option("--policy", "-p", help="A policy set: a name from `cascadesim policies`, or a file.")
-]
-VirtualOption = Annotated[bool, typer.Option("--virtual", help="Run in virtual time (fast, exactly repeatable).")]
-SeedOption = Annotated[int | None, typer.Option(help="Override the scenario's seed.")]
-OutOption = Annotated[Path, typer.Option(help="Where run directories go.")]
-WorkersOption = Annotated[
-    int, typer.Option(help="Live runs: Locust as a master plus this many worker processes (0: one process).", min=0)
-]
-
-
-def _with(scenario: Scenario, origin: Path, policy: str | None, seed: int | None) -> Scenario:
-    """The scenario with --policy and --seed applied, validated again as a whole."""
-    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if policy is not None:
-        data["policy"] = policy
-    if seed is not None:
-        data["seed"] = seed
-    try:
-        return parse_scenario(data, str(origin))
-    except ScenarioError as exc:
-        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 def _label(scenario: Scenario, options: RunOptions) -> str:
@@ -146,7 +122,7 @@ def run(
     locust_workers: WorkersOption = 0,
 ) -> None:
     """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
-    loaded = _with(_load(scenario), scenario, policy, seed)
+    loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed)
     loaded = loaded if virtual else for_live(loaded)
     directory = run_directory(out, loaded, stamp_now())
     result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
@@ -169,8 +145,10 @@ def compare(
     ] = os.cpu_count() or 1,
 ) -> None:
     """Run a scenario once per policy set, then compare their KPIs side by side."""
-    base = _load(scenario)
-    variants = [_with(base, scenario, name, seed) for name in policy]  # every one checked before the first runs
+    base = load_or_exit(scenario)
+    variants = [
+        with_overrides(base, scenario, name, seed) for name in policy
+    ]  # every one checked before the first runs
     variants = variants if virtual else [for_live(v) for v in variants]
     root = out / f"{base.name}-compare-{stamp_now()}"
     options = RunOptions(virtual=virtual, locust_workers=locust_workers)
@@ -178,7 +156,7 @@ def compare(
     if virtual:  # a comparison is a sweep whose one axis is the policy set
         from scenarios.sweep import Sweep, run_sweep
 
-        planned = Sweep.plan(_with(base, scenario, None, seed), str(scenario), [], policy, 1)
+        planned = Sweep.plan(with_overrides(base, scenario, None, seed), str(scenario), [], policy, 1)
         named = [dataclasses.replace(c, directory=c.policy) for c in planned.cells]  # runs named by policy set
         for cell in run_sweep(named, root, console, jobs):
             if cell.run is not None:  # None: skipped as done already (its KPIs kept), or never started
@@ -267,40 +245,6 @@ def _finish(results: list[RunResult]) -> None:
         for problem in problems:
             errors.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1)
-
-
-@app.command("exec")
-def exec_(
-    scenario: ScenarioPath,
-    command: Annotated[list[str], typer.Argument(help="Your program and its arguments, after --.", show_default=False)],
-    policy: PolicyOption = None,
-    compress: Annotated[
-        float | None,
-        typer.Option(
-            help="Play operator actions, load and the end this many times sooner (default: the scenario's "
-            "live_compression).",
-            min=1,
-            max=10_000,
-        ),
-    ] = None,
-    load: Annotated[bool, typer.Option(help="Also play the scenario's [load] section with Locust.")] = True,
-    out: OutOption = Path("runs"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print the DNS control plane's steps.")] = False,
-) -> None:
-    """Run your own program against the scenario's live cloud: unmodified AWS SDK code reaches it by its names."""
-    from scenarios.exec_command import exec_program
-    from scenarios.program import Program, ProgramNotFound
-
-    program = Program(tuple(command[1:] if command[:1] == ["--"] else command))
-    try:
-        program.check()
-    except ProgramNotFound as exc:
-        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(127) from None
-    loaded = _with(_load(scenario), scenario, policy, None)
-    changes = {"live_compression": compress} if compress is not None else {}
-    loaded = for_live(loaded.model_copy(update=changes | ({} if load else {"load": None})))
-    raise typer.Exit(exec_program(loaded, program, out, errors, verbose=verbose))
 
 
 @app.command()
@@ -415,15 +359,11 @@ def dynamodb(
     try:
         trio.run(main)
     except* ListenError as group:
-        errors.print(f"error: {_leaf(group)}", highlight=False, markup=False, soft_wrap=True)
+        errors.print(f"error: {first_leaf(group)}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
-def _leaf(group: BaseExceptionGroup[ListenError]) -> BaseException:
-    problem: BaseException = group
-    while isinstance(problem, BaseExceptionGroup):
-        problem = problem.exceptions[0]
-    return problem
+app.command("exec")(exec_command)
 
 
 def main() -> None:

@@ -8,15 +8,48 @@ program's.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 
+from scenarios.cli_common import OutOption, PolicyOption, ScenarioPath, errors, load_or_exit, with_overrides
 from scenarios.console import EventPrinter
 from scenarios.execute import RunOptions, execute, run_directory, stamp_now
-from scenarios.program import Program
-from scenarios.schema import Scenario
+from scenarios.program import Program, ProgramNotFound
+from scenarios.schema import Scenario, for_live
 
 AT_ONCE = 2.0  # a program that ends this soon, before any fault, met nothing of the outage
+
+
+def exec_command(
+    scenario: ScenarioPath,
+    command: Annotated[list[str], typer.Argument(help="Your program and its arguments, after --.", show_default=False)],
+    policy: PolicyOption = None,
+    compress: Annotated[
+        float | None,
+        typer.Option(
+            help="Play operator actions, load and the end this many times sooner (default: the scenario's "
+            "live_compression).",
+            min=1,
+            max=10_000,
+        ),
+    ] = None,
+    load: Annotated[bool, typer.Option(help="Also play the scenario's load section with Locust.")] = True,
+    out: OutOption = Path("runs"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print the DNS control plane's steps.")] = False,
+) -> None:
+    """Run your own program against the scenario's live cloud: unmodified AWS SDK code reaches it by its names."""
+    program = Program(tuple(command[1:] if command[:1] == ["--"] else command))
+    try:
+        program.check()
+    except ProgramNotFound as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(127) from None
+    loaded = with_overrides(load_or_exit(scenario), scenario, policy, None)
+    changes = {"live_compression": compress} if compress is not None else {}
+    loaded = for_live(loaded.model_copy(update=changes | ({} if load else {"load": None})))
+    raise typer.Exit(exec_program(loaded, program, out, errors, verbose=verbose))
 
 
 def exec_program(scenario: Scenario, program: Program, out: Path, console: Console, *, verbose: bool = False) -> int:
