@@ -145,6 +145,8 @@ def execute(
                 trio.run(main)
         except Exception as exc:  # failed before the run's clock started, or while it stopped
             state.problems.append(_failure(exc))
+        except KeyboardInterrupt:  # Ctrl-C before the run listens for it (as it starts): an interrupted run too
+            state.interrupted = True
     return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
 
 

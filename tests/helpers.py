@@ -77,6 +77,18 @@ def assert_port_free(address: tuple[str, int], kind: socket.SocketKind) -> None:
             s.listen()
 
 
+def assert_scenario_ports_free(scenario: Scenario) -> None:
+    """Every port the scenario's cloud listens on (DNS, the DynamoDB routers, EC2 and Lambda) is free again."""
+    assert_port_free(("127.0.0.1", scenario.dns.authority_port), socket.SOCK_DGRAM)
+    assert_port_free(("127.0.0.1", scenario.dns.resolver_port), socket.SOCK_DGRAM)
+    for index in range(1, scenario.dynamodb.routers + 1):
+        assert_port_free((f"127.0.1.{index}", scenario.dynamodb.port), socket.SOCK_STREAM)
+    if scenario.ec2 is not None:
+        assert_port_free(("127.0.2.1", scenario.ec2.port), socket.SOCK_STREAM)
+    if scenario.lambda_ is not None:
+        assert_port_free(("127.0.3.1", scenario.lambda_.port), socket.SOCK_STREAM)
+
+
 # Processes
 
 

@@ -10,7 +10,6 @@ import csv
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -19,7 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CLI, assert_port_free, changed, on_free_ports, read_json, reap, scenario_file, shipped
+from tests.helpers import (
+    CLI,
+    assert_scenario_ports_free,
+    changed,
+    on_free_ports,
+    read_json,
+    reap,
+    scenario_file,
+    shipped,
+)
 
 pytestmark = pytest.mark.live
 
@@ -96,32 +104,35 @@ def test_an_unmodified_boto3_program_reaches_the_cloud_by_its_names(tmp_path: Pa
 
 
 SLEEPER = "import subprocess, time; subprocess.Popen(['sleep', '120']); time.sleep(120)"
+GETITEM = Path(__file__).resolve().parents[2] / "examples" / "getitem_every_second.py"
+COUNT = int(os.environ.get("CASCADESIM_INTERRUPTS", "1"))
+MOMENTS = random.Random(20251129).sample(range(5, 80) if COUNT == 1 else range(5, 560), COUNT)
 
 
-@pytest.mark.parametrize("moment", random.Random(20251129).sample(range(10, 80), 1), ids=lambda m: f"{m / 10}s")
+@pytest.mark.parametrize("moment", MOMENTS, ids=lambda m: f"{m / 10}s")
 def test_ctrl_c_stops_the_program_and_the_cloud_and_keeps_the_run(tmp_path: Path, moment: int) -> None:
-    """SIGINT `moment`/10 s after `cascadesim exec` starts, with a program that started a child of its own: no
-    process of the program's is left, every port is free, and the run directory (if it was made) has its report."""
+    """Ctrl-C (SIGINT to cascadesim's process group, as a terminal sends it) `moment`/10 s after `cascadesim exec`
+    starts, with a program that started a child of its own (or, for the moments past 8 s, the GetItem example):
+    no process of the program's is left, every port is free, and the run directory (if it was made) has its report
+    and says it was interrupted. `CASCADESIM_INTERRUPTS=10` runs ten moments over the whole scenario."""
     scenario = on_free_ports(shipped("dns-race"))
     out = tmp_path / "runs"
     marker = f"CASCADESIM_APP_DIR={out}"
-    command = [str(CLI), "exec", str(scenario_file(scenario, tmp_path)), "--out", str(out), "--"]
-    run = subprocess.Popen([*command, sys.executable, "-c", SLEEPER], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    program = [sys.executable, "-c", SLEEPER] if moment < 80 else [sys.executable, str(GETITEM), "--seconds", "58"]
+    command = [str(CLI), "exec", str(scenario_file(scenario, tmp_path)), "--out", str(out), "--", *program]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         time.sleep(moment / 10)
-        run.send_signal(signal.SIGINT)
+        os.killpg(run.pid, signal.SIGINT)
         run.wait(timeout=20)
     finally:
         reap(run)
     assert run.returncode != 0
     assert not _processes_with(marker)
-    udp, tcp = socket.SOCK_DGRAM, socket.SOCK_STREAM
-    assert_port_free(("127.0.0.1", scenario.dns.authority_port), udp)
-    assert_port_free(("127.0.0.1", scenario.dns.resolver_port), udp)
-    for index in range(1, scenario.dynamodb.routers + 1):
-        assert_port_free((f"127.0.1.{index}", scenario.dynamodb.port), tcp)
+    assert_scenario_ports_free(scenario)
     for directory in out.iterdir() if out.exists() else []:
         assert (directory / "report.html").is_file()
+        assert read_json(directory / "meta.json")["interrupted"] is True
 
 
 def _processes_with(marker: str) -> list[int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from tests.helpers import (
     CLI,
-    assert_port_free,
+    assert_scenario_ports_free,
     changed,
     locust_processes,
     on_free_ports,
@@ -52,14 +51,8 @@ def test_an_interrupt_at_any_moment_leaves_nothing_running_and_keeps_the_run(tmp
         reap(run)
     assert run.returncode in (130, 0), (tmp_path / "stderr.txt").read_text()
     assert not locust_processes(out)
-    udp, tcp = socket.SOCK_DGRAM, socket.SOCK_STREAM
-    assert_port_free(("127.0.0.1", scenario.dns.authority_port), udp)
-    assert_port_free(("127.0.0.1", scenario.dns.resolver_port), udp)
-    for index in range(1, scenario.dynamodb.routers + 1):
-        assert_port_free((f"127.0.1.{index}", scenario.dynamodb.port), tcp)
+    assert_scenario_ports_free(scenario)
     assert scenario.ec2 is not None and scenario.lambda_ is not None
-    assert_port_free(("127.0.2.1", scenario.ec2.port), tcp)
-    assert_port_free(("127.0.3.1", scenario.lambda_.port), tcp)
     directory = only_run(out)
     meta = read_json(directory / "meta.json")
     assert meta["interrupted"] is (run.returncode == 130)
