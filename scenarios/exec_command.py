@@ -7,6 +7,7 @@ program's.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,6 @@ from scenarios.console import EventPrinter
 from scenarios.execute import RunOptions, execute, run_directory, stamp_now
 from scenarios.program import Program, ProgramNotFound
 from scenarios.schema import Scenario, for_live
-
-AT_ONCE = 2.0  # a program that ends this soon, before any fault, met nothing of the outage
 
 
 def exec_command(
@@ -58,7 +57,7 @@ def exec_program(scenario: Scenario, program: Program, out: Path, console: Conso
     directory = run_directory(out, scenario, stamp_now())
     printer = EventPrinter(console, verbose=verbose, quiet=True)
     result = execute(scenario, directory, RunOptions(), sinks=(printer,), guest=program)
-    command = " ".join(program.argv)
+    command = shlex.join(program.argv)
     for problem in result.problems:
         console.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)
     ran = result.program
@@ -67,11 +66,11 @@ def exec_program(scenario: Scenario, program: Program, out: Path, console: Conso
         return 130 if result.interrupted else 1
     first_fault = min((f.at for f in scenario.faults), default=None)
     lasted = ran.seconds or 0.0
-    if not ran.stopped and lasted < AT_ONCE and (first_fault is None or lasted < first_fault):
-        before = f", before the scenario's first fault (at {first_fault:g} s)" if first_fault is not None else ""
+    if not ran.stopped and first_fault is not None and (ran.ended or 0.0) < first_fault:
         console.print(
-            f"{command!r} exited with status {ran.status} {lasted:.1f} s after it started{before}: it met nothing "
-            f"of the outage; run directory: {directory}",
+            f"{command} exited with status {ran.status} after {lasted:.1f} s, {ran.ended:.1f} s into the run, before "
+            f"the scenario's first fault (at {first_fault:g} s): it met nothing of the outage; run directory: "
+            f"{directory}",
             highlight=False,
             markup=False,
             soft_wrap=True,
@@ -83,7 +82,7 @@ def exec_program(scenario: Scenario, program: Program, out: Path, console: Conso
         else ("was stopped (Ctrl-C)" if result.interrupted else "was stopped at the run's end")
     )
     console.print(
-        f"{command!r} {how}, status {ran.status}, after {lasted:.1f} s; run directory: {directory} "
+        f"{command} {how}, status {ran.status}, after {lasted:.1f} s; run directory: {directory} "
         f"(report: {directory / 'report.html'})",
         highlight=False,
         markup=False,

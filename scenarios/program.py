@@ -20,6 +20,7 @@ stopped as on Ctrl-C: SIGINT to its process group, SIGKILL if it is still there 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class ProgramRun:
     command: tuple[str, ...]
     status: int | None = None
     seconds: float | None = None  # how long it ran
+    ended: float | None = None  # when it ended, on the run's clock
     stopped: bool = False  # the run's end (or Ctrl-C) stopped it; it did not end by itself
     pids: list[int] = field(default_factory=list)
 
@@ -92,11 +94,12 @@ class Program:
         """Run the program from the cloud's readiness to its exit, or until the run's end stops it."""
         clock = cloud_clock(trio.current_time() - events.now())
         env = program_environment(cloud.endpoints(), cloud.dns.settings.resolver, directory, clock)
-        command = " ".join(self.argv)
+        command = shlex.join(self.argv)
         events.emit(EventKind.PROGRAM_STARTED, "program", f"started: {command}", command=list(self.argv))
         try:
             await run_program(self, env, self.run)
         finally:
+            self.run.ended = events.now()
             if self.run.status is not None:
                 events.emit(
                     EventKind.PROGRAM_EXITED,
