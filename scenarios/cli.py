@@ -23,6 +23,7 @@ from scenarios.cli_common import (
     console,
     errors,
     first_leaf,
+    live_or_exit,
     load_or_exit,
     with_overrides,
 )
@@ -32,7 +33,7 @@ from scenarios.execute import RunOptions, RunResult, execute, run_directory, sta
 from scenarios.listing import Field, Listing
 from scenarios.load_plan import load_plan
 from scenarios.progress import RunProgress
-from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario
+from scenarios.schema import Scenario, ScenarioError, load_scenario
 from scenarios.serve import ServeLoad, serve_live
 from services.errors import ListenError
 from services.net import LiveNetwork, require_loopback
@@ -79,7 +80,7 @@ def serve(
     ] = 0,
 ) -> None:
     """Run the live cloud on loopback, with Locust playing the scenario's load section, until done or Ctrl-C."""
-    loaded = for_live(load_or_exit(scenario))
+    loaded = live_or_exit(load_or_exit(scenario), scenario)
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
     run_dir.mkdir(parents=True, exist_ok=True)
     write_scenario(loaded, run_dir / "scenario.toml")  # resolved
@@ -123,7 +124,7 @@ def run(
 ) -> None:
     """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
     loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed)
-    loaded = loaded if virtual else for_live(loaded)
+    loaded = loaded if virtual else live_or_exit(loaded, scenario)
     directory = run_directory(out, loaded, stamp_now())
     result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
     console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
@@ -149,7 +150,7 @@ def compare(
     variants = [
         with_overrides(base, scenario, name, seed) for name in policy
     ]  # every one checked before the first runs
-    variants = variants if virtual else [for_live(v) for v in variants]
+    variants = variants if virtual else [live_or_exit(v, scenario) for v in variants]
     root = out / f"{base.name}-compare-{stamp_now()}"
     options = RunOptions(virtual=virtual, locust_workers=locust_workers)
     results: list[RunResult] = []

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scenarios.schema import Scenario, ScenarioError, load_scenario, parse_scenario
+from scenarios.cloud_settings import live_problem
+from scenarios.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
 from services.errors import ListenError
 
 console = Console()
@@ -49,6 +50,15 @@ def with_overrides(scenario: Scenario, origin: Path, policy: str | None, seed: i
     except ScenarioError as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def live_or_exit(scenario: Scenario, origin: Path) -> Scenario:
+    """The scenario as a live run plays it (`for_live`), once this machine has what it needs (nginx, say)."""
+    problem = live_problem(scenario)
+    if problem is not None:
+        errors.print(f"error: {origin}: {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2)
+    return for_live(scenario)
 
 
 def first_leaf(group: BaseExceptionGroup[ListenError]) -> BaseException:

@@ -9,10 +9,12 @@ from services.cloud import DNS_HOST, CloudSettings, Ec2Settings, LambdaNodeSetti
 from services.dns import DnsSettings, EnactorTiming, Variant
 from services.ec2.dwfm import DwfmSettings
 from services.lambda_ import LambdaSettings
+from services.nginx import NginxUnavailable, require_nginx
 
 
-def cloud_settings(scenario: Scenario) -> CloudSettings:
-    """The cloud a scenario describes, under its policy set."""
+def cloud_settings(scenario: Scenario, *, live: bool = False) -> CloudSettings:
+    """The cloud a scenario describes, under its policy set; real nginx in front of the routers only where the
+    scenario asks for it and the run is live (virtual runs keep the built-in model)."""
     policy = load_policy_set(policy_path(scenario.policy))
     ec2, lambda_ = scenario.ec2, scenario.lambda_
     return CloudSettings(
@@ -40,6 +42,7 @@ def cloud_settings(scenario: Scenario) -> CloudSettings:
             slots_per_droplet=ec2.slots_per_droplet,
             canary_interval=ec2.canary_interval,
         ),
+        load_balancer="nginx" if live and scenario.dynamodb.load_balancer == "nginx" else "builtin",
         lambda_=None
         if lambda_ is None
         else LambdaNodeSettings(
@@ -50,6 +53,16 @@ def cloud_settings(scenario: Scenario) -> CloudSettings:
             poller_supervised=lambda_.poller_supervised,
         ),
     )
+
+
+def live_problem(scenario: Scenario) -> str | None:
+    """What this machine lacks for a live run of the scenario (one line naming the field), or None."""
+    if scenario.dynamodb.load_balancer == "nginx":
+        try:
+            require_nginx()
+        except NginxUnavailable as exc:
+            return f"dynamodb.load_balancer = 'nginx': {exc}"
+    return None
 
 
 def dns_settings(scenario: Scenario, policy: PolicySet) -> DnsSettings:

@@ -14,11 +14,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scenarios.cli_common import OutOption, PolicyOption, ScenarioPath, errors, load_or_exit, with_overrides
+from scenarios.cli_common import (
+    OutOption,
+    PolicyOption,
+    ScenarioPath,
+    errors,
+    live_or_exit,
+    load_or_exit,
+    with_overrides,
+)
 from scenarios.console import EventPrinter
 from scenarios.execute import RunOptions, execute, run_directory, stamp_now
 from scenarios.program import Program, ProgramNotFound
-from scenarios.schema import Scenario, for_live
+from scenarios.schema import Scenario
 
 
 def exec_command(
@@ -47,7 +55,7 @@ def exec_command(
         raise typer.Exit(127) from None
     loaded = with_overrides(load_or_exit(scenario), scenario, policy, None)
     changes = {"live_compression": compress} if compress is not None else {}
-    loaded = for_live(loaded.model_copy(update=changes | ({} if load else {"load": None})))
+    loaded = live_or_exit(loaded.model_copy(update=changes | ({} if load else {"load": None})), scenario)
     raise typer.Exit(exec_program(loaded, program, out, errors, verbose=verbose))
 
 

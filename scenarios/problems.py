@@ -100,7 +100,8 @@ RETIRED = {  # kinds that older scenario files may still use, and what replaced 
 _PATTERN_WORDS = {
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "must be letters, digits, '.', '_' or '-'",
     r"^(router-[1-9][0-9]*|ec2-api|dwfm|netmgr|lambda)$": "must be router-N, ec2-api, dwfm, netmgr or lambda",
-    r"^(router-[1-9][0-9]*|ec2-api|netmgr|lambda)$": "must be router-N, ec2-api, netmgr or lambda",
+    r"^(router-[1-9][0-9]*|nginx-[1-9][0-9]*|ec2-api|netmgr|lambda)$": "must be router-N, nginx-N, ec2-api, netmgr or "
+    "lambda",
 }
 
 

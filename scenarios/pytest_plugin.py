@@ -209,6 +209,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _scenario(request: pytest.FixtureRequest) -> Scenario:
+    from scenarios.cloud_settings import live_problem
     from scenarios.schema import ScenarioError, for_live, load_scenario
 
     marker = request.node.get_closest_marker(MARKER)
@@ -237,6 +238,9 @@ def _scenario(request: pytest.FixtureRequest) -> Scenario:
     except ScenarioError as exc:
         raise pytest.UsageError(f"{request.node.nodeid}: {exc}") from None
     scenario = for_live(scenario.model_copy(update=changes))
+    problem = live_problem(scenario)
+    if problem is not None:
+        raise pytest.UsageError(f"{request.node.nodeid}: {path}: {problem}")
     if marker.kwargs.get("free_ports", True):
         from scenarios.free_ports import on_free_ports
 

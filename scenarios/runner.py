@@ -16,7 +16,7 @@ from services.cloud import Cloud
 from services.dns.planner import HealthProbe
 from services.event_kinds import EventKind
 from services.events import EventLog, Sink
-from services.net import Network
+from services.net import LiveNetwork, Network
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
 
@@ -39,7 +39,7 @@ async def run_scenario(
     `observe` runs from the start (before the nodes are up); `on_ready` is called once every node listens and
     DNS has its first plan; `clients` then runs alongside the faults until it returns or the run ends.
     """
-    cloud = Cloud(cloud_settings(scenario), network, events, probe=probe)
+    cloud = Cloud(cloud_settings(scenario, live=isinstance(network, LiveNetwork)), network, events, probe=probe)
     limit = scenario.duration if duration is None else duration
     events.emit(EventKind.RUN_STARTED, "runner", f"scenario {scenario.name} started", scenario=scenario.name)
     # Everything stops a microsecond after the last second ends, so that the sampler takes that second's row on its

@@ -101,6 +101,9 @@ class DynamoDbConfig(ConfigModel):
     routers: int = Field(3, ge=1, le=254)
     port: Port = 8000
     capacity: CapacityConfig = CapacityConfig()
+    # "nginx": in live runs each router address is a real nginx (Debian's package) in front of the router's app;
+    # virtual runs keep the built-in model. kill_node's node "nginx-N" is router N's load balancer.
+    load_balancer: Literal["builtin", "nginx"] = "builtin"
 
 
 UserCount = Annotated[int, Field(ge=0, le=100_000)]
@@ -168,11 +171,11 @@ NodeName = Annotated[str, Field(pattern=r"^(router-[1-9][0-9]*|ec2-api|dwfm|netm
 
 
 class KillNode(_Timed):
-    """A node's process is gone: a router, the EC2 API or Lambda stops listening (connections refused), the
-    Network Manager stops propagating; with a duration it comes back."""
+    """A node's process is gone: a router, a router's nginx, the EC2 API or Lambda stops listening (connections
+    refused), the Network Manager stops propagating; with a duration it comes back."""
 
     kind: Literal[FaultKind.KILL_NODE]
-    node: Annotated[str, Field(pattern=r"^(router-[1-9][0-9]*|ec2-api|netmgr|lambda)$")]
+    node: Annotated[str, Field(pattern=r"^(router-[1-9][0-9]*|nginx-[1-9][0-9]*|ec2-api|netmgr|lambda)$")]
     duration: PositiveSeconds | None = None
 
 
@@ -280,6 +283,11 @@ class Scenario(ConfigModel):
     def _node_exists(self, field: str, node: str) -> None:
         if node.startswith("router-") and int(node.removeprefix("router-")) > self.dynamodb.routers:
             raise FieldProblem(field, node, f"there are only {self.dynamodb.routers} routers")
+        if node.startswith("nginx-"):
+            if self.dynamodb.load_balancer != "nginx":
+                raise FieldProblem(field, node, 'needs [dynamodb] load_balancer = "nginx"')
+            if int(node.removeprefix("nginx-")) > self.dynamodb.routers:
+                raise FieldProblem(field, node, f"there are only {self.dynamodb.routers} routers, one nginx each")
         if node in ("ec2-api", "dwfm", "netmgr") and self.ec2 is None:
             raise FieldProblem(field, node, "needs an [ec2] section")
         if node == "lambda" and self.lambda_ is None:

@@ -33,6 +33,7 @@ from services.ec2.service import EC2_NAME, Ec2Service
 from services.events import EventLog
 from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
 from services.net import Address, Network
+from services.nginx import NginxFront, backend_address, require_nginx
 from services.node import HttpNode, Killable
 from services.outside import OutsideCalls
 from services.runtime import TaskStatus
@@ -82,6 +83,7 @@ class CloudSettings:
     server: ServerSettings = field(default_factory=ServerSettings)
     ec2: Ec2Settings | None = None
     lambda_: LambdaNodeSettings | None = None
+    load_balancer: str = "builtin"  # "nginx": a real nginx at each router address (live runs: services/nginx.py)
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,18 @@ class Cloud:
         self.storage = Storage()
         self.routers = [self._router(i, rng_for) for i in range(1, settings.routers + 1)]
         self.router_addresses = [router_address(i, settings.dynamodb_port) for i in range(1, len(self.routers) + 1)]
+        # With nginx, each router address is an nginx that proxies to the router's app, which listens behind it.
+        self.fronts: list[NginxFront] = []
+        app_addresses = self.router_addresses
+        if settings.load_balancer == "nginx":
+            binary = require_nginx()
+            app_addresses = [backend_address(i, settings.dynamodb_port) for i in range(1, len(self.routers) + 1)]
+            self.fronts = [
+                NginxFront(f"nginx-{i}", address, app, events, binary)
+                for i, (address, app) in enumerate(zip(self.router_addresses, app_addresses, strict=True), start=1)
+            ]
         self.router_nodes = [
-            HttpNode(r.name, network, r.routes, a, events)
-            for r, a in zip(self.routers, self.router_addresses, strict=True)
+            HttpNode(r.name, network, r.routes, a, events) for r, a in zip(self.routers, app_addresses, strict=True)
         ]
         targets = [RouterTarget(r.name, a) for r, a in zip(self.routers, self.router_addresses, strict=True)]
         self.dns = DnsControlPlane(network, events, settings.dns, targets, rng_for, probe)
@@ -182,6 +193,7 @@ class Cloud:
             Listener("DNS authority (cloud.test)", "udp", settings.authority),
             Listener("shared resolver", "udp", settings.resolver),
             *(Listener(f"DynamoDB {r.name}", "http", self.router_addresses[i]) for i, r in enumerate(self.routers)),
+            *(Listener(f"  its app, behind {f.name}", "http", f.upstream) for f in self.fronts),
             *([Listener("EC2 API (ec2.us-east-1.cloud.test)", "http", self.ec2.address)] if self.ec2 else []),
             *([Listener("Lambda (lambda.us-east-1.cloud.test)", "http", self.lambda_.address)] if self.lambda_ else []),
         ]
@@ -228,6 +240,8 @@ class Cloud:
         async with runtime.create_task_group() as tg:
             for node in self.router_nodes:
                 await tg.start(node.run)
+            for front in self.fronts:
+                await tg.start(front.run)
             await tg.start(self.dns.run)
             if self.ec2 is not None:
                 self.dns.zone.change(
@@ -244,6 +258,9 @@ class Cloud:
     def nodes(self) -> dict[str, Killable]:
         """The nodes a fault can kill, by name: router-1..N, ec2-api, netmgr, lambda."""
         nodes: dict[str, Killable] = {node.name: node for node in self.router_nodes}
+        # nginx-N is router N's load balancer: a real nginx, or in the built-in model the router's own node.
+        fronts: list[Killable] = list(self.fronts) or list(self.router_nodes)
+        nodes |= {f"nginx-{i}": front for i, front in enumerate(fronts, start=1)}
         if self.ec2 is not None:
             nodes |= {"ec2-api": self.ec2.api_node, "netmgr": self.ec2.netmgr}
         if self.lambda_ is not None:

@@ -114,7 +114,15 @@ BROKEN_VARIANTS = [
         'faults[0].kind = \'router_stop\': no longer exists: write kind = "kill_node" with node = "router-N"',
     ),
     ("router-outage", 'node = "router-2"', 'node = "ec2-api"', "faults[0].node = 'ec2-api': needs an [ec2] section"),
-    ("router-outage", 'node = "router-2"', 'node = "dwfm"', "faults[0].node = 'dwfm': must be router-N, ec2-api"),
+    ("router-outage", 'node = "router-2"', 'node = "dwfm"', "faults[0].node = 'dwfm': must be router-N, nginx-N"),
+    (
+        "router-outage",
+        'node = "router-2"',
+        'node = "nginx-2"',
+        "faults[0].node = 'nginx-2': needs [dynamodb] load_balancer = \"nginx\"",
+    ),
+    ("dns-race-nginx", 'node = "nginx-3"', 'node = "nginx-4"', "faults[0].node = 'nginx-4': there are only 3 routers"),
+    ("dns-race-nginx", 'load_balancer = "nginx"', 'load_balancer = "haproxy"', "dynamodb.load_balancer = 'haproxy'"),
 ]
 
 
