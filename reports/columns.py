@@ -101,7 +101,7 @@ def client_kinds(columns: Iterable[str]) -> list[str]:
 # The user's own program (`cascadesim exec`, the pytest plugin): its calls that reached a node, by how they ended
 # (services.outside.OUTSIDE_OUTCOMES), and its lookups of the cloud's names, by what DNS said
 # (scenarios/app_hook/cascadesim_names.py, which cannot import this module: the names are checked alike by a test).
-APP_NODES = (DYNAMODB, EC2_API, LAMBDA)
+APP_NODES = {"dynamodb": DYNAMODB, "ec2": EC2_API, "lambda": LAMBDA}  # by service (services.cloud.Cloud's keys)
 APP_CALL_OUTCOMES = ("ok", "throttled", "server_error", "client_error")
 LOOKUP_OUTCOMES = ("answered", "no_address", "no_such_name", "resolver_unavailable")
 LOOKUP_FAILURES = LOOKUP_OUTCOMES[1:]

@@ -43,16 +43,13 @@ def has_program(rows: Sequence[Row]) -> bool:
 
 def _per_second(rows: Sequence[Row]) -> tuple[list[int], dict[str, list[float]]]:
     """The program's calls per second by outcome, summed over the nodes, and those DNS stopped."""
-    columns = [c for c in (app_calls(n, o) for n in APP_NODES for o in APP_CALL_OUTCOMES) if c in rows[0]]
-    columns += [app_lookups(o) for o in LOOKUP_FAILURES if app_lookups(o) in rows[0]]
-    x, values = series(rows, columns)
-    by_outcome: dict[str, list[float]] = {}
-    for outcome in APP_CALL_OUTCOMES:
-        wanted = [values[c] for c in columns if c.endswith("_" + outcome) and not c.startswith("app_lookups_")]
-        by_outcome[outcome] = [sum(v) for v in zip(*wanted, strict=True)] if wanted else [0.0] * len(x)
-    failed = [values[app_lookups(o)] for o in LOOKUP_FAILURES if app_lookups(o) in values]
-    by_outcome[NO_ADDRESS] = [sum(v) for v in zip(*failed, strict=True)] if failed else [0.0] * len(x)
-    return x, by_outcome
+    groups = {o: [app_calls(n, o) for n in APP_NODES.values() if app_calls(n, o) in rows[0]] for o in APP_CALL_OUTCOMES}
+    groups[NO_ADDRESS] = [app_lookups(o) for o in LOOKUP_FAILURES if app_lookups(o) in rows[0]]
+    x, values = series(rows, [column for columns in groups.values() for column in columns])
+    return x, {
+        name: [sum(v) for v in zip(*(values[c] for c in columns), strict=True)] if columns else [0.0] * len(x)
+        for name, columns in groups.items()
+    }
 
 
 def program_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None:

@@ -52,7 +52,7 @@ def exec_command(
         program.check()
     except ProgramNotFound as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(127) from None
+        raise typer.Exit(exc.status) from None
     loaded = with_overrides(load_or_exit(scenario), scenario, policy, None)
     changes = {"live_compression": compress} if compress is not None else {}
     loaded = live_or_exit(loaded.model_copy(update=changes | ({} if load else {"load": None})), scenario)

@@ -11,7 +11,8 @@
         kpis.json        the KPIs (reports/kpis.py) with their definitions
         report.html      the report (reports/render.py), re-rendered any time by `cascadesim report`
 
-SIGINT or SIGTERM stops the run where it is; everything gathered so far is still written, marked as interrupted.
+SIGINT, SIGTERM or SIGHUP (the terminal closed) stops the run where it is; everything gathered so far is still
+written, marked as interrupted.
 With a guest (the user's program under `cascadesim exec`, or a test under the pytest plugin), the run ends when the
 guest does (scenarios/program.py).
 """
@@ -103,6 +104,8 @@ def execute(
     directory.mkdir(parents=True, exist_ok=True)
     write_scenario(scenario, directory / "scenario.toml")
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
+    if guest is not None and options.virtual:
+        raise ValueError("a guest (a program or a test) visits live runs only: it runs on the wall clock")
     state = _RunState(program=None if guest is None else guest.run)
     if guest is not None:
         (directory / "program").mkdir(exist_ok=True)
@@ -228,7 +231,7 @@ async def _visit(guest: Guest, cloud: Cloud, directory: Path, events: EventLog) 
 
 def _signals(wanted: bool) -> contextlib.AbstractContextManager[Any]:
     if wanted:
-        return runtime.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+        return runtime.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     return contextlib.nullcontext()
 
 

@@ -159,7 +159,7 @@ async def stop_all(processes: list[trio.Process]) -> None:
     """SIGINT to each process group still running (master first), a grace period for all of them, including
     the workers a `--processes` master forked into its group, to write their files and exit, then SIGKILL."""
     for process in processes:
-        if process.returncode is None:
+        if process.returncode is None or _group_alive(process):  # a leader gone may leave its group behind
             _signal(process, signal.SIGINT)  # not SIGTERM: only on SIGINT does Locust still write its HTML
     with trio.move_on_after(STOP_GRACE):
         for process in processes:

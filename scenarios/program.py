@@ -72,7 +72,12 @@ class Guest(Protocol):
 
 
 class ProgramNotFound(Exception):
-    """The command names no executable file."""
+    """The command names no executable file; `status` is the one a shell would exit with (127, or 126 for a file
+    that cannot be executed)."""
+
+    def __init__(self, message: str, status: int = 127) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Program:
@@ -88,6 +93,10 @@ class Program:
             raise ProgramNotFound("no command given after --")
         name = self.argv[0]
         if shutil.which(name) is None:
+            if os.sep in name and os.path.isfile(name):  # a shell would say "Permission denied" and exit 126
+                raise ProgramNotFound(
+                    f"{name!r} is a file but not executable (chmod +x it, or run it with python)", 126
+                )
             raise ProgramNotFound(f"no such command: {name!r} (not an executable file, nor found on PATH)")
 
     async def visit(self, cloud: Cloud, directory: Path, events: EventLog) -> None:
@@ -109,10 +118,15 @@ class Program:
                 )
 
 
-def aws_environment(endpoints: dict[str, str]) -> dict[str, str | None]:
-    """The AWS SDK's variables that point it at the cloud (None: the variable must be unset)."""
+def aws_environment(endpoints: dict[str, str], zone: str = "cloud.test") -> dict[str, str | None]:
+    """The variables that point the AWS SDK at the cloud (None: the variable must be unset). An endpoint variable
+    inherited for another service (AWS_ENDPOINT_URL_S3, say) would beat AWS_ENDPOINT_URL and send that service's
+    calls elsewhere, so it is unset; a proxy would take the cloud's calls off loopback, so the zone bypasses it."""
     env: dict[str, str | None] = dict.fromkeys(KEPT_OUT)
+    env |= dict.fromkeys(name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_"))
     env |= {f"AWS_ENDPOINT_URL_{service.upper()}": url for service, url in endpoints.items()}
+    for name in ("NO_PROXY", "no_proxy"):
+        env[name] = ",".join(filter(None, [os.environ.get(name), f".{zone}"]))
     env |= THROWAWAY_CREDENTIALS
     env |= {
         "AWS_ENDPOINT_URL": NOT_MODELLED,
@@ -130,7 +144,7 @@ def program_environment(
 ) -> dict[str, str]:
     """The program's environment: this process's, with the cloud's endpoints, names and throwaway credentials."""
     env = dict(os.environ)
-    for name, value in aws_environment(endpoints).items():
+    for name, value in aws_environment(endpoints, zone).items():
         if value is None:
             env.pop(name, None)
         else:

@@ -1,5 +1,5 @@
-"""cascadesim's pytest plugin: a scenario's live cloud for the length of a test, with the cloud's names resolving
-through its shared resolver inside the test process.
+"""What the pytest plugin's fixture does (cascadesim_pytest.py is what pytest loads): a scenario's live cloud for
+the length of a test, with the cloud's names resolving through its shared resolver inside the test process.
 
     import boto3, pytest
 
@@ -12,14 +12,12 @@ through its shared resolver inside the test process.
         assert ... within 30 s of filled.t, on cascadesim_cloud.clock()
 
 The fixture starts the cloud (in a thread of its own, on trio), waits until it is ready, points the AWS SDK's
-variables at it (endpoints, region, throwaway credentials), and routes `socket.getaddrinfo` for `*.cloud.test`
-through the shared resolver (scenarios/app_hook/cascadesim_names.py). The test is the run's guest: its calls are
-counted apart at the nodes and drawn as a series of their own. When the test ends (passed or failed) the run ends,
-everything is put back as it was, and the run directory is written with its report; a failing test's report says
-where. A test that outlasts the scenario finds the cloud gone.
-
-Registered under pytest's `pytest11` entry point; importing this module changes nothing: only the fixture does, for
-the test that asks for it.
+variables at it (endpoints, region, throwaway credentials, the zone past any proxy), gives boto3 a fresh default
+session, and routes `socket.getaddrinfo` for `*.cloud.test` through the shared resolver
+(scenarios/app_hook/cascadesim_names.py). The test is the run's guest: its calls are counted apart at the nodes and
+drawn as a series of their own. When the test ends (passed or failed) the run ends, everything is put back as it
+was, and the run directory is written with its report; a failing test's report says where. A test that outlasts
+the scenario finds the cloud gone.
 """
 
 from __future__ import annotations
@@ -27,47 +25,42 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import trio
+
+from scenarios.app_hook import cascadesim_names
+from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now
+from scenarios.program import ProgramRun, aws_environment
+from services.event_kinds import EventKind
 
 if TYPE_CHECKING:
-    from scenarios.execute import RunResult
-    from scenarios.program import ProgramRun
     from scenarios.schema import Scenario
     from services.cloud import Cloud
     from services.events import Event, EventLog
 
 READY_TIMEOUT = 30.0  # the cloud listens within a few seconds; past this it is not coming
 MARKER = "cascadesim"
-RUN_DIRECTORY = pytest.StashKey[Path]()
+MARKER_OPTIONS = ("policy", "compress", "load", "out", "free_ports")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}(scenario, *, policy=None, compress=None, load=False, out='runs', free_ports=True): the scenario "
-        "whose live cloud the cascadesim_cloud fixture runs for the test (on ports the kernel picks, unless "
-        "free_ports=False)",
-    )
-
-
-@dataclass
 class CloudUnderTest:
     """What a test gets: the cloud's endpoints, its clock, its events, and where its run is written."""
 
-    scenario: Scenario
-    directory: Path
-    endpoints: dict[str, str] = field(default_factory=dict)
-    _events: list[Event] = field(default_factory=list)
-    _arrived: threading.Condition = field(default_factory=threading.Condition)
-    _clock: tuple[float, float] = (0.0, 0.0)  # the trio clock's offset from time.perf_counter(), the run's start
-    _over: bool = False
+    def __init__(self, scenario: Scenario, directory: Path) -> None:
+        self.scenario = scenario
+        self.directory = directory
+        self.endpoints: dict[str, str] = {}
+        self._events: list[Event] = []
+        self._arrived = threading.Condition()
+        self._clock = (0.0, 0.0)  # the trio clock's offset from time.perf_counter(), the run's start on it
+        self._over = False
 
     def clock(self) -> float:
         """Seconds since the run began, on the clock the cloud's events are stamped with."""
@@ -76,7 +69,7 @@ class CloudUnderTest:
 
     @property
     def events(self) -> list[Event]:
-        """The run's events so far (not the DNS control plane's routine steps)."""
+        """The run's events so far, every one (the DNS control plane's steps too)."""
         with self._arrived:
             return list(self._events)
 
@@ -97,6 +90,9 @@ class CloudUnderTest:
                     raise TimeoutError(f"no {kind!r} event within {timeout:g} s (the run is at {self.clock():.1f} s)")
                 self._arrived.wait(left)
 
+    def __repr__(self) -> str:
+        return f"CloudUnderTest({self.scenario.name!r}, {self.directory})"
+
     def _note(self, event: Event) -> None:
         with self._arrived:
             self._events.append(event)
@@ -109,56 +105,57 @@ class CloudUnderTest:
 
 
 class _TestGuest:
-    """The test, as the run's guest: it tells the test thread the cloud is ready, then stays until told to leave."""
+    """The test, as the run's guest: it tells the test's thread the cloud is ready, then stays until told to
+    leave. Leaving can come first (a cloud slower than READY_TIMEOUT), so the hand-over is under a lock."""
 
-    def __init__(self, under_test: CloudUnderTest, name: str) -> None:
-        from scenarios.program import ProgramRun
-
-        self.run: ProgramRun = ProgramRun(("pytest", name))
+    def __init__(self, under_test: CloudUnderTest, test: str) -> None:
+        self.test = test
+        self.run = ProgramRun(("pytest", test))
         self.under_test = under_test
         self.ready = threading.Event()
-        self.token: Any = None
         self.resolver: tuple[str, int] = ("127.0.0.1", 0)
-        self._leave: Any = None
+        self.failed = False  # set by the test's thread before it leaves
+        self._lock = threading.Lock()
+        self._left = False
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._leave: trio.Event | None = None
 
     async def visit(self, cloud: Cloud, directory: Path, events: EventLog) -> None:
-        import trio
-
-        from services.event_kinds import EventKind
-
-        self._leave = trio.Event()
-        self.token = trio.lowlevel.current_trio_token()
+        leave = trio.Event()
+        with self._lock:
+            if self._left:  # the test gave up waiting before the cloud was ready
+                return
+            self._token, self._leave = trio.lowlevel.current_trio_token(), leave
         self.resolver = cloud.dns.settings.resolver
         self.under_test.endpoints = cloud.endpoints()
         self.under_test._clock = (trio.current_time() - time.perf_counter(), trio.current_time() - events.now())
-        events.emit(EventKind.PROGRAM_STARTED, "program", f"test started: {self.run.command[1]}")
+        events.emit(EventKind.PROGRAM_STARTED, "program", f"test started: {self.test}")
         started = trio.current_time()
         self.ready.set()
         self.run.stopped = True
-        await self._leave.wait()
-        self.run.stopped, self.run.seconds, self.run.status = False, trio.current_time() - started, 0
-        events.emit(EventKind.PROGRAM_EXITED, "program", f"test ended: {self.run.command[1]}", status=0)
+        await leave.wait()
+        self.run.stopped, self.run.seconds, self.run.ended = False, trio.current_time() - started, events.now()
+        self.run.status = 1 if self.failed else 0
+        outcome = "failed" if self.failed else "passed"
+        events.emit(EventKind.PROGRAM_EXITED, "program", f"test {outcome}: {self.test}", status=self.run.status)
 
     def leave(self) -> None:
         """Called from the test's thread: the test is over, so is the run."""
-        if self.token is None or self._leave is None:
-            return
-        import trio
+        with self._lock:
+            self._left = True
+            token, leave = self._token, self._leave
+        if token is not None and leave is not None:
+            with contextlib.suppress(trio.RunFinishedError):  # the run had already ended (the scenario's end)
+                trio.from_thread.run_sync(leave.set, trio_token=token)
 
-        with contextlib.suppress(trio.RunFinishedError):  # the run had already ended (the scenario's end)
-            trio.from_thread.run_sync(self._leave.set, trio_token=self.token)
 
-
-@pytest.fixture
-def cascadesim_cloud(request: pytest.FixtureRequest) -> Iterator[CloudUnderTest]:
-    """The live cloud of the scenario named by the test's `cascadesim` marker, for the length of the test."""
-    from scenarios.app_hook import cascadesim_names
-    from scenarios.execute import RunOptions, execute, run_directory, stamp_now
-    from scenarios.program import aws_environment
-
+def run_cloud(
+    request: pytest.FixtureRequest, run_directory_key: pytest.StashKey[Path], failed_key: pytest.StashKey[bool]
+) -> Iterator[CloudUnderTest]:
+    """The fixture's body: start the cloud, point this process at it, yield, put everything back, end the run."""
     scenario = _scenario(request)
     directory = _unused(run_directory(_out(request), scenario, stamp_now()), request.node.name)
-    request.node.stash[RUN_DIRECTORY] = directory
+    request.node.stash[run_directory_key] = directory
     under_test = CloudUnderTest(scenario, directory)
     guest = _TestGuest(under_test, request.node.nodeid)
     results: list[RunResult] = []
@@ -178,13 +175,18 @@ def cascadesim_cloud(request: pytest.FixtureRequest) -> Iterator[CloudUnderTest]
     thread = threading.Thread(target=run, name=f"cascadesim {scenario.name}", daemon=True)
     thread.start()
     guest.ready.wait(READY_TIMEOUT)
-    if guest.token is None:  # the run ended, or hung, before the cloud was ready
+    if not under_test.endpoints:  # the run ended, or is still starting, after READY_TIMEOUT
         _stop(guest, thread)
         _raise(errors)
         pytest.fail(f"cascadesim: the cloud of {scenario.name} did not start: {_problems(results)}", pytrace=False)
     names = cascadesim_names.CloudNames(guest.resolver, clock=under_test.clock, log_dir=str(directory / "program"))
-    saved = {name: os.environ.get(name) for name in aws_environment(under_test.endpoints)}
-    _set_environment(aws_environment(under_test.endpoints))
+    wanted = aws_environment(under_test.endpoints)
+    saved = {name: os.environ.get(name) for name in wanted}
+    boto3: Any = sys.modules.get("boto3")  # its default session keeps the credentials it first found: start afresh
+    session = boto3.DEFAULT_SESSION if boto3 is not None else None
+    _set_environment(wanted)
+    if boto3 is not None:
+        boto3.DEFAULT_SESSION = None
     cascadesim_names.install(names)
     try:
         yield under_test
@@ -192,56 +194,53 @@ def cascadesim_cloud(request: pytest.FixtureRequest) -> Iterator[CloudUnderTest]
         cascadesim_names.uninstall()
         names.close()
         _set_environment(saved)
+        if boto3 is not None:
+            boto3.DEFAULT_SESSION = session
+        guest.failed = request.node.stash.get(failed_key, False)
         _stop(guest, thread)
     _raise(errors)
     if results and results[0].problems:
         pytest.fail(f"cascadesim: the run of {scenario.name} failed: {_problems(results)}", pytrace=False)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failing test that ran a cloud says where its run directory and report are."""
-    report: Any = yield
-    directory = item.stash.get(RUN_DIRECTORY, None)
-    if directory is not None and report.failed:
-        report.sections.append(("cascadesim", f"run directory: {directory} (report: {directory / 'report.html'})"))
-    return report  # type: ignore[no-any-return]
-
-
 def _scenario(request: pytest.FixtureRequest) -> Scenario:
     from scenarios.cloud_settings import live_problem
-    from scenarios.schema import ScenarioError, for_live, load_scenario
+    from scenarios.schema import ScenarioError, for_live, load_scenario, parse_scenario
 
     marker = request.node.get_closest_marker(MARKER)
-    if marker is None or not marker.args:
+    where = request.node.nodeid
+    if marker is None or len(marker.args) != 1:
+        raise pytest.UsageError(f"{where}: the cascadesim_cloud fixture needs @pytest.mark.{MARKER}(SCENARIO_FILE)")
+    unknown = sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
+    if unknown:
         raise pytest.UsageError(
-            f"{request.node.nodeid}: the cascadesim_cloud fixture needs @pytest.mark.{MARKER}(SCENARIO_FILE)"
+            f"{where}: @pytest.mark.{MARKER}: unknown option {unknown[0]!r} (known: {', '.join(MARKER_OPTIONS)})"
         )
     path = Path(marker.args[0])
     if not path.is_absolute() and not path.exists():
         beside = Path(str(request.node.path)).parent / path
         path = beside if beside.exists() else path
+    options = marker.kwargs
     try:
         scenario = load_scenario(path)
-        changes: dict[str, Any] = {}
-        if marker.kwargs.get("policy") is not None:
-            from scenarios.schema import parse_scenario
-
-            data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True) | {
-                "policy": marker.kwargs["policy"]
-            }
+        if options.get("policy") is not None:
+            data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True) | {"policy": options["policy"]}
             scenario = parse_scenario(data, str(path))
-        if marker.kwargs.get("compress") is not None:
-            changes["live_compression"] = float(marker.kwargs["compress"])
-        if not marker.kwargs.get("load", False):
-            changes["load"] = None
     except ScenarioError as exc:
-        raise pytest.UsageError(f"{request.node.nodeid}: {exc}") from None
+        raise pytest.UsageError(f"{where}: {exc}") from None
+    changes: dict[str, Any] = {}
+    if options.get("compress") is not None:
+        compress = options["compress"]
+        if isinstance(compress, bool) or not isinstance(compress, int | float) or not 1 <= compress <= 10_000:
+            raise pytest.UsageError(f"{where}: @pytest.mark.{MARKER}: compress = {compress!r}: must be 1 to 10000")
+        changes["live_compression"] = float(compress)
+    if not options.get("load", False):
+        changes["load"] = None
     scenario = for_live(scenario.model_copy(update=changes))
     problem = live_problem(scenario)
     if problem is not None:
-        raise pytest.UsageError(f"{request.node.nodeid}: {path}: {problem}")
-    if marker.kwargs.get("free_ports", True):
+        raise pytest.UsageError(f"{where}: {path}: {problem}")
+    if options.get("free_ports", True):
         from scenarios.free_ports import on_free_ports
 
         scenario = on_free_ports(scenario)

@@ -137,12 +137,11 @@ class Sampler:
 
     def _sample_outside(self, row: Row) -> None:
         counters = self.cloud.outside_calls()
-        for node, service in zip(APP_NODES, ("dynamodb", "ec2", "lambda"), strict=True):
-            if service not in counters:
-                continue
+        for service, calls in counters.items():
+            node = APP_NODES[service]
             for outcome in APP_CALL_OUTCOMES:
                 column = app_calls(node, outcome)
-                total = sum(calls.totals[outcome] for calls in counters.get(service, []))
+                total = sum(c.totals[outcome] for c in calls)
                 row[column] = total - self._outside_before.get(column, 0)
                 self._outside_before[column] = total
 

@@ -28,6 +28,7 @@ Most are defined here; the others live next to the code that raises them, and th
      ├── LeaseWorkFailed           services/ec2/dwfm.py: a DynamoDB call of a lease work item did not succeed
      ├── LambdaError               services/lambda_/function.py: answered with Lambda's error code and status
      ├── StalledError              services/virtual.py: every task of a virtual run waits, and nothing is scheduled
+     ├── NginxUnavailable          services/nginx.py: nginx is not installed, too old, or would not start
      └── ScenarioError             scenarios/problems.py (re-exported by scenarios.schema): a scenario or policy
                                    set is invalid; one line that names the file, the field and the problem
 

@@ -107,6 +107,7 @@ def test_orders_across_the_outage_by_retry_mode(cascadesim_cloud, services):
     stop.set()
     for thread in threads:
         thread.join(timeout=60)  # a legacy order may still be in its retries (up to 25.6 s of backoff)
+        assert not thread.is_alive(), "a service was still placing orders a minute after being told to stop"
 
     rows = [summary(mode, results[mode], filled) for mode in MODES]
     text = table(rows)

@@ -80,7 +80,9 @@ class CloudNames:
         self._lock = threading.Lock()
 
     def covers(self, host: object) -> bool:
-        return isinstance(host, str) and (host.lower().rstrip(".") + ".").endswith(self.suffix + ".")
+        """Whether `host` (str, or bytes as anyio and trio pass it) is a name under the zone."""
+        name = _text(host)
+        return name is not None and (name.lower().rstrip(".") + ".").endswith(self.suffix + ".")
 
     def addresses(self, name: str) -> list[str] | str:
         """The name's addresses, or the outcome that says why there are none."""
@@ -111,16 +113,16 @@ class CloudNames:
         return RESOLVER_UNAVAILABLE, None
 
     def _note(self, name: str, found: list[str] | str) -> None:
-        if self._log is None:
-            return
         outcome = found if isinstance(found, str) else ANSWERED
-        with self._lock:
-            self._log.write(f"{self.clock():.3f},{name},{outcome}\n")
+        with self._lock:  # another thread may be closing the log (the pytest plugin's teardown)
+            if self._log is not None:
+                self._log.write(f"{self.clock():.3f},{name},{outcome}\n")
 
     def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        with self._lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
 
 
 def _read(reply: dns.message.Message) -> tuple[list[str] | str, float | None]:
@@ -150,9 +152,11 @@ def install(names: CloudNames) -> None:
     def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> Any:
         if not names.covers(host):
             return original(host, port, family, type, proto, flags)
+        if flags & socket.AI_NUMERICHOST:  # a name is not a numeric address: glibc says so without asking DNS
+            raise socket.gaierror(*_FAILURES[NO_SUCH_NAME])
         if family not in (0, socket.AF_INET):  # the zone has A records only
             raise socket.gaierror(*_FAILURES[NO_ADDRESS])
-        found = names.addresses(host)
+        found = names.addresses(_text(host) or "")
         if isinstance(found, str):
             raise socket.gaierror(*_FAILURES[found])
         number = _port(port)
@@ -177,7 +181,20 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
+    """Whether `socket.getaddrinfo` is this module's now."""
     return bool(getattr(socket.getaddrinfo, _MARK, False))
+
+
+def _text(host: object) -> str | None:
+    """A host name as text: bytes are decoded (ASCII, or IDNA for an internationalised name); None if neither."""
+    if isinstance(host, str):
+        return host
+    if isinstance(host, bytes):
+        try:
+            return host.decode("ascii")
+        except UnicodeDecodeError:
+            return host.decode("idna")
+    return None
 
 
 def _port(port: Any) -> int:

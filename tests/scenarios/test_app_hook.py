@@ -182,22 +182,45 @@ def test_the_startup_hook_acts_only_when_told_and_runs_the_sitecustomize_it_shad
     ]
 
 
-def test_installing_cascadesim_changes_no_other_program() -> None:
-    """A Python that was not started by `cascadesim exec` resolves names as before, even with cascadesim installed
-    and its pytest plugin loadable: nothing is on its path, no .pth file patches it, importing the plugin patches
-    nothing."""
+def test_installing_cascadesim_changes_no_other_program(tmp_path: Path) -> None:
+    """A Python that was not started by `cascadesim exec` resolves names as before, with cascadesim installed: no
+    .pth file patches it, and loading the pytest plugin (as pytest does in every run) imports none of cascadesim's
+    packages, so a project's own `scenarios` package is still the one its tests import."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASCADESIM_") and k != "PYTHONPATH"}
-    code = "import socket, scenarios.pytest_plugin; print(socket.getaddrinfo.__module__, socket.getaddrinfo.__name__)"
-    assert _python(code, env) == ["socket", "getaddrinfo"]
-    site_packages = Path(scenarios_plugin_path()).parents[1]
+    code = "import socket, sys, cascadesim_pytest; print(socket.getaddrinfo.__module__, 'scenarios' in sys.modules)"
+    assert _python(code, env) == ["socket", "False"]
     patched = [p for p in Path(sys.prefix).glob("lib/python*/site-packages/*.pth") if "app_hook" in p.read_text()]
-    assert not patched and site_packages.is_dir()
+    assert not patched
+    project = tmp_path / "project"
+    (project / "scenarios").mkdir(parents=True)
+    (project / "scenarios" / "__init__.py").write_text("MINE = True\n")
+    (project / "test_mine.py").write_text(
+        "import socket, scenarios\n\n\ndef test_mine():\n    assert scenarios.MINE\n"
+        "    assert socket.getaddrinfo.__module__ == 'socket'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "1 passed" in done.stdout, done.stdout + done.stderr
 
 
-def scenarios_plugin_path() -> str:
-    import scenarios.pytest_plugin
-
-    return scenarios.pytest_plugin.__file__
+def test_bytes_names_and_numeric_only_lookups_are_answered_as_glibc_would(resolver: FakeResolver) -> None:
+    """anyio and trio pass the host as bytes: a cloud name in bytes resolves through the resolver too; with
+    AI_NUMERICHOST a name is EAI_NONAME at once, without a query."""
+    cascadesim_names.install(cascadesim_names.CloudNames(resolver.address))
+    try:
+        assert socket.getaddrinfo(b"a.cloud.test", 80, socket.AF_INET)[0][4][0].startswith("127.0.1.")
+        with pytest.raises(socket.gaierror) as numeric:
+            socket.getaddrinfo("empty.cloud.test", 80, flags=socket.AI_NUMERICHOST)
+    finally:
+        cascadesim_names.uninstall()
+    assert numeric.value.errno == socket.EAI_NONAME
+    assert resolver.queries == ["a.cloud.test"]
 
 
 @pytest.mark.skipif(
