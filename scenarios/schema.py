@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from scenarios.declared import DeclaredService, check_dependencies
 from scenarios.fields import ConfigModel, Port, PositiveSeconds, Seconds
 from scenarios.policies import POLICY_DIR, policy_path
 from scenarios.problems import FieldProblem, ScenarioError, describe, read_toml
@@ -249,6 +250,7 @@ class Scenario(ConfigModel):
     policy: str = "naive"
     live_compression: float = Field(1.0, ge=1, le=10_000, allow_inf_nan=False)
     load: LoadConfig | None = None
+    services: tuple[DeclaredService, ...] = ()  # services of the user's (scenarios/declared.py)
     faults: tuple[Fault, ...] = ()
     operator: tuple[OperatorAction, ...] = ()
 
@@ -276,6 +278,9 @@ class Scenario(ConfigModel):
         for kind, weight in self.load.mix.items() if self.load is not None else ():
             if weight and getattr(self, "lambda_" if kind == "lambda" else kind) is None:
                 raise FieldProblem(f"load.mix.{kind}", weight, f"needs a [{kind}] section")
+        check_dependencies(
+            self.services, {"dynamodb": True, "ec2": self.ec2 is not None, "lambda": self.lambda_ is not None}
+        )
         if self.dns.authority_port == self.dns.resolver_port:
             raise FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self
