@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from scenarios.declared import DeclaredService
 from scenarios.policies import PolicySet, load_policy_set, policy_path
 from scenarios.schema import CapacityConfig, Scenario
 from services.capacity import CapacitySpec, ServiceTime
 from services.cloud import DNS_HOST, CloudSettings, Ec2Settings, LambdaNodeSettings
+from services.declared import CallSettings, DeclaredSettings
 from services.dns import DnsSettings, EnactorTiming, Variant
 from services.ec2.dwfm import DwfmSettings
 from services.lambda_ import LambdaSettings
@@ -43,6 +45,7 @@ def cloud_settings(scenario: Scenario, *, live: bool = False) -> CloudSettings:
             canary_interval=ec2.canary_interval,
         ),
         load_balancer="nginx" if live and scenario.dynamodb.load_balancer == "nginx" else "builtin",
+        services=tuple(declared_settings(d) for d in scenario.services),
         lambda_=None
         if lambda_ is None
         else LambdaNodeSettings(
@@ -52,6 +55,24 @@ def cloud_settings(scenario: Scenario, *, live: bool = False) -> CloudSettings:
             ),
             poller_supervised=lambda_.poller_supervised,
         ),
+    )
+
+
+def declared_settings(service: DeclaredService) -> DeclaredSettings:
+    """A declared service as services/declared.py takes it."""
+    capacity = service.capacity
+    time = capacity.service_time
+    return DeclaredSettings(
+        name=service.name,
+        port=service.port,
+        capacity=CapacitySpec(capacity.workers, ServiceTime(time.kind, time.mean, time.p99), capacity.queue_limit),
+        operations={
+            name: tuple(
+                CallSettings(c.service, c.operation, c.table, c.cache_ttl, c.on_failure == "serve_from_cache")
+                for c in operation.calls
+            )
+            for name, operation in service.operations.items()
+        },
     )
 
 

@@ -40,6 +40,12 @@ class ServiceTimeSpec(ConfigModel):
     mean: Seconds = 0.002
     p99: Seconds | None = None
 
+    @model_validator(mode="after")
+    def _p99_for_lognormal(self) -> ServiceTimeSpec:
+        if self.kind == "lognormal" and (self.p99 is None or self.p99 <= self.mean):
+            raise FieldProblem("p99", self.p99, "a lognormal service time needs a p99 above its mean")
+        return self
+
 
 class ServiceCapacity(ConfigModel):
     """The declared service's own capacity model (services/capacity.py), per node."""

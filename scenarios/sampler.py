@@ -106,6 +106,8 @@ class Sampler:
             yield NETMGR, [cloud.ec2.netmgr.capacity]
         if cloud.lambda_ is not None:
             yield LAMBDA, [cloud.lambda_.function.capacity]
+        for service in cloud.declared:  # the user's own, by name (scenarios/declared.py keeps names apart)
+            yield service.name, [service.capacity]
 
     def sample(self, second: int) -> Row:
         """The row for the second that ends now (counters are per second, levels are as of now)."""
@@ -138,7 +140,7 @@ class Sampler:
     def _sample_outside(self, row: Row) -> None:
         counters = self.cloud.outside_calls()
         for service, calls in counters.items():
-            node = APP_NODES[service]
+            node = APP_NODES.get(service, service)
             for outcome in APP_CALL_OUTCOMES:
                 column = app_calls(node, outcome)
                 total = sum(c.totals[outcome] for c in calls)

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field, replace
 from services import runtime
 from services.capacity import CapacitySpec
 from services.client import ServiceClient
+from services.declared import DeclaredService, DeclaredSettings
 from services.dns import (
     REGIONAL,
+    ZONE,
     Action,
     Change,
     DnsControlPlane,
@@ -43,6 +45,11 @@ from services.throttling.settings import ClientSettings, ServerPolicy, ServerSet
 DNS_HOST = "127.0.0.1"
 EC2_HOST = "127.0.2.1"
 LAMBDA_HOST = "127.0.3.1"
+
+
+def declared_name(name: str) -> str:
+    """A declared service's DNS name."""
+    return f"{name}.us-east-1.{ZONE}"
 
 
 def router_address(index: int, port: int) -> Address:
@@ -84,6 +91,7 @@ class CloudSettings:
     ec2: Ec2Settings | None = None
     lambda_: LambdaNodeSettings | None = None
     load_balancer: str = "builtin"  # "nginx": a real nginx at each router address (live runs: services/nginx.py)
+    services: tuple[DeclaredSettings, ...] = ()  # the user's own (services/declared.py), on 127.0.5.N
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,11 @@ class Cloud:
         self.dns = DnsControlPlane(network, events, settings.dns, targets, rng_for, probe)
         self.ec2 = self._ec2(settings.ec2, rng_for) if settings.ec2 is not None else None
         self.lambda_ = self._lambda(settings.lambda_, rng_for) if settings.lambda_ is not None else None
+        self.declared = [self._declared(d, rng_for) for d in settings.services]
+        self.declared_nodes = [
+            HttpNode(d.name, network, d.routes, (f"127.0.5.{i}", d.settings.port), events)
+            for i, d in enumerate(self.declared, start=1)
+        ]
 
     def client_policy(self, who: str) -> ClientPolicy:
         """A fresh client policy of the policy set for the client `who` (its own random stream)."""
@@ -187,6 +200,28 @@ class Cloud:
             supervised=config.poller_supervised,
         )
 
+    def _declared(self, settings: DeclaredSettings, rng_for: Callable[[str], random.Random]) -> DeclaredService:
+        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for(f"{settings.name}-stub"), cache=True)
+        ports = {"dynamodb": (REGIONAL, self.settings.dynamodb_port)}
+        if self.settings.ec2 is not None:
+            ports["ec2"] = (EC2_NAME, self.settings.ec2.port)
+        if self.settings.lambda_ is not None:
+            ports["lambda"] = (LAMBDA_NAME, self.settings.lambda_.port)
+        ports |= {d.name: (declared_name(d.name), d.port) for d in self.settings.services}
+        wanted = sorted({c.service for calls in settings.operations.values() for c in calls} | {"dynamodb"})
+        clients = {
+            service: ServiceClient(
+                self.network,
+                stub,
+                *ports[service],
+                rng_for(f"{settings.name}-{service}"),
+                timeout=2.0,
+                policy=self.client_policy(f"{settings.name}-{service}"),
+            )
+            for service in wanted
+        }
+        return DeclaredService(settings, clients, rng_for(settings.name))
+
     def listeners(self) -> list[Listener]:
         settings = self.dns.settings
         return [
@@ -196,6 +231,7 @@ class Cloud:
             *(Listener(f"  its app, behind {f.name}", "http", f.upstream) for f in self.fronts),
             *([Listener("EC2 API (ec2.us-east-1.cloud.test)", "http", self.ec2.address)] if self.ec2 else []),
             *([Listener("Lambda (lambda.us-east-1.cloud.test)", "http", self.lambda_.address)] if self.lambda_ else []),
+            *(Listener(f"{n.name} ({declared_name(n.name)})", "http", n.address) for n in self.declared_nodes),
         ]
 
     def outside_calls(self) -> dict[str, list[OutsideCalls]]:
@@ -205,6 +241,7 @@ class Cloud:
             found["ec2"] = [self.ec2.api.routes.outside]
         if self.lambda_ is not None:
             found["lambda"] = [self.lambda_.function.routes.outside]
+        found |= {d.name: [d.routes.outside] for d in self.declared}
         return found
 
     def endpoints(self) -> dict[str, str]:
@@ -215,6 +252,7 @@ class Cloud:
             found["ec2"] = f"http://{EC2_NAME}:{self.ec2.address[1]}"
         if self.lambda_ is not None:
             found["lambda"] = f"http://{LAMBDA_NAME}:{self.lambda_.address[1]}"
+        found |= {n.name: f"http://{declared_name(n.name)}:{n.address[1]}" for n in self.declared_nodes}
         return found
 
     def clients(self) -> list[ServiceClient]:
@@ -224,6 +262,7 @@ class Cloud:
             found += [self.ec2.dynamodb, self.ec2.canary_client]
         if self.lambda_ is not None:
             found += [self.lambda_.function.dynamodb, self.lambda_.function.ec2, self.lambda_.invoke_client]
+        found += [client for d in self.declared for client in d.clients.values()]
         return found
 
     async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
@@ -253,6 +292,11 @@ class Cloud:
                     [Change(Action.UPSERT, RecordSet(LAMBDA_NAME, (WeightedAddress(self.lambda_.address[0]),), 60))]
                 )
                 await tg.start(self.lambda_.run)
+            for service, node in zip(self.declared, self.declared_nodes, strict=True):
+                record = RecordSet(declared_name(service.name), (WeightedAddress(node.address[0]),), 60)
+                self.dns.zone.change([Change(Action.UPSERT, record)])
+                await tg.start(node.run)
+                tg.start_soon(service.set_up)
             task_status.started()
 
     def nodes(self) -> dict[str, Killable]:
@@ -265,4 +309,5 @@ class Cloud:
             nodes |= {"ec2-api": self.ec2.api_node, "netmgr": self.ec2.netmgr}
         if self.lambda_ is not None:
             nodes["lambda"] = self.lambda_.node
+        nodes |= {node.name: node for node in self.declared_nodes}
         return nodes

@@ -1,0 +1,79 @@
+"""A service declared in a scenario, through the DNS race, in virtual time: its operations call DynamoDB and
+another declared service through the shared resolver, a cached call stands in while DynamoDB's name is empty,
+and everything comes back with DNS."""
+
+from __future__ import annotations
+
+import random
+
+from scenarios.declared import Call, DeclaredService, Operation
+from scenarios.runner import run_scenario
+from services import runtime
+from services.client import ServiceClient
+from services.cloud import Cloud, declared_name
+from services.dns.stub import StubResolver
+from services.events import EventLog
+from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
+from tests.helpers import changed, shipped
+
+PAYMENTS = DeclaredService(
+    name="payments",
+    operations={"Charge": Operation(calls=(Call(service="dynamodb", operation="PutItem", table="charges"),))},
+)
+SHOP = DeclaredService(
+    name="shop",
+    operations={
+        "Browse": Operation(
+            calls=(
+                Call(
+                    service="dynamodb",
+                    operation="GetItem",
+                    table="catalog",
+                    cache_ttl=2,
+                    on_failure="serve_from_cache",
+                ),
+            )
+        ),
+        "Checkout": Operation(calls=(Call(service="payments", operation="Charge"),)),
+    },
+)
+
+
+def _run() -> tuple[list[tuple[float, str, int]], float, float]:
+    scenario = changed(shipped("dns-race"), services=(PAYMENTS, SHOP), duration=70)
+    seen: list[tuple[float, str, int]] = []
+
+    async def main() -> tuple[float, float]:
+        events = EventLog(runtime.current_time)
+
+        async def clients(cloud: Cloud) -> None:
+            stub = StubResolver(cloud.network, cloud.dns.settings.resolver, random.Random(1), cache=True)
+            shop = ServiceClient(cloud.network, stub, declared_name("shop"), 8000, random.Random(2), timeout=2.0)
+            start = runtime.current_time() - events.now()
+            while True:
+                for operation in ("Browse", "Checkout"):
+                    result = await shop.call("POST", f"/{operation}")
+                    seen.append((events.now(), operation, result.outcome.status or 0))
+                await runtime.sleep_until(start + int(events.now()) + 1)
+
+        await run_scenario(scenario, VirtualNetwork(0.0005), events, clients=clients)
+        emptied = next(e.t for e in events.events if e.kind == "record_emptied")
+        filled = next(e.t for e in events.events if e.kind == "record_filled")
+        return emptied, filled
+
+    emptied, filled = run_in_virtual_time(main)
+    return seen, emptied, filled
+
+
+def test_a_declared_service_rides_its_cache_through_the_race_and_its_dependency_does_not() -> None:
+    """Before the race both operations answer 200. While DynamoDB's name is empty, Checkout (payments writes to
+    DynamoDB) answers 503 ServiceUnavailable, and Browse keeps answering 200 from its cache (served stale). After
+    the repair, both answer 200 again."""
+    seen, emptied, filled = _run()
+    before = [status for t, _, status in seen if 2 < t < emptied]
+    assert before and set(before) == {200}
+    during = {op: {s for t, o, s in seen if o == op and emptied + 6 < t < filled} for op in ("Browse", "Checkout")}
+    assert during == {"Browse": {200}, "Checkout": {503}}
+    after = {op: {s for t, o, s in seen if o == op and t > filled + 8} for op in ("Browse", "Checkout")}
+    assert after == {"Browse": {200}, "Checkout": {200}}
