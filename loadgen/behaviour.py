@@ -277,3 +277,13 @@ LAMBDA_USER = UserBehaviour(
     "lambda", "lambda.us-east-1.cloud.test", 8000, (Task("Invoke", 1, _invoke),), timeout=3.0, outbox=10
 )
 BEHAVIOURS = {b.name: b for b in (DYNAMODB_USER, EC2_USER, LAMBDA_USER)}
+
+
+def declared_user(name: str, service: str, port: int, operations: tuple[str, ...]) -> UserBehaviour:
+    """A user of a service declared in the scenario: each of its operations, equally often (POST /<Operation>)."""
+
+    def task(operation: str) -> Task:
+        request = Request("POST", f"/{operation}", {"content-type": "application/json"}, b"{}", f"{name} {operation}")
+        return Task(operation, 1, lambda rng: request)
+
+    return UserBehaviour(name, service, port, tuple(task(op) for op in operations), outbox=10)

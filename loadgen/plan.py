@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadgen.behaviour import BEHAVIOURS, Stage, UserBehaviour, split
+from loadgen.behaviour import BEHAVIOURS, Stage, UserBehaviour, declared_user, split
 from services.throttling.settings import ClientSettings
 
 
@@ -23,6 +23,8 @@ class UserKind:
     port: int
     timeout: float | None = None
     attempt_timeout: float | None = None
+    service: str | None = None  # a declared service's DNS name (the built-in kinds know theirs)
+    operations: tuple[str, ...] = ()  # a declared service's operations
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,10 @@ class LoadPlan:
         """The user kinds, each aimed at its service's port, with the plan's timeouts."""
         kinds = {}
         for name, kind in self.kinds.items():
-            behaviour = dataclasses.replace(BEHAVIOURS[name], port=kind.port)
+            if name in BEHAVIOURS:
+                behaviour = dataclasses.replace(BEHAVIOURS[name], port=kind.port)
+            else:
+                behaviour = declared_user(name, kind.service or name, kind.port, kind.operations)
             if kind.timeout is not None:
                 behaviour = dataclasses.replace(behaviour, timeout=kind.timeout)
             if kind.attempt_timeout is not None:
@@ -67,7 +72,10 @@ class LoadPlan:
             seed=data["seed"],
             resolver=(data["resolver"][0], data["resolver"][1]),
             duration=data["duration"],
-            kinds={name: UserKind(**kind) for name, kind in data["kinds"].items()},
+            kinds={
+                name: UserKind(**{**kind, "operations": tuple(kind.get("operations", ()))})
+                for name, kind in data["kinds"].items()
+            },
             mix=data["mix"],
             stages=tuple(Stage(s["until"], s["users"]) for s in data["stages"]),
             spawn_rate=data["spawn_rate"],

@@ -9,7 +9,7 @@ from loadgen.behaviour import Stage, split
 from loadgen.plan import LoadPlan, UserKind
 from scenarios.policies import load_policy_set, policy_path
 from scenarios.schema import LoadConfig, LoadSpike, Scenario
-from services.cloud import DNS_HOST
+from services.cloud import DNS_HOST, declared_name
 
 
 def load_plan(scenario: Scenario) -> LoadPlan:
@@ -27,8 +27,12 @@ def load_plan(scenario: Scenario) -> LoadPlan:
         seed=scenario.seed,
         resolver=(DNS_HOST, scenario.dns.resolver_port),
         duration=scenario.duration,
-        kinds={name: UserKind(port, timeout, attempt_timeout) for name, port in ports.items()},
-        mix={k: w for k, w in mix.items() if k in ports},
+        kinds={name: UserKind(port, timeout, attempt_timeout) for name, port in ports.items()}
+        | {
+            d.name: UserKind(d.port, timeout, attempt_timeout, declared_name(d.name), tuple(d.operations))
+            for d in scenario.services
+        },
+        mix={k: w for k, w in mix.items() if k in ports or k in {d.name for d in scenario.services}},
         stages=() if load is None else stages_of(load, spikes_of(scenario)),
         spawn_rate=10.0 if load is None else load.spawn_rate,
         client=load_policy_set(policy_path(scenario.policy)).client.settings(),

@@ -123,7 +123,8 @@ class LoadConfig(ConfigModel):
     Live runs drive it through Locust (a LoadTestShape), virtual runs through loadgen/virtual.py.
     """
 
-    mix: dict[Literal["dynamodb", "ec2", "lambda"], UserCount] = {"dynamodb": 1}  # noqa: RUF012 (pydantic copies it)
+    # the built-in kinds, or a declared service's name (checked against [[services]] by the scenario)
+    mix: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")], UserCount] = {"dynamodb": 1}  # noqa: RUF012
     stages: tuple[LoadStage, ...] = Field(min_length=1)
     spawn_rate: PositiveSeconds = 10.0
     timeout: PositiveSeconds | None = None  # each logical request's deadline (default: the user kind's own)
@@ -275,7 +276,13 @@ class Scenario(ConfigModel):
                 raise FieldProblem(f"operator[{i}].kind", action.kind, "needs a [lambda] section")
         if self.lambda_ is not None and self.ec2 is None:
             raise FieldProblem("lambda", "...", "needs an [ec2] section: Lambda scales out on EC2 instances")
+        declared = {s.name for s in self.services}
         for kind, weight in self.load.mix.items() if self.load is not None else ():
+            if kind in declared:
+                continue
+            if kind not in ("dynamodb", "ec2", "lambda"):
+                known = ", ".join(["dynamodb", "ec2", "lambda", *sorted(declared)])
+                raise FieldProblem(f"load.mix.{kind}", kind, f"must be one of {known}")
             if weight and getattr(self, "lambda_" if kind == "lambda" else kind) is None:
                 raise FieldProblem(f"load.mix.{kind}", weight, f"needs a [{kind}] section")
         check_dependencies(

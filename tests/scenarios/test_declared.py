@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from scenarios.declared import Call, DeclaredService, Operation
 from scenarios.runner import run_scenario
+from scenarios.schema import ScenarioError, parse_scenario
 from services import runtime
 from services.client import ServiceClient
 from services.cloud import Cloud, declared_name
@@ -77,3 +80,43 @@ def test_a_declared_service_rides_its_cache_through_the_race_and_its_dependency_
     assert during == {"Browse": {200}, "Checkout": {503}}
     after = {op: {s for t, o, s in seen if o == op and t > filled + 8} for op in ("Browse", "Checkout")}
     assert after == {"Browse": {200}, "Checkout": {200}}
+
+
+BROKEN = [
+    (
+        {"services": [{"name": "shop", "operations": {"Browse": {"calls": [{"service": "shopp", "operation": "X"}]}}}]},
+        "services[0].operations.Browse.calls[0].service = 'shopp': no such service (known: dynamodb, ec2, lambda, "
+        "shop)",
+    ),
+    (
+        {
+            "services": [
+                {"name": "a", "operations": {"Go": {"calls": [{"service": "b", "operation": "Go"}]}}},
+                {"name": "b", "operations": {"Go": {"calls": [{"service": "a", "operation": "Go"}]}}},
+            ]
+        },
+        "services[0].name = 'a': a dependency cycle: a → b → a",
+    ),
+    (
+        {"services": [{"name": "a", "operations": {"Go": {"calls": [{"service": "lambda", "operation": "Invoke"}]}}}]},
+        "services[0].operations.Go.calls[0].service = 'lambda': needs a [lambda] section",
+    ),
+    (
+        {"services": [{"name": "dynamodb", "operations": {"Go": {}}}]},
+        "services[0].name = 'dynamodb': is a built-in service's name",
+    ),
+    (
+        {"load": {"mix": {"shop": 1}, "stages": [{"until": 10, "users": 1}]}},
+        "load.mix.shop = 'shop': must be one of dynamodb, ec2, lambda",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), BROKEN, ids=lambda v: str(v)[:30])
+def test_a_broken_declaration_is_one_line_naming_the_field(change: dict[str, object], expected: str) -> None:
+    """An unknown service, a dependency cycle, a missing section, a taken name or an unknown load kind: one line
+    that names the field."""
+    data = {"name": "x", **change}
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(data, "x.toml")
+    assert str(error.value).startswith(f"x.toml: {expected}"), str(error.value)
