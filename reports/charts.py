@@ -343,7 +343,7 @@ def service_chart(rows: Sequence[Row], events: Sequence[Event], prefix: str) -> 
             traces.append(line(x, values[latency], name, yaxis="y2", line={"color": colour}))
     traces.append(line(x, values[column(QUEUE)], "queue", yaxis="y3", line={"color": "#b7950b"}))
     traces.append(line(x, values[column(IN_FLIGHT)], "in flight", yaxis="y3", line={"color": "#1f618d"}))
-    layout = chart_layout(f"{SERVICES.get(prefix, prefix)}", rows, events, height=560)
+    layout = chart_layout(SERVICES.get(prefix, f"{prefix} (declared in the scenario)"), rows, events, height=560)
     layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "per second"}, "rangemode": "tozero"}
     layout["yaxis2"] = {"domain": [0.3, 0.5], "title": {"text": "ms"}, "rangemode": "tozero", "anchor": "x"}
     layout["yaxis3"] = {"domain": [0, 0.24], "title": {"text": "requests"}, "rangemode": "tozero", "anchor": "x"}
@@ -378,5 +378,7 @@ def run_charts(rows: Sequence[Row], events: Sequence[Event]) -> list[Figure]:
         return []
     charts: list[Figure | None] = [timeline(rows, events), dns_chart(rows, events), clients_chart(rows, events)]
     charts += [service_chart(rows, events, prefix) for prefix in SERVICES]
+    declared = sorted({c.removesuffix("_arrivals") for c in rows[0] if c.endswith("_arrivals")} - set(SERVICES))
+    charts += [service_chart(rows, events, prefix) for prefix in declared]  # the scenario's [[services]]
     charts.append(dwfm_chart(rows, events))
     return [c for c in charts if c is not None]
