@@ -37,6 +37,8 @@ RECOVERED_SHARE = 0.95
 HOLD_SECONDS = 60
 SMOOTHING_SECONDS = 10
 SLO_SUCCESS = 0.99
+ERROR_SHARE = 0.5  # a second in which under half a kind's requests succeed is in an error window
+MIN_WINDOW_SECONDS = 3
 
 HARMLESS = {FaultKind.ENACTOR_DELAY, FaultKind.PLANNER_CHURN}  # they change conditions, not capacity or load
 
@@ -60,6 +62,10 @@ DEFINITIONS = {
     "did not.",
     "slo_violation_minutes": f"Per client kind, minutes in which under {SLO_SUCCESS:.0%} of logical requests "
     "succeeded.",
+    "time_to_recover_by_kind": "Per client kind (a service the clients use), time_to_recover_s for that kind alone.",
+    "error_windows": f"Per client kind, the spans [start, end] in seconds during which under {ERROR_SHARE:.0%} of its "
+    f"logical requests succeeded, spans at most {SMOOTHING_SECONDS} s apart joined, spans shorter than "
+    f"{MIN_WINDOW_SECONDS} s left out.",
 }
 
 
@@ -95,9 +101,9 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     arrivals_baseline = sum(arrivals[i] for i in loaded) / len(loaded) if loaded else 0.0
 
     recover: float | None = None
-    levels: list[tuple[list[float], float]] = []
+    levels: list[tuple[str, list[float], float]] = []  # (client kind, or "" for DynamoDB), smoothed share, baseline
     if loaded:
-        for key, asked_key in keys:
+        for (key, asked_key), kind in zip(keys, kinds or [""], strict=True):
             # Clients: the share of logical requests that succeed (closed-loop users keep asking at their own
             # pace, so the share is what falls and comes back); without clients, DynamoDB's completions.
             ok = [float(r.get(key, 0)) for r in rows]
@@ -105,13 +111,15 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
             level = _windowed(ok, asked)
             base_ok, base_asked = sum(ok[i] for i in loaded), sum(asked[i] for i in loaded)
             if base_asked > 0 and base_ok > 0:
-                levels.append((level, base_ok / base_asked))
+                levels.append((kind, level, base_ok / base_asked))
+    by_kind: dict[str, float | None] = {}
     if trigger_end is not None and levels:
-        times = [_recovery(seconds, level, baseline, trigger_end) for level, baseline in levels]
+        times = [_recovery(seconds, level, baseline, trigger_end) for _, level, baseline in levels]
         recover = None if None in times else max(t for t in times if t is not None)
+        by_kind = {kind: time for (kind, _, _), time in zip(levels, times, strict=True) if kind}
     episodes = []
     for start, stop, until in _episodes(events, empty, refill, end):
-        times = [_recovery(seconds, level, base, stop, until) for level, base in levels]
+        times = [_recovery(seconds, level, base, stop, until) for _, level, base in levels]
         recovered = None if None in times or not times else max(t for t in times if t is not None)
         episodes.append({"start": round(start, 3), "end": round(stop, 3), "recovered_after_s": recovered})
     after = [i for i, s in enumerate(seconds) if trigger_end is not None and s > trigger_end]
@@ -132,6 +140,8 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "lease_recovery_s": _lease_recovery(rows, droplets, trigger_end),
         "slo_violation_minutes": _slo_minutes(rows),
         "episodes": episodes,
+        "time_to_recover_by_kind": by_kind or None,
+        "error_windows": _error_windows(rows, kinds) or None,
     }
 
 
@@ -203,6 +213,23 @@ def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
             counts[1] += float(row[clients_of(kind, LOGICAL)])
         minutes[kind] = sum(1 for ok, logical in per_minute.values() if logical > 0 and ok / logical < SLO_SUCCESS)
     return minutes
+
+
+def _error_windows(rows: Sequence[Row], kinds: Sequence[str]) -> dict[str, list[list[int]]]:
+    windows: dict[str, list[list[int]]] = {}
+    for kind in kinds:
+        spans: list[list[int]] = []
+        for row in rows:
+            logical, ok = float(row[clients_of(kind, LOGICAL)]), float(row[clients_of(kind, OK)])
+            if logical == 0 or ok / logical >= ERROR_SHARE:
+                continue
+            second = int(row[SECOND])
+            if spans and second - 1 - spans[-1][1] <= SMOOTHING_SECONDS:
+                spans[-1][1] = second
+            else:
+                spans.append([second - 1, second])  # the row for second N covers N-1 to N
+        windows[kind] = [span for span in spans if span[1] - span[0] >= MIN_WINDOW_SECONDS]
+    return windows
 
 
 def _during_ratio(rows: Sequence[Row], start: float | None, end: float) -> float | None:

@@ -55,6 +55,19 @@ def episodes(value: list[Mapping[str, Any]]) -> str:
     return "; ".join(shown) or "–"
 
 
+def per_kind_duration(value: Mapping[str, float | None]) -> str:
+    return ", ".join(f"{kind} {'not back' if t is None else duration(t)}" for kind, t in value.items()) or "–"
+
+
+def windows_per_kind(value: Mapping[str, list[list[float]]]) -> str:
+    """Each kind's error windows: `dynamodb 17–52 s; shop 18–55 s, 60–64 s`."""
+    shown = [
+        f"{kind} " + (", ".join(f"{number(a)}–{number(b)} s" for a, b in spans) or "none")
+        for kind, spans in value.items()
+    ]
+    return "; ".join(shown) or "–"
+
+
 def _count(value: int) -> str:
     return f"{value:,}"
 
@@ -78,6 +91,8 @@ LABELS = {
     "lease_recovery_s": Label("Leases back after", duration),
     "episodes": Label("Fault episodes", episodes),
     "slo_violation_minutes": Label("Minutes below the SLO", minutes_per_kind),
+    "time_to_recover_by_kind": Label("Back after, by kind", per_kind_duration),
+    "error_windows": Label("Error windows", windows_per_kind),
     "program_attempts": Label("Your program's attempts", _count),
     "program_failed_attempts": Label("Your program's failed attempts", _count),
     "program_share_of_herd": Label("Your program's share of the herd", percent),

@@ -71,3 +71,22 @@ def test_an_enactor_delay_alone_does_not_end_the_baseline() -> None:
 def test_no_rows_gives_no_figures() -> None:
     """An interrupted run that sampled nothing still has every KPI, as None."""
     assert compute([], []) == dict.fromkeys(DEFINITIONS)
+
+
+def test_each_kind_has_its_error_windows_and_its_recovery() -> None:
+    """A kind's seconds under half success make its error windows (seconds 30-64 here: the rows for 30-64 cover
+    29 to 64), two short lapses 5 s apart are one window, a lapse of 2 s is left out; each kind gets its own
+    recovery time, the run's being the latest."""
+    goodput = [10] * 29 + [0] * 35 + [10] * 100
+    rows = series(goodput, empty=range(30, 60))
+    shop = [10] * 150 + [0, 0] + [10] * 12
+    for row, ok in zip(rows, shop, strict=True):
+        row[columns.clients_of("shop", columns.LOGICAL)] = 10
+        row[columns.clients_of("shop", columns.OK)] = ok
+    kinds_dip = {20: 4, 21: 4, 22: 4, 27: 4, 28: 4}
+    for second, ok in kinds_dip.items():
+        rows[second - 1][columns.clients_of("shop", columns.OK)] = ok
+    kpis = compute(rows, [])
+    assert kpis["error_windows"] == {"dynamodb": [[29, 64]], "shop": [[19, 28]]}
+    assert kpis["time_to_recover_by_kind"]["dynamodb"] == kpis["time_to_recover_s"]
+    assert kpis["time_to_recover_by_kind"]["shop"] is not None

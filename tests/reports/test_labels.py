@@ -30,6 +30,13 @@ def test_every_kpi_has_a_title() -> None:
         ("slo_violation_minutes", {"dynamodb": 2, "lambda": 5}, "dynamodb 2 min, lambda 5 min"),
         ("slo_violation_minutes", {}, "–"),
         (
+            "error_windows",
+            {"dynamodb": [[15, 52]], "shop": [[16, 20], [30, 41]]},
+            "dynamodb 15–52 s; shop 16–20 s, 30–41 s",
+        ),
+        ("error_windows", {"ec2": []}, "ec2 none"),
+        ("time_to_recover_by_kind", {"dynamodb": 12.5, "shop": None}, "dynamodb 12.5 s, shop not back"),
+        (
             "episodes",
             [
                 {"start": 30, "end": 90, "recovered_after_s": 28.0},
