@@ -24,7 +24,7 @@ from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Ove
 from services.client import ServiceClient
 from services.dynamodb.calls import call as dynamodb_call
 from services.dynamodb.calls import until_done
-from services.errors import CallFailed
+from services.errors import CallFailed, CascadesimError
 from services.exchange import DEADLINE_HEADER, parse_deadline
 from services.http import HttpRequest, HttpResponse, Routes, json_response
 from services.lambda_.service import FUNCTION
@@ -49,7 +49,7 @@ class DeclaredSettings:
     operations: Mapping[str, tuple[CallSettings, ...]]
 
 
-class DependencyFailed(Exception):
+class DependencyFailed(CascadesimError):
     """A call of an operation got no successful answer, and no cached one could stand in."""
 
 

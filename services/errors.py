@@ -29,6 +29,7 @@ Most are defined here; the others live next to the code that raises them, and th
      ├── LambdaError               services/lambda_/function.py: answered with Lambda's error code and status
      ├── StalledError              services/virtual.py: every task of a virtual run waits, and nothing is scheduled
      ├── NginxUnavailable          services/nginx.py: nginx is not installed, too old, or would not start
+     ├── DependencyFailed          services/declared.py: a declared service's call failed and no cached answer stood in
      └── ScenarioError             scenarios/problems.py (re-exported by scenarios.schema): a scenario or policy
                                    set is invalid; one line that names the file, the field and the problem
 

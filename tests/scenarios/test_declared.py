@@ -4,13 +4,18 @@ and everything comes back with DNS."""
 
 from __future__ import annotations
 
+import csv
 import random
+import subprocess
+from pathlib import Path
+from typing import Any
 
 import pytest
+import tomli_w
 
 from scenarios.declared import Call, DeclaredService, Operation
 from scenarios.runner import run_scenario
-from scenarios.schema import ScenarioError, parse_scenario
+from scenarios.schema import LoadConfig, LoadStage, Scenario, ScenarioError, parse_scenario
 from services import runtime
 from services.client import ServiceClient
 from services.cloud import Cloud, declared_name
@@ -18,7 +23,7 @@ from services.dns.stub import StubResolver
 from services.events import EventLog
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
-from tests.helpers import changed, shipped
+from tests.helpers import CLI, changed, on_free_ports, only_run, scenario_file, shipped
 
 PAYMENTS = DeclaredService(
     name="payments",
@@ -120,3 +125,61 @@ def test_a_broken_declaration_is_one_line_naming_the_field(change: dict[str, obj
     with pytest.raises(ScenarioError) as error:
         parse_scenario(data, "x.toml")
     assert str(error.value).startswith(f"x.toml: {expected}"), str(error.value)
+
+
+def _shop_scenario(duration: float) -> Scenario:
+    load = LoadConfig(mix={"dynamodb": 1, "shop": 2}, spawn_rate=20, stages=(LoadStage(until=duration, users=6),))
+    return changed(shipped("dns-race"), services=(PAYMENTS, SHOP), duration=duration, faults=(), operator=(), load=load)
+
+
+@pytest.mark.live
+def test_a_declared_service_runs_live_and_virtual_and_has_its_own_chart(tmp_path: Path) -> None:
+    """The shop and payments services, declared here (not in a shipped file), under load from their own user kind:
+    `cascadesim run` live (Locust) and --virtual both serve the shop's users, and each report has the shop's and
+    the payments service's charts."""
+    path = scenario_file(on_free_ports(_shop_scenario(12)), tmp_path)
+    for mode in ([], ["--virtual"]):
+        out = tmp_path / ("virtual" if mode else "live")
+        done = subprocess.run(
+            [str(CLI), "run", str(path), "--out", str(out), *mode], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        run = only_run(out)
+        rows = list(csv.DictReader((run / "timeseries.csv").read_text().splitlines()))
+        assert sum(int(r["clients_shop_ok"]) for r in rows) > 10
+        assert sum(int(r["payments_arrivals"]) for r in rows) > 5
+        page = (run / "report.html").read_text()
+        assert 'id="chart-service-shop"' in page and 'id="chart-service-payments"' in page
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda s: changed(s, services=(SHOP,)),
+            "services[0].operations.Checkout.calls[0].service = 'payments': no such service",
+        ),
+        (
+            lambda s: changed(
+                s,
+                services=(
+                    changed(
+                        PAYMENTS, operations={"Charge": Operation(calls=(Call(service="shop", operation="Checkout"),))}
+                    ),
+                    SHOP,
+                ),
+            ),
+            "services[0].name = 'payments': a dependency cycle: payments → shop → payments",
+        ),
+    ],
+)
+def test_validate_refuses_a_cycle_and_an_unknown_service_in_one_line(
+    tmp_path: Path, change: Any, expected: str
+) -> None:
+    """`cascadesim validate` on a file with a dependency cycle, or a call to an unknown service: one line, exit 2."""
+    path = tmp_path / "broken.toml"
+    data = change(shipped("dns-race")).model_dump(mode="json", by_alias=True, exclude_none=True)
+    path.write_text(tomli_w.dumps(data))
+    done = subprocess.run([str(CLI), "validate", str(path)], capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {path}: {expected}"), lines
