@@ -1,0 +1,51 @@
+"""A target group's membership from its health checks: thresholds, velocity control, failing open."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.nlb_health import HealthBook, HealthRules
+
+
+def book(n: int, **rules: object) -> HealthBook:
+    health = HealthBook(HealthRules(**rules))  # type: ignore[arg-type]
+    for i in range(n):
+        health.add(f"t{i}", in_service=True)
+    return health
+
+
+def test_a_member_leaves_after_its_failures_and_comes_back_after_its_passes() -> None:
+    """Two failed checks in a row take a member out, two passed ones bring it back; one failure alone does not."""
+    health = book(3, healthy_threshold=2, unhealthy_threshold=2)
+    assert health.record({"t0": False, "t1": True, "t2": True}) == ([], [])
+    assert health.record({"t0": True, "t1": True, "t2": True}) == ([], [])
+    assert health.record({"t0": False, "t1": True, "t2": True}) == ([], [])
+    assert health.record({"t0": False, "t1": True, "t2": True}) == (["t0"], [])
+    assert health.in_service() == ["t1", "t2"]
+    assert health.record({"t0": True, "t1": True, "t2": True}) == ([], [])
+    assert health.record({"t0": True, "t1": True, "t2": True}) == ([], ["t0"])
+
+
+def test_velocity_control_caps_the_removals_of_one_interval() -> None:
+    """With max_removed_share 0.25 of 8 members, no interval takes out more than 2, however many fail; the rest go
+    in later intervals, if they still fail."""
+    health = book(8, unhealthy_threshold=1, max_removed_share=0.25)
+    checks = {f"t{i}": i < 2 for i in range(8)}  # t2..t7 fail
+    removed_per_interval = [len(health.record(checks)[0]) for _ in range(4)]
+    assert removed_per_interval == [2, 2, 2, 0]
+    assert health.in_service() == ["t0", "t1"]
+
+
+def test_a_group_fails_open_rather_than_empty_itself() -> None:
+    """When every member fails, none is taken out: an NLB sends to all targets when none is healthy."""
+    health = book(3, unhealthy_threshold=1)
+    assert health.record({"t0": False, "t1": False, "t2": False}) == ([], [])
+    assert health.in_service() == ["t0", "t1", "t2"]
+
+
+def test_bad_rules_are_refused() -> None:
+    """A threshold under 1 or a share outside (0, 1] is a mistake in the settings."""
+    with pytest.raises(ValueError, match="thresholds"):
+        HealthRules(healthy_threshold=0)
+    with pytest.raises(ValueError, match="max_removed_share"):
+        HealthRules(max_removed_share=1.5)
