@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scenarios.declared import DeclaredService
+from scenarios.declared import DeclaredService, NlbConfig
 from scenarios.policies import PolicySet, load_policy_set, policy_path
 from scenarios.schema import CapacityConfig, Scenario
 from services.capacity import CapacitySpec, ServiceTime
@@ -12,6 +12,8 @@ from services.dns import DnsSettings, EnactorTiming, Variant
 from services.ec2.dwfm import DwfmSettings
 from services.lambda_ import LambdaSettings
 from services.nginx import NginxUnavailable, require_nginx
+from services.nlb import NlbSettings
+from services.nlb_health import HealthRules
 
 
 def cloud_settings(scenario: Scenario, *, live: bool = False) -> CloudSettings:
@@ -43,6 +45,8 @@ def cloud_settings(scenario: Scenario, *, live: bool = False) -> CloudSettings:
             ),
             slots_per_droplet=ec2.slots_per_droplet,
             canary_interval=ec2.canary_interval,
+            netmgr_workers=ec2.netmgr_workers,
+            propagation_time=ec2.propagation_time,
         ),
         load_balancer="nginx" if live and scenario.dynamodb.load_balancer == "nginx" else "builtin",
         services=tuple(declared_settings(d) for d in scenario.services),
@@ -73,6 +77,19 @@ def declared_settings(service: DeclaredService) -> DeclaredSettings:
             )
             for name, operation in service.operations.items()
         },
+        nlb=None if service.nlb is None else nlb_settings(service.nlb),
+    )
+
+
+def nlb_settings(nlb: NlbConfig) -> NlbSettings:
+    return NlbSettings(
+        targets=nlb.targets,
+        nodes=nlb.nodes,
+        check_interval=nlb.check_interval,
+        rules=HealthRules(nlb.healthy_threshold, nlb.unhealthy_threshold, nlb.max_removed_share),
+        checkers=nlb.checkers,
+        checker_lifetime=nlb.checker_lifetime,
+        dns_failover=nlb.dns_failover,
     )
 
 

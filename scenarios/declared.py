@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from scenarios.fields import ConfigModel, Port, Seconds
+from scenarios.fields import ConfigModel, Port, PositiveSeconds, Seconds
 from scenarios.problems import FieldProblem
 
 BUILT_IN = {
@@ -79,6 +79,22 @@ class Operation(ConfigModel):
     calls: tuple[Call, ...] = ()
 
 
+class NlbConfig(ConfigModel):
+    """A Network Load Balancer in front of the service (services/nlb.py): its targets are EC2 instances it
+    launches, its nodes what the service's name answers with; health checks come from a fleet of checker
+    instances that are replaced over time, and need their network state propagated to check anything."""
+
+    targets: int = Field(3, ge=1, le=50)
+    nodes: int = Field(2, ge=1, le=20)
+    check_interval: PositiveSeconds = 2.0
+    healthy_threshold: int = Field(2, ge=1)
+    unhealthy_threshold: int = Field(2, ge=1)
+    checkers: int = Field(3, ge=1, le=50)
+    checker_lifetime: PositiveSeconds = 30.0  # one checker is replaced every checker_lifetime / checkers seconds
+    dns_failover: bool = True  # a node whose checks fail leaves the service's DNS answer
+    max_removed_share: float | None = Field(None, gt=0, le=1)  # velocity control: None (no limit) or a share
+
+
 class DeclaredService(ConfigModel):
     """A service of the user's, declared in the scenario."""
 
@@ -86,6 +102,7 @@ class DeclaredService(ConfigModel):
     port: Port = 8000
     capacity: ServiceCapacity = ServiceCapacity()
     operations: dict[str, Operation] = Field(min_length=1)
+    nlb: NlbConfig | None = None
 
     @model_validator(mode="after")
     def _name_free(self) -> DeclaredService:
@@ -104,6 +121,8 @@ def check_dependencies(services: tuple[DeclaredService, ...], sections: dict[str
     declared = {s.name: s for s in services}
     seen: set[str] = set()
     for i, service in enumerate(services):
+        if service.nlb is not None and not sections.get("ec2", False):
+            raise FieldProblem(f"services[{i}].nlb", "...", "needs an [ec2] section: its targets are EC2 instances")
         if service.name in seen:
             raise FieldProblem(f"services[{i}].name", service.name, "is declared twice")
         seen.add(service.name)

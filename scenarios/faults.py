@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from scenarios.schema import (
+    DisableNlbFailover,
     EnactorDelay,
     Fault,
     KillNode,
@@ -57,6 +58,10 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
             steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTART_DWFM, cloud.ec2.dwfm.restart))
         elif cloud.ec2 is not None and isinstance(action, RelaxThrottles):
             steps.append(_Step(action.at, len(steps), None, OperatorKind.RELAX_THROTTLES, cloud.ec2.dwfm.relax))
+        elif isinstance(action, DisableNlbFailover):
+            steps.append(
+                _Step(action.at, len(steps), None, OperatorKind.DISABLE_NLB_FAILOVER, cloud.disable_nlb_failover)
+            )
         elif cloud.lambda_ is not None and isinstance(action, RestartPoller):
             restart = partial(cloud.lambda_.poller.restart, "operator")
             steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTART_POLLER, restart))

@@ -106,8 +106,10 @@ class Sampler:
             yield NETMGR, [cloud.ec2.netmgr.capacity]
         if cloud.lambda_ is not None:
             yield LAMBDA, [cloud.lambda_.function.capacity]
-        for service in cloud.declared:  # the user's own, by name (scenarios/declared.py keeps names apart)
-            yield service.name, [service.capacity]
+        by_name: dict[str, list[CapacityModel]] = {d.name: [] for d in cloud.settings.services}  # every row alike
+        for service in cloud.declared:  # the user's own, by name; an NLB's targets summed, as the routers are
+            by_name.setdefault(service.name, []).append(service.capacity)
+        yield from by_name.items()
 
     def sample(self, second: int) -> Row:
         """The row for the second that ends now (counters are per second, levels are as of now)."""

@@ -54,6 +54,8 @@ class Ec2Config(ConfigModel):
     bootstrap_rate: PositiveSeconds = 10.0
     canary_interval: PositiveSeconds = 5.0
     port: Port = 8000
+    netmgr_workers: int = Field(1, ge=1)  # the Network Manager's propagation workers
+    propagation_time: PositiveSeconds = 0.2  # seconds to push one instance's or droplet's network state
 
     @model_validator(mode="after")
     def _margin_fits(self) -> Ec2Config:
@@ -223,6 +225,12 @@ class RelaxThrottles(_Timed):
     kind: Literal[OperatorKind.RELAX_THROTTLES]
 
 
+class DisableNlbFailover(_Timed):
+    """The operators turn off the NLBs' automatic DNS failover: their nodes stay in DNS whatever the checks say."""
+
+    kind: Literal[OperatorKind.DISABLE_NLB_FAILOVER]
+
+
 class RestartDwfm(_Timed):
     """The operators restart the DWFM hosts, clearing their queues."""
 
@@ -233,7 +241,8 @@ Fault = Annotated[
     EnactorDelay | PlannerChurn | RouterDown | KillNode | SlowNode | LoadSpike, Field(discriminator="kind")
 ]
 OperatorAction = Annotated[
-    RestoreDns | ThrottleDwfm | RestartDwfm | RestartPoller | RelaxThrottles, Field(discriminator="kind")
+    RestoreDns | ThrottleDwfm | RestartDwfm | RestartPoller | RelaxThrottles | DisableNlbFailover,
+    Field(discriminator="kind"),
 ]
 
 

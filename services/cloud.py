@@ -7,8 +7,9 @@ scenario file into these settings; nothing here knows the file format.
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from services import runtime
@@ -33,9 +34,11 @@ from services.dynamodb.tables import Storage
 from services.ec2.dwfm import DwfmSettings
 from services.ec2.service import EC2_NAME, Ec2Service
 from services.events import EventLog
+from services.http import Routes
 from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
 from services.net import Address, Network
 from services.nginx import NginxFront, backend_address, require_nginx
+from services.nlb import NetworkLoadBalancer
 from services.node import HttpNode, Killable
 from services.outside import OutsideCalls
 from services.runtime import TaskStatus
@@ -68,6 +71,8 @@ class Ec2Settings:
     dwfm: DwfmSettings
     slots_per_droplet: int
     canary_interval: float
+    netmgr_workers: int = 1
+    propagation_time: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -130,11 +135,21 @@ class Cloud:
         self.dns = DnsControlPlane(network, events, settings.dns, targets, rng_for, probe)
         self.ec2 = self._ec2(settings.ec2, rng_for) if settings.ec2 is not None else None
         self.lambda_ = self._lambda(settings.lambda_, rng_for) if settings.lambda_ is not None else None
-        self.declared = [self._declared(d, rng_for) for d in settings.services]
-        self.declared_nodes = [
-            HttpNode(d.name, network, d.routes, (f"127.0.5.{i}", d.settings.port), events)
-            for i, d in enumerate(self.declared, start=1)
-        ]
+        # The user's declared services: plain ones on 127.0.5.N; those behind an NLB on targets it launches.
+        self.declared: list[DeclaredService] = []  # every instance of every declared service (several behind an NLB)
+        self.declared_nodes: list[HttpNode] = []
+        self.nlbs: list[NetworkLoadBalancer] = []
+        plain = itertools.count(1)
+        behind = itertools.count(1)
+        for declared in settings.services:
+            clients = self._declared_clients(declared, rng_for)
+            if declared.nlb is None:
+                service = DeclaredService(declared, clients, rng_for(declared.name))
+                self.declared.append(service)
+                address = (f"127.0.5.{next(plain)}", declared.port)
+                self.declared_nodes.append(HttpNode(declared.name, network, service.routes, address, events))
+            else:
+                self.nlbs.append(self._nlb(declared, clients, rng_for, behind))
 
     def client_policy(self, who: str) -> ClientPolicy:
         """A fresh client policy of the policy set for the client `who` (its own random stream)."""
@@ -171,6 +186,8 @@ class Cloud:
             api_spec=CapacitySpec(workers=64, queue_limit=1024),
             slots_per_droplet=config.slots_per_droplet,
             canary_interval=config.canary_interval,
+            netmgr_workers=config.netmgr_workers,
+            propagation_time=config.propagation_time,
             rng_for=rng_for,
             client_policy=self.client_policy,
             server_policy=self.server_policy,
@@ -200,7 +217,45 @@ class Cloud:
             supervised=config.poller_supervised,
         )
 
-    def _declared(self, settings: DeclaredSettings, rng_for: Callable[[str], random.Random]) -> DeclaredService:
+    def _nlb(
+        self,
+        declared: DeclaredSettings,
+        clients: dict[str, ServiceClient],
+        rng_for: Callable[[str], random.Random],
+        addresses: Iterator[int],
+    ) -> NetworkLoadBalancer:
+        if self.ec2 is None or declared.nlb is None:
+            raise ValueError(f"{declared.name}: an NLB's targets are EC2 instances: it needs EC2")
+        first = next(addresses)
+        for _ in range(max(declared.nlb.targets, declared.nlb.nodes) - 1):
+            next(addresses)
+
+        def target(k: int) -> Routes:
+            service = DeclaredService(declared, clients, rng_for(f"{declared.name}-{k}"))
+            self.declared.append(service)
+            return service.routes
+
+        stub = StubResolver(self.network, self.dns.settings.resolver, rng_for(f"{declared.name}-nlb-stub"), cache=True)
+        ec2 = ServiceClient(
+            self.network, stub, EC2_NAME, self.ec2.address[1], rng_for(f"{declared.name}-nlb"), timeout=5.0
+        )
+        return NetworkLoadBalancer(
+            declared.name,
+            declared_name(declared.name),
+            declared.nlb,
+            self.network,
+            self.events,
+            self.dns.zone,
+            ec2,
+            self.ec2.netmgr,
+            target,
+            declared.port,
+            first,
+        )
+
+    def _declared_clients(
+        self, settings: DeclaredSettings, rng_for: Callable[[str], random.Random]
+    ) -> dict[str, ServiceClient]:
         stub = StubResolver(self.network, self.dns.settings.resolver, rng_for(f"{settings.name}-stub"), cache=True)
         ports = {"dynamodb": (REGIONAL, self.settings.dynamodb_port)}
         if self.settings.ec2 is not None:
@@ -220,7 +275,7 @@ class Cloud:
             )
             for service in wanted
         }
-        return DeclaredService(settings, clients, rng_for(settings.name))
+        return clients
 
     def listeners(self) -> list[Listener]:
         settings = self.dns.settings
@@ -241,8 +296,14 @@ class Cloud:
             found["ec2"] = [self.ec2.api.routes.outside]
         if self.lambda_ is not None:
             found["lambda"] = [self.lambda_.function.routes.outside]
-        found |= {d.name: [d.routes.outside] for d in self.declared}
+        for d in self.declared:
+            found.setdefault(d.name, []).append(d.routes.outside)
         return found
+
+    def disable_nlb_failover(self) -> None:
+        """The operators' action of 09:36 PDT: NLB nodes stay in DNS whatever their health checks say."""
+        for nlb in self.nlbs:
+            nlb.disable_failover()
 
     def endpoints(self) -> dict[str, str]:
         """Each service's endpoint URL by its DNS name, keyed as the AWS SDKs name the service
@@ -253,6 +314,7 @@ class Cloud:
         if self.lambda_ is not None:
             found["lambda"] = f"http://{LAMBDA_NAME}:{self.lambda_.address[1]}"
         found |= {n.name: f"http://{declared_name(n.name)}:{n.address[1]}" for n in self.declared_nodes}
+        found |= {b.name: f"http://{declared_name(b.name)}:{b.port}" for b in self.nlbs}
         return found
 
     def clients(self) -> list[ServiceClient]:
@@ -262,7 +324,8 @@ class Cloud:
             found += [self.ec2.dynamodb, self.ec2.canary_client]
         if self.lambda_ is not None:
             found += [self.lambda_.function.dynamodb, self.lambda_.function.ec2, self.lambda_.invoke_client]
-        found += [client for d in self.declared for client in d.clients.values()]
+        found += list({id(c): c for d in self.declared for c in d.clients.values()}.values())  # shared by targets
+        found += [nlb.ec2 for nlb in self.nlbs]
         return found
 
     async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
@@ -292,10 +355,13 @@ class Cloud:
                     [Change(Action.UPSERT, RecordSet(LAMBDA_NAME, (WeightedAddress(self.lambda_.address[0]),), 60))]
                 )
                 await tg.start(self.lambda_.run)
-            for service, node in zip(self.declared, self.declared_nodes, strict=True):
-                record = RecordSet(declared_name(service.name), (WeightedAddress(node.address[0]),), 60)
+            for node in self.declared_nodes:
+                record = RecordSet(declared_name(node.name), (WeightedAddress(node.address[0]),), 60)
                 self.dns.zone.change([Change(Action.UPSERT, record)])
                 await tg.start(node.run)
+            for nlb in self.nlbs:
+                await tg.start(nlb.run)
+            for service in {d.name: d for d in self.declared}.values():  # one set-up per service (its tables)
                 tg.start_soon(service.set_up)
             task_status.started()
 
@@ -310,4 +376,6 @@ class Cloud:
         if self.lambda_ is not None:
             nodes["lambda"] = self.lambda_.node
         nodes |= {node.name: node for node in self.declared_nodes}
+        nodes |= {t.name: t.node for nlb in self.nlbs for t in nlb.targets}
+        nodes |= {node.name: node for nlb in self.nlbs for node in nlb.nodes}
         return nodes

@@ -28,6 +28,7 @@ from services.errors import CallFailed, CascadesimError
 from services.exchange import DEADLINE_HEADER, parse_deadline
 from services.http import HttpRequest, HttpResponse, Routes, json_response
 from services.lambda_.service import FUNCTION
+from services.nlb import NlbSettings
 
 INVOKE_PATH = f"/2015-03-31/functions/{FUNCTION}/invocations"
 
@@ -47,6 +48,7 @@ class DeclaredSettings:
     port: int
     capacity: CapacitySpec
     operations: Mapping[str, tuple[CallSettings, ...]]
+    nlb: NlbSettings | None = None  # behind a Network Load Balancer, on EC2 instances (services/nlb.py)
 
 
 class DependencyFailed(CascadesimError):

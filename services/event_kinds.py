@@ -60,6 +60,8 @@ class EventKind(StrEnum):
     LAUNCHES_RECOVERED = "launches_recovered"  # RunInstances succeeds again
     PROPAGATION_BACKLOG = "propagation_backlog"  # the Network Manager's queue is past its threshold
     PROPAGATION_BACKLOG_DRAINED = "propagation_backlog_drained"  # ... and empty again
+    NLB_TARGET_OUT = "nlb_target_out"  # an NLB took a target out of service (its health checks failed)
+    NLB_TARGET_IN = "nlb_target_in"  # ... and back in (they passed again)
 
     # Lambda (services/lambda_/).
     INVOCATIONS_FAILING = "invocations_failing"  # Invoke fails
@@ -88,6 +90,7 @@ class OperatorKind(StrEnum):
     RESTART_DWFM = "restart_dwfm"  # they restart the DWFM hosts, clearing their queues
     RELAX_THROTTLES = "relax_throttles"  # they lift the DWFM throttle once the system has recovered
     RESTART_POLLER = "restart_poller"  # they restart Lambda's stuck event-source poller
+    DISABLE_NLB_FAILOVER = "disable_nlb_failover"  # they turn NLB DNS failover off (09:36 PDT)
 
 
 # The control plane's routine steps, several a second: in events.jsonl, but no KPI reads them and a 14-hour run has

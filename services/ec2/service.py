@@ -38,6 +38,8 @@ class Ec2Service:
         slots_per_droplet: int,
         canary_interval: float,
         rng_for: Callable[[str], random.Random],
+        netmgr_workers: int = 1,
+        propagation_time: float = 0.2,
         client_policy: Callable[[str], ClientPolicy],
         server_policy: Callable[[], ServerPolicy],
     ) -> None:
@@ -63,7 +65,14 @@ class Ec2Service:
             drop_expired=server.drop_expired,
         )
         net = server_policy()
-        self.netmgr = NetworkManager(events, rng_for("netmgr"), admission=net.admission, discipline=net.discipline)
+        self.netmgr = NetworkManager(
+            events,
+            rng_for("netmgr"),
+            workers=netmgr_workers,
+            propagation_time=propagation_time,
+            admission=net.admission,
+            discipline=net.discipline,
+        )
         self.fleet = Fleet(slots_per_droplet)
         self.api = Ec2Api("ec2-1", self.dwfm, self.fleet, api_spec, rng_for("ec2-1"), self.netmgr, events)
         self.api_node = HttpNode("ec2-api", network, self.api.routes, address, events)
