@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from scenarios.declared import Call, DeclaredService, NlbConfig, Operation, ServiceCapacity, ServiceTimeSpec
 from scenarios.runner import run_virtual
-from services.event_kinds import EventKind
+from scenarios.schema import DisableNlbFailover
+from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import changed, shipped
 
 CONNECT = DeclaredService(
@@ -35,3 +36,51 @@ def test_targets_cycle_out_and_in_only_with_a_propagation_backlog() -> None:
     assert len(outs) >= 2 and len(ins) >= 2
     assert min(outs) > 100  # the backlog of the DWFM fix at 110 s, not the start
     assert _cycles(0.02) == ([], [])
+
+
+def _tight(share: float | None, operator: tuple[object, ...] = ()) -> tuple[list[float], list[int], float]:
+    """Eight targets checked by two checkers (four each), tight capacity: a new checker's failures take four
+    targets out at once. Returns the removals' times, the removals per interval, and the service's error share
+    from 110 s to 150 s (the backlog after the operators' fix)."""
+    connect = changed(
+        CONNECT,
+        capacity=ServiceCapacity(workers=1, queue_limit=4, service_time=ServiceTimeSpec(mean=0.3)),
+        operations={"Contact": Operation(calls=(Call(service="dynamodb", operation="GetItem", table="contacts"),))},
+        nlb=NlbConfig(targets=8, nodes=2, checkers=2, checker_lifetime=8, check_interval=1, max_removed_share=share),
+    )
+    scenario = shipped("cascade-live")
+    assert scenario.load is not None
+    load = changed(scenario.load, mix={"dynamodb": 6, "ec2": 2, "lambda": 2, "connect": 10})
+    scenario = changed(
+        scenario,
+        services=(connect,),
+        load=load,
+        ec2={"propagation_time": 0.2},
+        operator=(*scenario.operator, *operator),
+    )
+    run = run_virtual(scenario)
+    assert run.users is not None
+    asked = ok = 0
+    for (second, kind), counts in run.users.outcomes.rows.items():
+        if kind == "connect" and 110 <= second < 150:
+            asked, ok = asked + counts["logical"], ok + counts["ok"]
+    outs = [e.t for e in run.events.events if e.kind == EventKind.NLB_TARGET_OUT]
+    return outs, run.cloud.nlbs[0].removed_per_interval, 1 - ok / asked
+
+
+def test_velocity_control_caps_each_intervals_removals_and_lowers_the_error_rate() -> None:
+    """Without velocity control an interval takes four of the eight targets out; with max_removed_share 0.25, no
+    interval removes more than two, and the service's error share during the flapping is lower."""
+    _, free, errors_free = _tight(None)
+    _, capped, errors_capped = _tight(0.25)
+    assert max(free) == 4 and max(capped) <= 2
+    assert errors_capped < errors_free
+
+
+def test_disabling_nlb_failover_ends_the_flapping() -> None:
+    """The operators' disable_nlb_failover at 115 s: no target goes out after it, though the backlog lasts."""
+    action = DisableNlbFailover(kind=OperatorKind.DISABLE_NLB_FAILOVER, at=115)
+    outs, _, _ = _tight(None, (action,))
+    flapping, _, _ = _tight(None)
+    assert [t for t in flapping if t > 115]  # without the action, targets still go out after 115 s
+    assert not [t for t in outs if t > 115]
