@@ -19,6 +19,7 @@ that names the field: an unknown service or operation, a call to a section the s
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -40,19 +41,24 @@ class ServiceTimeSpec(ConfigModel):
     mean: Seconds = 0.002
     p99: Seconds | None = None
 
-    @model_validator(mode="after")
-    def _p99_for_lognormal(self) -> ServiceTimeSpec:
-        if self.kind == "lognormal" and (self.p99 is None or self.p99 <= self.mean):
-            raise FieldProblem("p99", self.p99, "a lognormal service time needs a p99 above its mean")
-        return self
-
 
 class ServiceCapacity(ConfigModel):
     """The declared service's own capacity model (services/capacity.py), per node."""
 
-    workers: int = Field(16, ge=1)
-    queue_limit: int = Field(256, ge=0)
+    workers: int = Field(16, ge=1, le=100_000)
+    queue_limit: int = Field(256, ge=0, le=10_000_000)
     service_time: ServiceTimeSpec = ServiceTimeSpec()
+
+    @model_validator(mode="after")
+    def _service_time_works(self) -> ServiceCapacity:
+        from services.capacity import ServiceTime
+
+        st = self.service_time
+        try:
+            ServiceTime(st.kind, st.mean, st.p99)
+        except ValueError as exc:
+            raise FieldProblem("service_time", st.model_dump(exclude_none=True), str(exc)) from None
+        return self
 
 
 class Call(ConfigModel):
@@ -106,8 +112,8 @@ class DeclaredService(ConfigModel):
 
     @model_validator(mode="after")
     def _name_free(self) -> DeclaredService:
-        if self.name in RESERVED:
-            raise FieldProblem("name", self.name, "is a built-in service's name; pick another")
+        if self.name in RESERVED or re.fullmatch(r"(router|nginx)-[0-9]+", self.name):
+            raise FieldProblem("name", self.name, "is a built-in service's or node's name; pick another")
         for operation in self.operations:
             if not operation.isidentifier():
                 raise FieldProblem(f"operations.{operation}", operation, "must be a name like AssumeRole")
@@ -119,12 +125,27 @@ def check_dependencies(services: tuple[DeclaredService, ...], sections: dict[str
     depends on itself through others. `sections` says which built-in services the scenario runs. Raises
     FieldProblem (its field under `services`)."""
     declared = {s.name: s for s in services}
+    if len(services) > 254:
+        raise FieldProblem("services", f"{len(services)} services", "at most 254 (they share 127.0.5.0/24)")
+    behind = [s for s in services if s.nlb is not None]
+    for field, total in (
+        ("targets", sum(s.nlb.targets for s in behind if s.nlb)),
+        ("nodes", sum(s.nlb.nodes for s in behind if s.nlb)),
+    ):
+        if total > 254:
+            raise FieldProblem(f"services[].nlb.{field}", total, "at most 254 in all (one loopback /24 each)")
+    node_names = {f"{s.name}-{k}" for s in behind if s.nlb for k in range(1, s.nlb.targets + 1)}
+    node_names |= {f"{s.name}-nlb-{k}" for s in behind if s.nlb for k in range(1, s.nlb.nodes + 1)}
     seen: set[str] = set()
     for i, service in enumerate(services):
         if service.nlb is not None and not sections.get("ec2", False):
             raise FieldProblem(f"services[{i}].nlb", "...", "needs an [ec2] section: its targets are EC2 instances")
         if service.name in seen:
             raise FieldProblem(f"services[{i}].name", service.name, "is declared twice")
+        if service.name in node_names:
+            raise FieldProblem(
+                f"services[{i}].name", service.name, "is the name of another service's NLB target or node"
+            )
         seen.add(service.name)
         for op_name, operation in service.operations.items():
             for j, call in enumerate(operation.calls):

@@ -31,4 +31,6 @@ def on_free_ports(scenario: Scenario) -> Scenario:
         update["ec2"] = scenario.ec2.model_copy(update={"port": free_port("127.0.2.1")})
     if scenario.lambda_ is not None:
         update["lambda_"] = scenario.lambda_.model_copy(update={"port": free_port("127.0.3.1")})
+    if scenario.services:  # declared services (127.0.5.N), and an NLB's targets and nodes (127.0.6.N, 127.0.7.N)
+        update["services"] = tuple(s.model_copy(update={"port": free_port("127.0.5.1")}) for s in scenario.services)
     return scenario.model_copy(update=update)

@@ -294,6 +294,12 @@ class Scenario(ConfigModel):
                 raise FieldProblem(f"load.mix.{kind}", kind, f"must be one of {known}")
             if weight and getattr(self, "lambda_" if kind == "lambda" else kind) is None:
                 raise FieldProblem(f"load.mix.{kind}", weight, f"needs a [{kind}] section")
+        behind = [s.nlb for s in self.services if s.nlb is not None]
+        if behind and self.ec2 is not None:
+            needed = sum(nlb.targets + nlb.checkers + 1 for nlb in behind)  # +1: a checker being replaced
+            slots = self.ec2.droplets * self.ec2.slots_per_droplet
+            if needed > slots:
+                raise FieldProblem("services", f"{needed} instances", f"the NLBs need more than [ec2] has ({slots})")
         check_dependencies(
             self.services, {"dynamodb": True, "ec2": self.ec2 is not None, "lambda": self.lambda_ is not None}
         )

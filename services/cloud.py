@@ -141,8 +141,10 @@ class Cloud:
         self.nlbs: list[NetworkLoadBalancer] = []
         plain = itertools.count(1)
         behind = itertools.count(1)
+        self._declared_clients_made: list[ServiceClient] = []  # closed with the cloud, however far it got
         for declared in settings.services:
             clients = self._declared_clients(declared, rng_for)
+            self._declared_clients_made += clients.values()
             if declared.nlb is None:
                 service = DeclaredService(declared, clients, rng_for(declared.name))
                 self.declared.append(service)
@@ -324,7 +326,7 @@ class Cloud:
             found += [self.ec2.dynamodb, self.ec2.canary_client]
         if self.lambda_ is not None:
             found += [self.lambda_.function.dynamodb, self.lambda_.function.ec2, self.lambda_.invoke_client]
-        found += list({id(c): c for d in self.declared for c in d.clients.values()}.values())  # shared by targets
+        found += self._declared_clients_made
         found += [nlb.ec2 for nlb in self.nlbs]
         return found
 
@@ -337,6 +339,8 @@ class Cloud:
             with runtime.CancelScope(shield=True):
                 for client in self.clients():
                     await client.aclose()
+                for nlb in self.nlbs:
+                    await nlb.aclose()
 
     async def _run(self, task_status: TaskStatus[None]) -> None:
         async with runtime.create_task_group() as tg:

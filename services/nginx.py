@@ -107,7 +107,7 @@ http {{
         keepalive 32;
     }}
     server {{
-        listen {listen[0]}:{listen[1]} reuseport;
+        listen {listen[0]}:{listen[1]};
         location / {{
             proxy_pass http://router;
             proxy_http_version 1.1;
@@ -148,18 +148,20 @@ class NginxFront:
                         reported = True
                         task_status.started(self.address)
             self.up = False
-            self._wanted = runtime.Event()
             await self._wanted.wait()
 
     def kill(self) -> None:
+        """nginx stops (SIGTERM, its fast shutdown); a `revive` starts a new one."""
         if self._scope is not None and self.up:
             self._scope.cancel()
             self.up = False
+            self._wanted = runtime.Event()  # made here, so that a revive before the stop has finished is kept
             self.events.emit(
                 EventKind.NODE_KILLED, self.name, f"{self.name} (nginx) stopped: nothing listens on {_at(self.address)}"
             )
 
     def revive(self) -> None:
+        """nginx starts again at the same address (a no-op if it was not stopped)."""
         if self._scope is not None and not self.up and self._scope.cancel_called:
             self._wanted.set()
             self.events.emit(

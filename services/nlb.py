@@ -23,6 +23,7 @@ back in service, none taken out again.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -43,6 +44,8 @@ from services.node import HttpNode
 
 @dataclass(frozen=True)
 class NlbSettings:
+    """An NLB's shape and its health checks (scenarios/declared.py's NlbConfig, as plain settings)."""
+
     targets: int = 3
     nodes: int = 2
     check_interval: float = 2.0
@@ -54,12 +57,16 @@ class NlbSettings:
 
 @dataclass
 class Target:
+    """One of the service's instances behind the NLB."""
+
     name: str
     instance: str  # its EC2 instance id, whose network state must be propagated
     node: HttpNode
 
 
 class NetworkLoadBalancer:
+    """The NLB of one declared service: its nodes, its targets, its health-check fleet."""
+
     def __init__(
         self,
         name: str,
@@ -85,7 +92,8 @@ class NetworkLoadBalancer:
         self.target_routes = target_routes
         self.port = port
         self.first_address = first_address
-        self.failover = settings.dns_failover
+        self.dns_failover = settings.dns_failover  # a node whose checks fail leaves the DNS answer
+        self.disabled = False  # the operators turned automatic failover off: nothing is taken out any more
         self.targets: list[Target] = []
         self.checkers: list[str] = []
         self.target_health = HealthBook(settings.rules)
@@ -125,7 +133,7 @@ class NetworkLoadBalancer:
 
     def disable_failover(self) -> None:
         """What the operators did at 09:36 PDT: every node and target back in service, none taken out again."""
-        self.failover = False
+        self.disabled = True
         for book in (self.target_health, self.node_health):
             for name in book.members:
                 book.members[name].in_service = True
@@ -142,19 +150,25 @@ class NetworkLoadBalancer:
             await runtime.sleep(1.0)
 
     async def _rotate(self) -> None:
-        """Replace the oldest checker with a newly launched instance, one at a time."""
+        """Replace the oldest checker with a newly launched instance, one at a time, terminating the old one."""
         every = self.settings.checker_lifetime / max(1, self.settings.checkers)
         while True:
             await runtime.sleep(every)
             fresh = await self._launch()
-            self.checkers = [*self.checkers[1:], fresh]
+            retired, self.checkers = self.checkers[0], [*self.checkers[1:], fresh]
+            body = json.dumps({"Action": "TerminateInstances", "InstanceIds": [retired]}).encode()
+            await self.ec2.call("POST", "/", content=body)  # a failed termination leaves a slot taken, as in EC2
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def _check(self) -> None:
-        """Each interval, every target and node checked by its own checker (a stable assignment, as a health-check
-        fleet shards its work): a checker without network state fails every check it makes."""
+        """Each interval, every target and node checked by the checker whose share it is (the k-th by the k-th
+        checker, modulo; as the fleet is replaced, the shares move along with the list): a checker without network
+        state fails every check it makes."""
         while True:
             await runtime.sleep(self.settings.check_interval)
-            if not self.failover:  # the operators turned it off: everything stays in service
+            if self.disabled:  # the operators turned it off: everything stays in service
                 continue
             results = {
                 target.name: self._reachable(self.checkers[k % len(self.checkers)])
@@ -181,7 +195,8 @@ class NetworkLoadBalancer:
 
     def _publish(self) -> None:
         """The service's DNS answer: the nodes in service, or all of them without DNS failover."""
-        chosen = self.node_health.in_service() if self.failover else [n.name for n in self.nodes]
+        use_checks = self.dns_failover and not self.disabled
+        chosen = self.node_health.in_service() if use_checks else [n.name for n in self.nodes]
         addresses = tuple(WeightedAddress(n.address[0]) for n in self.nodes if n.name in chosen)
         self.zone.change([Change(Action.UPSERT, RecordSet(self.dns_name, addresses, 5))])
 
@@ -191,6 +206,8 @@ class NetworkLoadBalancer:
     async def _forward(self, request: HttpRequest) -> HttpResponse:
         in_service = set(self.target_health.in_service())
         pool = [t for t in self.targets if t.name in in_service] or self.targets  # fail open
+        if not pool:  # still launching its targets
+            return _unavailable(f"{self.name}: no target launched yet")
         target = pool[next(self._turn) % len(pool)]
         host, port = target.node.address
         try:
@@ -201,6 +218,10 @@ class NetworkLoadBalancer:
                 content=request.body,
             )
         except httpx.HTTPError as exc:  # the target did not answer: the NLB resets the client's connection
-            reply = json_response({"__type": "ServiceUnavailableException", "message": f"{target.name}: {exc}"}, 503)
-            reply.headers["x-amzn-errortype"] = "ServiceUnavailableException"
-            return reply
+            return _unavailable(f"{target.name}: {exc}")
+
+
+def _unavailable(message: str) -> HttpResponse:
+    reply = json_response({"__type": "ServiceUnavailableException", "message": message}, 503)
+    reply.headers["x-amzn-errortype"] = "ServiceUnavailableException"
+    return reply

@@ -108,7 +108,15 @@ BROKEN = [
     ),
     (
         {"services": [{"name": "dynamodb", "operations": {"Go": {}}}]},
-        "services[0].name = 'dynamodb': is a built-in service's name",
+        "services[0].name = 'dynamodb': is a built-in service's or node's name",
+    ),
+    (
+        {"services": [{"name": "router-1", "operations": {"Go": {}}}]},
+        "services[0].name = 'router-1': is a built-in service's or node's name",
+    ),
+    (
+        {"ec2": {"droplets": 1}, "services": [{"name": "c", "operations": {"Go": {}}, "nlb": {"targets": 8}}]},
+        "services = '12 instances': the NLBs need more than [ec2] has (4)",
     ),
     (
         {"load": {"mix": {"shop": 1}, "stages": [{"until": 10, "users": 1}]}},
