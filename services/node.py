@@ -53,13 +53,13 @@ class HttpNode:
                         reported = True
                         task_status.started(bound)
             self.up = False
-            self._wanted = runtime.Event()
             await self._wanted.wait()
 
     def kill(self) -> None:
         if self._scope is not None and self.up:
             self._scope.cancel()
             self.up = False
+            self._wanted = runtime.Event()  # made here, so that a revive before the serving has stopped is kept
             self.events.emit(
                 EventKind.NODE_KILLED, self.name, f"{self.name} is down: nothing listens on {_at(self.address)}"
             )

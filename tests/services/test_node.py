@@ -1,0 +1,33 @@
+"""A node that kill_node stops and revives (virtual time)."""
+
+from __future__ import annotations
+
+from services import runtime
+from services.events import EventLog
+from services.http import Routes, json_response
+from services.node import HttpNode
+from services.virtual import run_in_virtual_time
+from services.virtual_network import VirtualNetwork
+
+
+def test_a_revive_right_after_a_kill_brings_the_node_back() -> None:
+    """kill() then revive() in the same instant, before the node's serving has wound down: it listens again."""
+
+    async def main() -> list[bool]:
+        async def ok(request: object) -> object:
+            return json_response({"ok": True})
+
+        node = HttpNode(
+            "n", VirtualNetwork(0.0005), Routes([("GET", "/", ok)]), ("127.0.9.1", 80), EventLog(runtime.current_time)
+        )
+        seen = []
+        async with runtime.create_task_group() as tg:
+            await tg.start(node.run)
+            node.kill()
+            node.revive()
+            await runtime.sleep(1)
+            seen.append(node.up)
+            tg.cancel_scope.cancel()
+        return seen
+
+    assert run_in_virtual_time(main) == [True]
