@@ -48,6 +48,8 @@ class ServerConfig(ConfigModel):
     discipline: DisciplineKind = "fifo"
     max_age: PositiveSeconds = 0.1
     drop_expired: bool = False
+    # Velocity control for every NLB of the run (AWS's fix after 2025-10-20), unless a service's [nlb] sets its own
+    nlb_max_removed_share: float | None = Field(None, gt=0, le=1)
 
     def settings(self) -> ServerSettings:
         return ServerSettings(**self.model_dump())
@@ -75,6 +77,7 @@ class PolicySet(ConfigModel):
             s.admission if s.admission != "none" else "",
             s.discipline if s.discipline != "fifo" else "",
             "drop expired" if s.drop_expired else "",
+            f"NLB velocity {s.nlb_max_removed_share:.0%}" if s.nlb_max_removed_share is not None else "",
         )
         return self.name, client, ", ".join(part for part in parts if part) or "-", self.description
 

@@ -237,6 +237,10 @@ class Cloud:
             self.declared.append(service)
             return service.routes
 
+        nlb = declared.nlb
+        share = self.settings.server.nlb_max_removed_share
+        if nlb.rules.max_removed_share is None and share is not None:  # the policy set's velocity control
+            nlb = replace(nlb, rules=replace(nlb.rules, max_removed_share=share))
         stub = StubResolver(self.network, self.dns.settings.resolver, rng_for(f"{declared.name}-nlb-stub"), cache=True)
         ec2 = ServiceClient(
             self.network, stub, EC2_NAME, self.ec2.address[1], rng_for(f"{declared.name}-nlb"), timeout=5.0
@@ -244,7 +248,7 @@ class Cloud:
         return NetworkLoadBalancer(
             declared.name,
             declared_name(declared.name),
-            declared.nlb,
+            nlb,
             self.network,
             self.events,
             self.dns.zone,

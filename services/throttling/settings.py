@@ -66,6 +66,7 @@ class ServerSettings:
     discipline: DisciplineKind = "fifo"
     max_age: float = 0.1
     drop_expired: bool = False
+    nlb_max_removed_share: float | None = None  # velocity control for the NLBs (services/nlb_health.py)
 
 
 def client_policy(settings: ClientSettings, rng: random.Random) -> ClientPolicy:

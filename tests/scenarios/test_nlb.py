@@ -38,7 +38,9 @@ def test_targets_cycle_out_and_in_only_with_a_propagation_backlog() -> None:
     assert _cycles(0.02) == ([], [])
 
 
-def _tight(share: float | None, operator: tuple[object, ...] = ()) -> tuple[list[float], list[int], float, int]:
+def _tight(
+    share: float | None, operator: tuple[object, ...] = (), policy: str = "naive"
+) -> tuple[list[float], list[int], float, int]:
     """Eight targets checked by two checkers (four each), tight capacity: a new checker's failures take four
     targets out at once. Returns the removals' times, the removals per interval, and the service's error share
     from 110 s to 150 s (the backlog after the operators' fix), and how many targets are in service at the end."""
@@ -57,6 +59,7 @@ def _tight(share: float | None, operator: tuple[object, ...] = ()) -> tuple[list
         load=load,
         ec2={"propagation_time": 0.2},
         operator=(*scenario.operator, *operator),
+        policy=policy,
     )
     run = run_virtual(scenario)
     assert run.users is not None
@@ -86,3 +89,10 @@ def test_disabling_nlb_failover_ends_the_flapping() -> None:
     flapping, _, _, _ = _tight(None)
     assert [t for t in flapping if t > 115]
     assert not [t for t in outs if t > 115] and in_service == 8
+
+
+def test_velocity_control_comes_with_the_policy_set_that_has_it() -> None:
+    """queue-admission (AWS's post-incident fixes) caps every NLB at a quarter of its targets an interval, where the
+    service's own [nlb] says nothing."""
+    _, removed, _, _ = _tight(None, policy="queue-admission")
+    assert removed and max(removed) <= 2
