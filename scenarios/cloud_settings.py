@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from scenarios.capacity_config import CapacityConfig
 from scenarios.declared import DeclaredService, NlbConfig
 from scenarios.policies import PolicySet, load_policy_set, policy_path
-from scenarios.schema import CapacityConfig, Scenario
+from scenarios.schema import Scenario
 from services.capacity import CapacitySpec, ServiceTime
 from services.cloud import DNS_HOST, CloudSettings, Ec2Settings, LambdaNodeSettings
 from services.declared import CallSettings, DeclaredSettings
@@ -64,12 +65,10 @@ def cloud_settings(scenario: Scenario, *, live: bool = False) -> CloudSettings:
 
 def declared_settings(service: DeclaredService) -> DeclaredSettings:
     """A declared service as services/declared.py takes it."""
-    capacity = service.capacity
-    time = capacity.service_time
     return DeclaredSettings(
         name=service.name,
         port=service.port,
-        capacity=CapacitySpec(capacity.workers, ServiceTime(time.kind, time.mean, time.p99), capacity.queue_limit),
+        capacity=capacity_spec(service.capacity),
         operations={
             name: tuple(
                 CallSettings(c.service, c.operation, c.table, c.cache_ttl, c.on_failure == "serve_from_cache")

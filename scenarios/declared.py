@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from scenarios.capacity_config import CapacityConfig, ServiceTimeConfig
 from scenarios.fields import ConfigModel, Port, PositiveSeconds, Seconds
 from scenarios.problems import FieldProblem
 
@@ -36,29 +37,9 @@ BUILT_IN = {
 RESERVED = frozenset({*BUILT_IN, "ec2_api", "ec2-api", "dwfm", "netmgr", "clients", "app", "dns", "second"})
 
 
-class ServiceTimeSpec(ConfigModel):
-    kind: Literal["constant", "exponential", "lognormal"] = "exponential"
-    mean: Seconds = 0.002
-    p99: Seconds | None = None
-
-
-class ServiceCapacity(ConfigModel):
-    """The declared service's own capacity model (services/capacity.py), per node."""
-
-    workers: int = Field(16, ge=1, le=100_000)
-    queue_limit: int = Field(256, ge=0, le=10_000_000)
-    service_time: ServiceTimeSpec = ServiceTimeSpec()
-
-    @model_validator(mode="after")
-    def _service_time_works(self) -> ServiceCapacity:
-        from services.capacity import ServiceTime
-
-        st = self.service_time
-        try:
-            ServiceTime(st.kind, st.mean, st.p99)
-        except ValueError as exc:
-            raise FieldProblem("service_time", st.model_dump(exclude_none=True), str(exc)) from None
-        return self
+def _service_capacity() -> CapacityConfig:
+    """A declared service's default capacity, per node: 16 workers, 256 waiting, 2 ms a request."""
+    return CapacityConfig(workers=16, queue_limit=256, service_time=ServiceTimeConfig(mean=0.002))
 
 
 class Call(ConfigModel):
@@ -106,7 +87,7 @@ class DeclaredService(ConfigModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
     port: Port = 8000
-    capacity: ServiceCapacity = ServiceCapacity()
+    capacity: CapacityConfig = Field(default_factory=_service_capacity)
     operations: dict[str, Operation] = Field(min_length=1)
     nlb: NlbConfig | None = None
 

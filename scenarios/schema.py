@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from scenarios.capacity_config import CapacityConfig
 from scenarios.declared import DeclaredService, check_dependencies
 from scenarios.fields import ConfigModel, Port, PositiveSeconds, Seconds
 from scenarios.policies import POLICY_DIR, policy_path
@@ -72,32 +73,6 @@ class LambdaConfig(ConfigModel):
     config_ttl: PositiveSeconds = 30.0
     poller_supervised: bool = False
     port: Port = 8000
-
-
-class ServiceTimeConfig(ConfigModel):
-    kind: Literal["constant", "exponential", "lognormal"] = "exponential"
-    mean: Seconds = 0.005
-    p99: PositiveSeconds | None = None
-
-
-class CapacityConfig(ConfigModel):
-    """A node's capacity model: see services/capacity.py."""
-
-    workers: int = Field(64, ge=1, le=100_000)
-    queue_limit: int = Field(1024, ge=0, le=10_000_000)
-    service_time: ServiceTimeConfig = ServiceTimeConfig()
-    drop_expired: bool = False
-
-    @model_validator(mode="after")
-    def _lognormal_has_p99(self) -> CapacityConfig:
-        from services.capacity import ServiceTime
-
-        st = self.service_time
-        try:
-            ServiceTime(st.kind, st.mean, st.p99)
-        except ValueError as exc:
-            raise FieldProblem("service_time", st.model_dump(exclude_none=True), str(exc)) from None
-        return self
 
 
 class DynamoDbConfig(ConfigModel):

@@ -25,11 +25,10 @@ from pathlib import Path
 import anyio
 from anyio.abc import Process
 
-from services import runtime
 from services.errors import CascadesimError, ListenError
-from services.event_kinds import EventKind
 from services.events import EventLog
 from services.net import Address, require_loopback
+from services.node import RestartableNode
 from services.runtime import TaskStatus
 
 PACKAGE = "nginx"  # Debian's package
@@ -120,55 +119,24 @@ http {{
 """
 
 
-class NginxFront:
+class NginxFront(RestartableNode):
     """A real nginx at a load-balancer address, in front of one router's app; faults can kill and revive it."""
 
     def __init__(self, name: str, address: Address, upstream: Address, events: EventLog, binary: str) -> None:
         require_loopback(address[0])
         require_loopback(upstream[0])
-        self.name = name
-        self.address = address
+        super().__init__(name, address, events)
         self.upstream = upstream
-        self.events = events
         self.binary = binary  # require_nginx()'s
-        self.up = False
         self.pid: int | None = None
-        self._scope: runtime.CancelScope | None = None
-        self._wanted = runtime.Event()
 
-    async def run(self, *, task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED) -> None:
-        """Keep nginx running until cancelled; report `started` once it first accepts connections."""
-        reported = False
-        while True:
-            with runtime.CancelScope() as self._scope:
-                async with anyio.create_task_group() as tg:
-                    await tg.start(self._serve)
-                    self.up = True
-                    if not reported:
-                        reported = True
-                        task_status.started(self.address)
-            self.up = False
-            await self._wanted.wait()
+    def _down(self) -> str:
+        return f"{self.name} (nginx) stopped: nothing listens on {_at(self.address)}"
 
-    def kill(self) -> None:
-        """nginx stops (SIGTERM, its fast shutdown); a `revive` starts a new one."""
-        if self._scope is not None and self.up:
-            self._scope.cancel()
-            self.up = False
-            self._wanted = runtime.Event()  # made here, so that a revive before the stop has finished is kept
-            self.events.emit(
-                EventKind.NODE_KILLED, self.name, f"{self.name} (nginx) stopped: nothing listens on {_at(self.address)}"
-            )
+    def _back(self) -> str:
+        return f"{self.name} (nginx) listens on {_at(self.address)} again"
 
-    def revive(self) -> None:
-        """nginx starts again at the same address (a no-op if it was not stopped)."""
-        if self._scope is not None and not self.up and self._scope.cancel_called:
-            self._wanted.set()
-            self.events.emit(
-                EventKind.NODE_REVIVED, self.name, f"{self.name} (nginx) listens on {_at(self.address)} again"
-            )
-
-    async def _serve(self, *, task_status: TaskStatus[None]) -> None:
+    async def _serve(self, *, task_status: TaskStatus[Address]) -> None:
         prefix = await anyio.to_thread.run_sync(self._prepare)
         process = await anyio.open_process(
             [self.binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
@@ -180,7 +148,7 @@ class NginxFront:
         self.pid = process.pid
         try:
             await self._until_ready(process, prefix)
-            task_status.started()
+            task_status.started(self.address)
             status = await process.wait()
             raise NginxUnavailable(f"{self.name}: nginx exited with status {status}: {_last_error(prefix)}")
         finally:

@@ -27,18 +27,27 @@ class Killable(Protocol):
         """The node is back (a no-op if it was not killed)."""
 
 
-class HttpNode:
-    """A node's routes served at `address` on the Network, which faults can kill and revive."""
+class RestartableNode:
+    """A node whose process faults can kill and revive: `_serve` runs until a kill cancels it, and a revival starts
+    it again at the same address. Subclasses say how they serve and how their going down and coming back read."""
 
-    def __init__(self, name: str, network: Network, app: HttpApp, address: Address, events: EventLog) -> None:
+    def __init__(self, name: str, address: Address, events: EventLog) -> None:
         self.name = name
-        self.network = network
-        self.app = app
         self.address = address
         self.events = events
         self.up = False
         self._scope: runtime.CancelScope | None = None
         self._wanted = runtime.Event()
+
+    async def _serve(self, *, task_status: TaskStatus[Address]) -> None:
+        """Serve until cancelled; report the bound address once serving."""
+        raise NotImplementedError
+
+    def _down(self) -> str:
+        return f"{self.name} is down: nothing listens on {_at(self.address)}"
+
+    def _back(self) -> str:
+        return f"{self.name} listens on {_at(self.address)} again"
 
     async def run(self, *, task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; report `started` once the node first listens. A kill stops the serving, a
@@ -47,7 +56,7 @@ class HttpNode:
         while True:
             with runtime.CancelScope() as self._scope:
                 async with runtime.create_task_group() as tg:
-                    bound = await tg.start(self.network.serve_http, self.app, self.address)
+                    bound = await tg.start(self._serve)
                     self.up = True
                     if not reported:
                         reported = True
@@ -60,14 +69,24 @@ class HttpNode:
             self._scope.cancel()
             self.up = False
             self._wanted = runtime.Event()  # made here, so that a revive before the serving has stopped is kept
-            self.events.emit(
-                EventKind.NODE_KILLED, self.name, f"{self.name} is down: nothing listens on {_at(self.address)}"
-            )
+            self.events.emit(EventKind.NODE_KILLED, self.name, self._down())
 
     def revive(self) -> None:
         if self._scope is not None and not self.up and self._scope.cancel_called:
             self._wanted.set()
-            self.events.emit(EventKind.NODE_REVIVED, self.name, f"{self.name} listens on {_at(self.address)} again")
+            self.events.emit(EventKind.NODE_REVIVED, self.name, self._back())
+
+
+class HttpNode(RestartableNode):
+    """A node's routes served at `address` on the Network, which faults can kill and revive."""
+
+    def __init__(self, name: str, network: Network, app: HttpApp, address: Address, events: EventLog) -> None:
+        super().__init__(name, address, events)
+        self.network = network
+        self.app = app
+
+    async def _serve(self, *, task_status: TaskStatus[Address]) -> None:
+        await self.network.serve_http(self.app, self.address, task_status=task_status)
 
 
 def _at(address: Address) -> str:

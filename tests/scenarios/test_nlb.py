@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from scenarios.declared import Call, DeclaredService, NlbConfig, Operation, ServiceCapacity, ServiceTimeSpec
+from scenarios.capacity_config import CapacityConfig, ServiceTimeConfig
+from scenarios.declared import Call, DeclaredService, NlbConfig, Operation
 from scenarios.runner import run_virtual
 from scenarios.schema import DisableNlbFailover
 from services.event_kinds import EventKind, OperatorKind
@@ -10,7 +11,7 @@ from tests.helpers import changed, shipped
 
 CONNECT = DeclaredService(
     name="connect",
-    capacity=ServiceCapacity(workers=2, queue_limit=8, service_time=ServiceTimeSpec(mean=0.05)),
+    capacity=CapacityConfig(workers=2, queue_limit=8, service_time=ServiceTimeConfig(mean=0.05)),
     operations={"Contact": Operation(calls=(Call(service="lambda", operation="Invoke"),))},
     nlb=NlbConfig(targets=4, nodes=2, checkers=4, checker_lifetime=8, check_interval=1),
 )
@@ -46,7 +47,7 @@ def _tight(
     from 110 s to 150 s (the backlog after the operators' fix), and how many targets are in service at the end."""
     connect = changed(
         CONNECT,
-        capacity=ServiceCapacity(workers=1, queue_limit=4, service_time=ServiceTimeSpec(mean=0.3)),
+        capacity=CapacityConfig(workers=1, queue_limit=4, service_time=ServiceTimeConfig(mean=0.3)),
         operations={"Contact": Operation(calls=(Call(service="dynamodb", operation="GetItem", table="contacts"),))},
         nlb=NlbConfig(targets=8, nodes=2, checkers=2, checker_lifetime=8, check_interval=1, max_removed_share=share),
     )
