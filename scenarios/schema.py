@@ -234,6 +234,7 @@ class Scenario(ConfigModel):
     lambda_: LambdaConfig | None = Field(None, alias="lambda")
     policy: str = "naive"
     live_compression: float = Field(1.0, ge=1, le=10_000, allow_inf_nan=False)
+    live_from: Seconds = 0.0  # live runs compress the times after this one (before it: the trigger, as written)
     load: LoadConfig | None = None
     services: tuple[DeclaredService, ...] = ()  # services of the user's (scenarios/declared.py)
     faults: tuple[Fault, ...] = ()
@@ -278,6 +279,8 @@ class Scenario(ConfigModel):
         check_dependencies(
             self.services, {"dynamodb": True, "ec2": self.ec2 is not None, "lambda": self.lambda_ is not None}
         )
+        if self.live_from >= self.duration:
+            raise FieldProblem("live_from", _plain(self.live_from), f"must come before the end (duration = {self.duration:g})")
         if self.dns.authority_port == self.dns.resolver_port:
             raise FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self
@@ -298,21 +301,29 @@ class Scenario(ConfigModel):
 
 def for_live(scenario: Scenario) -> Scenario:
     """The scenario as a live run plays it: with `live_compression` = k, the operator actions, the load stages and
-    the run's end come k times sooner, so an incident of hours keeps its phases' order and proportions in minutes
-    of real time. Faults (the trigger, e.g. the race) play as written: their mechanics have their own time scale."""
+    the run's end come k times sooner, counted from `live_from`, so an incident of hours keeps its phases' order
+    and proportions in minutes of real time. `live_from` is when the incident begins (the race emptying the record,
+    say): the trigger before it plays as written, and so do the faults, whose mechanics have their own time scale.
+    A time t after `live_from` becomes live_from + (t - live_from) / k."""
     k = scenario.live_compression
     if k == 1:
         return scenario
+    origin = scenario.live_from
+
+    def sooner(t: float) -> float:
+        return t if t <= origin else origin + (t - origin) / k
+
     load = scenario.load
     if load is not None:
-        stages = tuple(stage.model_copy(update={"until": stage.until / k}) for stage in load.stages)
+        stages = tuple(stage.model_copy(update={"until": sooner(stage.until)}) for stage in load.stages)
         load = load.model_copy(update={"stages": stages})
     return scenario.model_copy(
         update={
-            "duration": scenario.duration / k,
-            "operator": tuple(a.model_copy(update={"at": a.at / k}) for a in scenario.operator),
+            "duration": sooner(scenario.duration),
+            "operator": tuple(a.model_copy(update={"at": sooner(a.at)}) for a in scenario.operator),
             "load": load,
             "live_compression": 1.0,
+            "live_from": 0.0,
         }
     )
 
@@ -331,3 +342,8 @@ def parse_scenario(data: dict[str, Any], origin: str) -> Scenario:
 
 
 __all__ = ["ScenarioError", "describe", "read_toml"]  # re-exported: where a config model is, its errors are
+
+
+def _plain(number: float) -> float | int:
+    """500.0 as the user wrote it, 500."""
+    return int(number) if number.is_integer() else number
