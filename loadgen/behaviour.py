@@ -59,6 +59,7 @@ class UserBehaviour:
     timeout: float = 2.0  # a logical request's deadline, seconds after it starts
     attempt_timeout: float | None = None  # one attempt's timeout within it (None: the whole deadline)
     outbox: int = 0  # failed requests kept to send again, back to back, once the service answers
+    keep_instances: int | None = None  # an EC2 user terminates its oldest instance once it holds more than this
 
     def pick(self, rng: random.Random) -> Task:
         # The same draw as choices(weights=...), which sums the weights up on every call.
@@ -85,18 +86,37 @@ class UserLoop:
         self.rng = rng
         self.outbox: deque[Request] = deque(maxlen=behaviour.outbox)
         self._draining = False
+        self.instances: deque[str] = deque()  # an EC2 user's running instances, oldest first
 
     def next_request(self) -> Request:
         if self._draining and self.outbox:
             return self.outbox.popleft()
+        keep = self.behaviour.keep_instances
+        if keep is not None and len(self.instances) > keep:
+            return _ec2("TerminateInstances", {"InstanceIds": [self.instances[0]]})
         return self.behaviour.pick(self.rng).build(self.rng)
 
-    def finished(self, request: Request, outcome: str) -> float:
-        """Note how `request` ended (an OUTCOME_CLASSES name); returns the seconds to wait before the next."""
+    def finished(self, request: Request, outcome: str, body: bytes = b"") -> float:
+        """Note how `request` ended (an OUTCOME_CLASSES name, and the reply's body when there was one); returns
+        the seconds to wait before the next."""
+        if self.behaviour.keep_instances is not None and outcome in ("ok", "client_error"):
+            self._note_instances(request, body)
         self._draining = outcome == "ok"
         if outcome in REQUEUED:
             self.outbox.append(request)
         return 0.0 if self._draining and self.outbox else self.behaviour.wait_time(self.rng)
+
+    def _note_instances(self, request: Request, body: bytes) -> None:
+        """A launch adds its instances; a termination (done, or refused because the instance is gone) drops one."""
+        try:
+            if request.name == "EC2 TerminateInstances":
+                for instance in json.loads(request.body)["InstanceIds"]:
+                    if instance in self.instances:
+                        self.instances.remove(instance)
+            elif request.name == "EC2 RunInstances":
+                self.instances.extend(str(i["InstanceId"]) for i in json.loads(body).get("Instances", []))
+        except (ValueError, AttributeError, TypeError, KeyError):
+            return
 
 
 @dataclass(frozen=True)
@@ -272,6 +292,7 @@ EC2_USER = UserBehaviour(
     wait=(2.0, 5.0),
     timeout=5.0,
     outbox=5,
+    keep_instances=3,  # a fleet that turns over: launches never fill EC2 up, however long the run
 )
 LAMBDA_USER = UserBehaviour(
     "lambda", "lambda.us-east-1.cloud.test", 8000, (Task("Invoke", 1, _invoke),), timeout=3.0, outbox=10

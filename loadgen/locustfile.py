@@ -135,7 +135,8 @@ class CascadeUser(FastHttpUser):
         result = self.drive(self._exchange(request, began + behaviour.timeout), work.name)
         outcome_class = classify(result.outcome)
         OUTCOMES.record(int(began - RUN_START), behaviour.name, result.attempts, outcome_class)
-        self.pause = self.loop.finished(work, outcome_class)
+        body = result.reply.body if result.reply is not None else b""
+        self.pause = self.loop.finished(work, outcome_class, body)
 
     def _exchange(self, request: Request, deadline: float | None) -> Generator[Step, Any, Result]:
         behaviour = self.behaviour

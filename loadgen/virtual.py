@@ -133,7 +133,8 @@ class VirtualUsers:
                     )
                     outcome = classify(result.outcome)
                     self.outcomes.record(int(began - start), behaviour.name, result.attempts, outcome)
-                    await runtime.sleep(loop.finished(request, outcome))
+                    body = result.reply.body if result.reply is not None else b""
+                    await runtime.sleep(loop.finished(request, outcome, body))
             finally:
                 with runtime.CancelScope(shield=True):
                     await client.aclose()

@@ -37,9 +37,11 @@ from reports.columns import (
     P99_MS,
     QUEUE,
     SECOND,
+    client_kinds,
     clients,
     node_column,
 )
+from reports.kpis import error_windows
 from services.event_kinds import EventKind
 from services.events import Event
 
@@ -235,7 +237,13 @@ def timeline(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
     if observed:
         traces.append(_points(observed, "observed", "#555", "circle"))
     lanes = ["observed", "operators", "DNS empty", "faults"]
-    layout = chart_layout("Timeline", rows, events, height=230)
+    for kind, windows in sorted(error_windows(rows, client_kinds(rows[0])).items(), reverse=True) if rows else ():
+        if windows:  # each service's error windows on the same timeline, under the story
+            lane = f"{kind} errors"
+            lanes.insert(0, lane)
+            for start, stop in windows:
+                traces.append(_bar([start, stop], lane, "#8e44ad", f"{start}–{stop} s: {kind}: under half succeed"))
+    layout = chart_layout("Timeline", rows, events, height=150 + 20 * len(lanes))
     layout["yaxis"] = {"categoryorder": "array", "categoryarray": lanes, "fixedrange": True}
     layout["showlegend"] = False
     layout["hovermode"] = "closest"

@@ -39,6 +39,8 @@ SMOOTHING_SECONDS = 10
 SLO_SUCCESS = 0.99
 ERROR_SHARE = 0.5  # a second in which under half a kind's requests succeed is in an error window
 MIN_WINDOW_SECONDS = 3
+JOIN_SHARE = 0.005  # ... or this share of the run, if longer: an error window of hours is not cut by a lucky minute
+MIN_WINDOW_SHARE = 0.002
 
 HARMLESS = {FaultKind.ENACTOR_DELAY, FaultKind.PLANNER_CHURN}  # they change conditions, not capacity or load
 
@@ -64,8 +66,9 @@ DEFINITIONS = {
     "succeeded.",
     "time_to_recover_by_kind": "Per client kind (a service the clients use), time_to_recover_s for that kind alone.",
     "error_windows": f"Per client kind, the spans [start, end] in seconds during which under {ERROR_SHARE:.0%} of its "
-    f"logical requests succeeded, spans at most {SMOOTHING_SECONDS} s apart joined, spans shorter than "
-    f"{MIN_WINDOW_SECONDS} s left out.",
+    f"logical requests succeeded, spans at most {SMOOTHING_SECONDS} s or {JOIN_SHARE:.1%} of the run apart joined "
+    f"(whichever is longer), spans shorter than {MIN_WINDOW_SECONDS} s or {MIN_WINDOW_SHARE:.1%} of the run left out: "
+    "the same incident at full length and compressed gives the same windows.",
 }
 
 
@@ -141,7 +144,7 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "slo_violation_minutes": _slo_minutes(rows),
         "episodes": episodes,
         "time_to_recover_by_kind": by_kind or None,
-        "error_windows": _error_windows(rows, kinds) or None,
+        "error_windows": error_windows(rows, kinds) or None,
     }
 
 
@@ -215,7 +218,11 @@ def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
     return minutes
 
 
-def _error_windows(rows: Sequence[Row], kinds: Sequence[str]) -> dict[str, list[list[int]]]:
+def error_windows(rows: Sequence[Row], kinds: Sequence[str]) -> dict[str, list[list[int]]]:
+    """Per client kind, its error windows (DEFINITIONS["error_windows"])."""
+    length = float(rows[-1][SECOND]) if rows else 0.0
+    join = max(SMOOTHING_SECONDS, JOIN_SHARE * length)
+    shortest = max(MIN_WINDOW_SECONDS, MIN_WINDOW_SHARE * length)
     windows: dict[str, list[list[int]]] = {}
     for kind in kinds:
         spans: list[list[int]] = []
@@ -224,11 +231,11 @@ def _error_windows(rows: Sequence[Row], kinds: Sequence[str]) -> dict[str, list[
             if logical == 0 or ok / logical >= ERROR_SHARE:
                 continue
             second = int(row[SECOND])
-            if spans and second - 1 - spans[-1][1] <= SMOOTHING_SECONDS:
+            if spans and second - 1 - spans[-1][1] <= join:
                 spans[-1][1] = second
             else:
                 spans.append([second - 1, second])  # the row for second N covers N-1 to N
-        windows[kind] = [span for span in spans if span[1] - span[0] >= MIN_WINDOW_SECONDS]
+        windows[kind] = [span for span in spans if span[1] - span[0] >= shortest]
     return windows
 
 

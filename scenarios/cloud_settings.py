@@ -89,6 +89,8 @@ def nlb_settings(nlb: NlbConfig) -> NlbSettings:
         checkers=nlb.checkers,
         checker_lifetime=nlb.checker_lifetime,
         dns_failover=nlb.dns_failover,
+        check_capacity=nlb.check_capacity,
+        change_cost=nlb.change_cost,
     )
 
 

@@ -280,7 +280,9 @@ class Scenario(ConfigModel):
             self.services, {"dynamodb": True, "ec2": self.ec2 is not None, "lambda": self.lambda_ is not None}
         )
         if self.live_from >= self.duration:
-            raise FieldProblem("live_from", _plain(self.live_from), f"must come before the end (duration = {self.duration:g})")
+            raise FieldProblem(
+                "live_from", _plain(self.live_from), f"must come before the end (duration = {self.duration:g})"
+            )
         if self.dns.authority_port == self.dns.resolver_port:
             raise FieldProblem("dns.resolver_port", self.dns.resolver_port, "must differ from dns.authority_port")
         return self

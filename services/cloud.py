@@ -257,6 +257,7 @@ class Cloud:
             target,
             declared.port,
             first,
+            rng_for(f"{declared.name}-checks"),
         )
 
     def _declared_clients(

@@ -64,6 +64,7 @@ class DeclaredService:
         self.clients = clients  # by the service each call names
         self.capacity = CapacityModel(settings.capacity, rng)
         self._cache: dict[tuple[str, int], tuple[float, bytes]] = {}  # (operation, call) -> (kept until, answer)
+        self._hosts: dict[tuple[str, int], str] = {}  # (operation, call) -> the instance its last launch gave
         self.routes = Routes([("POST", "/{operation}", self._operation), ("GET", "/health", self._health)])
         self.app = self.routes.asgi
 
@@ -106,7 +107,7 @@ class DeclaredService:
             if kept is not None and kept[0] > now:
                 from_cache += 1
                 continue
-            answer = await self._call(call, deadline)
+            answer = await self._call(call, deadline, key)
             if answer is not None:
                 if call.cache_ttl > 0:
                     self._cache[key] = (runtime.current_time() + call.cache_ttl, answer)
@@ -117,8 +118,10 @@ class DeclaredService:
             raise DependencyFailed(f"{name}: {call.service} {call.operation} failed")
         return from_cache
 
-    async def _call(self, call: CallSettings, deadline: float | None) -> bytes | None:
-        """The call's answer when it succeeded, else None."""
+    async def _call(self, call: CallSettings, deadline: float | None, key: tuple[str, int]) -> bytes | None:
+        """The call's answer when it succeeded, else None. A RunInstances that launched an instance replaces the
+        one the same call launched last time (a host replacement: it is terminated), so a service's hosts do not
+        fill EC2 up however often it runs."""
         client = self.clients[call.service]
         try:
             if call.service == "dynamodb":
@@ -132,7 +135,25 @@ class DeclaredService:
                 response = await client.request("POST", f"/{call.operation}", content=b"{}", deadline=deadline)
         except CallFailed:
             return None
-        return response.content if response.status_code < 400 else None
+        if response.status_code >= 400:
+            return None
+        if call.service == "ec2" and call.operation == "RunInstances":
+            await self._replace_host(key, response.content, deadline)
+        return response.content
+
+    async def _replace_host(self, key: tuple[str, int], answer: bytes, deadline: float | None) -> None:
+        try:
+            instance = str(json.loads(answer)["Instances"][0]["InstanceId"])
+        except (ValueError, LookupError, TypeError):
+            return
+        retired = self._hosts.get(key)
+        self._hosts[key] = instance
+        if retired is not None:
+            body = json.dumps({"Action": "TerminateInstances", "InstanceIds": [retired]}).encode()
+            try:
+                await self.clients["ec2"].request("POST", "/", content=body, deadline=deadline)
+            except CallFailed:
+                return  # its slot stays taken, as in EC2
 
 
 def _dynamodb_body(call: CallSettings) -> dict[str, object]:

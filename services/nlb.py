@@ -14,6 +14,11 @@ new checkers stay without network state, so targets and nodes go out and come ba
 one, they are propagated before their first check and nothing flaps.
 Nothing here is scripted: the flapping comes from the backlog and the checks.
 
+The fleet's own load follows services/nlb_health.py's CheckLoad: with a `check_capacity`, every change of
+membership costs the fleet work, and checks that come late fail, so flapping, once the backlog starts it, can
+keep itself going (AWS: "the alternating health check results increased the load on the health check subsystem,
+causing it to degrade") until failover is disabled.
+
 Membership follows services/nlb_health.py (thresholds, velocity control, failing open): a target out of service
 gets no requests, and with DNS failover on, a node whose checks fail leaves the service's DNS answer.
 `disable_nlb_failover` turns the automatic failover off, as the operators did at 09:36 PDT: every node and target
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,7 +44,7 @@ from services.event_kinds import EventKind
 from services.events import EventLog
 from services.http import HttpRequest, HttpResponse, Routes, json_response
 from services.net import Network
-from services.nlb_health import HealthBook, HealthRules
+from services.nlb_health import CheckLoad, HealthBook, HealthRules
 from services.node import HttpNode
 
 
@@ -53,6 +59,8 @@ class NlbSettings:
     checkers: int = 3
     checker_lifetime: float = 30.0
     dns_failover: bool = True
+    check_capacity: float | None = None  # checks' worth of work the fleet does per interval (None: no limit)
+    change_cost: float = 0.0  # work each membership change adds (its DNS update and re-checks)
 
 
 @dataclass
@@ -80,6 +88,7 @@ class NetworkLoadBalancer:
         target_routes: Callable[[int], Routes],
         port: int,
         first_address: int,
+        rng: random.Random,
     ) -> None:
         self.name = name
         self.dns_name = dns_name
@@ -98,6 +107,8 @@ class NetworkLoadBalancer:
         self.checkers: list[str] = []
         self.target_health = HealthBook(settings.rules)
         self.node_health = HealthBook(settings.rules)
+        self.check_load = CheckLoad(settings.check_capacity, settings.change_cost)
+        self._rng = rng  # which checks come late when the fleet is behind
         self.nodes = [
             HttpNode(
                 f"{name}-nlb-{i}",
@@ -134,6 +145,7 @@ class NetworkLoadBalancer:
     def disable_failover(self) -> None:
         """What the operators did at 09:36 PDT: every node and target back in service, none taken out again."""
         self.disabled = True
+        self.check_load.clear()
         for book in (self.target_health, self.node_health):
             for name in book.members:
                 book.members[name].in_service = True
@@ -170,10 +182,13 @@ class NetworkLoadBalancer:
             await runtime.sleep(self.settings.check_interval)
             if self.disabled:  # the operators turned it off: everything stays in service
                 continue
+            members = [t.name for t in self.targets] + [n.name for n in self.nodes]
+            late = set(self._rng.sample(members, self.check_load.late(len(members))))
             results = {
                 target.name: self._reachable(self.checkers[k % len(self.checkers)])
                 and self._reachable(target.instance)
                 and target.node.up
+                and target.name not in late
                 for k, target in enumerate(self.targets)
             }
             removed, returned = self.target_health.record(results)
@@ -183,12 +198,15 @@ class NetworkLoadBalancer:
             for name in returned:
                 self.events.emit(EventKind.NLB_TARGET_IN, self.name, f"{name} back in service")
             node_results = {
-                node.name: self._reachable(self.checkers[(k + len(self.targets)) % len(self.checkers)]) and node.up
+                node.name: self._reachable(self.checkers[(k + len(self.targets)) % len(self.checkers)])
+                and node.up
+                and node.name not in late
                 for k, node in enumerate(self.nodes)
             }
             out, back = self.node_health.record(node_results)
             if out or back:
                 self._publish()
+            self.check_load.changed(len(removed) + len(returned) + len(out) + len(back))
 
     def _reachable(self, instance: str) -> bool:
         return self.netmgr.reachable(instance)

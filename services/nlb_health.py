@@ -69,3 +69,33 @@ class HealthBook:
         for name in removed:
             self.members[name].in_service = False
         return removed, returned
+
+
+@dataclass
+class CheckLoad:
+    """The health-check subsystem's own load, after AWS's account of 2025-10-20: "the alternating health check
+    results increased the load on the health check subsystem, causing it to degrade, resulting in delays in health
+    checks". Each interval the fleet can make `capacity` checks' worth of work (None: unlimited); every member's
+    check is one, and every change of membership (a member out, or back in: its DNS update and re-checks) adds
+    `change_cost` more. Work that does not fit waits for the next interval, ahead of that interval's checks; a
+    check still waiting when its interval ends is late, and a late check fails. So once flapping starts, its own
+    changes keep the fleet behind and the checks failing (a metastable loop) until no more changes are made."""
+
+    capacity: float | None = None
+    change_cost: float = 0.0
+    backlog: float = 0.0  # work carried into the next interval
+
+    def late(self, checks: int) -> int:
+        """How many of this interval's `checks` come too late (they are the last in line)."""
+        if self.capacity is None:
+            return 0
+        work = self.backlog + checks
+        self.backlog = max(0.0, work - self.capacity)
+        return min(checks, math.ceil(self.backlog - 1e-9))
+
+    def changed(self, changes: int) -> None:
+        if self.capacity is not None:
+            self.backlog += self.change_cost * changes
+
+    def clear(self) -> None:
+        self.backlog = 0.0

@@ -44,6 +44,27 @@ def test_stages_and_the_csv_format() -> None:
     ]
 
 
+def test_an_ec2_user_terminates_its_oldest_instance_once_it_holds_more_than_it_keeps() -> None:
+    """Launches add instances; past keep_instances the next request terminates the oldest (the fleet turns over);
+    a termination that EC2 refuses because the instance is gone drops it too, a failed one keeps it."""
+    import json
+
+    from loadgen.behaviour import EC2_USER, UserLoop
+
+    loop = UserLoop(EC2_USER, random.Random(1))
+    launch = next(t for t in EC2_USER.tasks if t.name == "RunInstances").build(loop.rng)
+    for k in range(4):
+        loop.finished(launch, "ok", json.dumps({"Instances": [{"InstanceId": f"i-{k}"}]}).encode())
+    assert list(loop.instances) == ["i-0", "i-1", "i-2", "i-3"]
+    terminate = loop.next_request()
+    assert terminate.name == "EC2 TerminateInstances" and json.loads(terminate.body)["InstanceIds"] == ["i-0"]
+    loop.finished(terminate, "server_error")
+    assert len(loop.instances) == 4
+    loop.finished(terminate, "client_error", b'{"Error": {"Code": "InvalidInstanceID.NotFound"}}')
+    assert list(loop.instances) == ["i-1", "i-2", "i-3"]
+    assert loop.next_request().name != "EC2 TerminateInstances"
+
+
 def test_dynamodb_users_see_dns_failures_during_the_race_and_success_around_it() -> None:
     """30 virtual DynamoDB users through dns-race.toml: fine before the race, DNS failures while the record is
     empty, fine again after restore_dns; naive clients send several attempts per request during the outage."""

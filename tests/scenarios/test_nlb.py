@@ -97,3 +97,39 @@ def test_velocity_control_comes_with_the_policy_set_that_has_it() -> None:
     service's own [nlb] says nothing."""
     _, removed, _, _ = _tight(None, policy="queue-admission")
     assert removed and max(removed) <= 2
+
+
+def _flapping(check_capacity: float | None, disable_at: float) -> list[float]:
+    """cascade-live for 400 s with CONNECT's NLB, its check fleet doing `check_capacity` checks' worth of work an
+    interval (each membership change costing 4), and the operators disabling failover at `disable_at`: the times
+    targets were taken out."""
+    nlb = changed(CONNECT.nlb, check_capacity=check_capacity, change_cost=4.0)
+    scenario = shipped("cascade-live")
+    assert scenario.load is not None
+    load = changed(
+        scenario.load,
+        mix={"dynamodb": 6, "ec2": 2, "lambda": 2, "connect": 4},
+        stages=(changed(scenario.load.stages[0], until=400),),
+    )
+    action = DisableNlbFailover(kind=OperatorKind.DISABLE_NLB_FAILOVER, at=disable_at)
+    scenario = changed(
+        scenario,
+        services=(changed(CONNECT, nlb=nlb),),
+        load=load,
+        ec2={"propagation_time": 0.2},
+        operator=(*scenario.operator, action),
+        duration=400,
+    )
+    run = run_virtual(scenario)
+    drained = [e.t for e in run.events.events if e.kind == EventKind.PROPAGATION_BACKLOG_DRAINED]
+    assert drained and drained[0] < 150  # the backlog that started it is long gone before the end
+    return [e.t for e in run.events.events if e.kind == EventKind.NLB_TARGET_OUT]
+
+
+def test_a_check_fleet_that_its_own_changes_overload_keeps_flapping_until_failover_is_disabled() -> None:
+    """With a check capacity barely above the checks, the flapping that the backlog started goes on long after the
+    backlog drained (each change costs the fleet work, late checks fail: AWS's "increased the load on the health
+    check subsystem"), until the operators disable failover at 300 s; without the limit it ends with the backlog."""
+    looping = _flapping(7, 300)
+    assert [t for t in looping if 250 < t < 300] and not [t for t in looping if t > 300]
+    assert not [t for t in _flapping(None, 300) if t > 150]

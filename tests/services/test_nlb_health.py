@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.nlb_health import HealthBook, HealthRules
+from services.nlb_health import CheckLoad, HealthBook, HealthRules
 
 
 def book(n: int, **rules: object) -> HealthBook:
@@ -49,3 +49,19 @@ def test_bad_rules_are_refused() -> None:
         HealthRules(healthy_threshold=0)
     with pytest.raises(ValueError, match="max_removed_share"):
         HealthRules(max_removed_share=1.5)
+
+
+def test_the_check_fleets_load_makes_late_checks_and_changes_add_to_it() -> None:
+    """Six checks an interval on a fleet that does seven: none late; two changes at cost 4 put 8 ahead of the next
+    interval's checks, so 8 + 6 - 7 = 7 wait (all six checks late); with no more changes it drains one a
+    interval. Without a capacity nothing is ever late."""
+    load = CheckLoad(capacity=7, change_cost=4)
+    assert load.late(6) == 0
+    load.changed(2)
+    assert load.late(6) == 6 and load.backlog == 7
+    assert [load.late(6) for _ in range(5)] == [6, 5, 4, 3, 2]
+    load.clear()
+    assert load.late(6) == 0
+    unlimited = CheckLoad()
+    unlimited.changed(100)
+    assert unlimited.late(6) == 0

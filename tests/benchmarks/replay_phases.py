@@ -1,0 +1,120 @@
+"""Benchmark (not a test): does the live replay keep the phases of the full-length one?
+
+Reads two run directories of scenarios/aws-2025-10-19.toml, one at full length (`cascadesim run … --virtual`) and
+one live (`cascadesim run …`, Locust), or makes them (about six and eight minutes on this project's 2-core
+machine), and prints, side by side, each phase's share of the incident (from the moment DynamoDB's regional
+record emptied to the end of the run) and the ratio of the live share to the full one:
+
+- the phases between the rows of the scenario's table: DNS empty → DNS repaired → DWFM fixed → SQS pollers → NLB
+  failover off → throttles off → the end (the rows after the first are the operators' actions);
+- what follows from them, not scripted: launches failing (InsufficientInstanceCapacity until they succeed again),
+  the NLBs' flapping (first to last target taken out), and each client kind's error windows (kpis.json).
+
+A table phase whose live share is more than 20 % off its full-length share is marked; exit status 1 if any is.
+The windows are printed for the order and proportions the scenario's comment states, not judged. Run:
+
+    .venv/bin/python -m tests.benchmarks.replay_phases [--full DIR] [--live DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from services.event_kinds import EventKind, OperatorKind
+from services.events import Event, read_events
+
+SCENARIO = "scenarios/aws-2025-10-19.toml"
+REGIONAL = "dynamodb.us-east-1.cloud.test has no addresses"
+ROWS = (
+    ("DNS repaired", OperatorKind.RESTORE_DNS),
+    ("DWFM fixed", OperatorKind.RESTART_DWFM),
+    ("SQS pollers", OperatorKind.RESTART_POLLER),
+    ("NLB failover off", OperatorKind.DISABLE_NLB_FAILOVER),
+    ("throttles off", OperatorKind.RELAX_THROTTLES),
+)
+TOLERANCE = 0.2
+
+
+def boundaries(events: list[Event]) -> list[tuple[str, float]]:
+    """The table's rows as (name, time): DNS empty, each operator action, the end."""
+    empty = next(e.t for e in events if e.kind == EventKind.RECORD_EMPTIED and REGIONAL in e.message)
+    rows = [("DNS empty", empty)]
+    for name, action in ROWS:
+        rows.append(
+            (name, next(e.t for e in events if e.kind == EventKind.OPERATOR_ACTION and e.message.startswith(action)))
+        )
+    rows.append(("end", next(e.t for e in events if e.kind == EventKind.RUN_STOPPED)))
+    return rows
+
+
+def windows(events: list[Event], kpis: dict[str, object]) -> dict[str, list[tuple[float, float]]]:
+    """What followed, not scripted: launches failing, NLB flapping, each kind's error windows."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    failing = [e.t for e in events if e.kind == EventKind.LAUNCHES_FAILING]
+    recovered = [e.t for e in events if e.kind == EventKind.LAUNCHES_RECOVERED]
+    found["launches failing"] = [(f, min([r for r in recovered if r > f], default=f)) for f in failing]
+    outs = [e.t for e in events if e.kind == EventKind.NLB_TARGET_OUT]
+    found["NLB flapping"] = [(min(outs), max(outs))] if outs else []
+    for kind, spans in sorted((kpis.get("error_windows") or {}).items()):  # type: ignore[union-attr]
+        found[f"{kind} errors"] = [(float(a), float(b)) for a, b in spans]
+    return found
+
+
+def _run(live: bool, into: Path) -> Path:
+    command = [str(Path(sys.executable).parent / "cascadesim"), "run", SCENARIO, "--out", str(into)]
+    print(f"running the replay {'live' if live else 'at full length (--virtual)'} into {into} ...", flush=True)
+    subprocess.run(command if live else [*command, "--virtual"], check=True, stdout=subprocess.DEVNULL)
+    return into
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", type=Path, help="a full-length run directory (made when missing)")
+    parser.add_argument("--live", type=Path, help="a live run directory (made when missing)")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="replay-phases-"))
+    full = args.full or _run(False, scratch / "full")
+    live = args.live or _run(True, scratch / "live")
+    loaded = []
+    for directory in (full, live):
+        events = read_events(directory / "events.jsonl")
+        kpis = json.loads((directory / "kpis.json").read_text(encoding="utf-8"))
+        loaded.append((boundaries(events), windows(events, kpis.get("values", kpis))))
+    (full_rows, full_windows), (live_rows, live_windows) = loaded
+    full_span = full_rows[-1][1] - full_rows[0][1]
+    live_span = live_rows[-1][1] - live_rows[0][1]
+    print(
+        f"\nthe incident: full {full_span:,.0f} s (from {full_rows[0][1]:.1f} s), live {live_span:.0f} s "
+        f"(from {live_rows[0][1]:.1f} s)\n"
+    )
+    print(f"{'phase':34} {'full':>14} {'share':>7} {'live':>13} {'share':>7} {'live/full':>9}")
+    off = 0
+    for k in range(len(full_rows) - 1):
+        name = f"{full_rows[k][0]} → {full_rows[k + 1][0]}"
+        f = full_rows[k + 1][1] - full_rows[k][1]
+        v = live_rows[k + 1][1] - live_rows[k][1]
+        ratio = (v / live_span) / (f / full_span)
+        mark = "" if abs(ratio - 1) <= TOLERANCE else "  << more than 20 % off"
+        off += bool(mark)
+        print(f"{name:34} {f:>12,.0f} s {f / full_span:>7.1%} {v:>11.1f} s {v / live_span:>7.1%} {ratio:>9.2f}{mark}")
+    print("\nwhat followed (start–end as shares of the incident; full | live):")
+    for name in sorted(set(full_windows) | set(live_windows)):
+        here, there = _spans(full_windows.get(name, []), full_rows), _spans(live_windows.get(name, []), live_rows)
+        print(f"  {name:22} {here:32} | {there}")
+    print(f"\nfull: {full}\nlive: {live}")
+    return 1 if off else 0
+
+
+def _spans(spans: list[tuple[float, float]], rows: list[tuple[str, float]]) -> str:
+    start, end = rows[0][1], rows[-1][1]
+    parts = [f"{(a - start) / (end - start):.1%}–{(b - start) / (end - start):.1%}" for a, b in spans]
+    return ", ".join(parts) if parts else "none"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
