@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,8 +41,9 @@ from reports.columns import (
     client_kinds,
     clients,
     node_column,
+    operations,
 )
-from reports.kpis import error_windows
+from reports.kpis import error_windows, operation_error_windows
 from services.event_kinds import EventKind
 from services.events import Event
 
@@ -237,18 +239,30 @@ def timeline(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
     if observed:
         traces.append(_points(observed, "observed", "#555", "circle"))
     lanes = ["observed", "operators", "DNS empty", "faults"]
-    for kind, windows in sorted(error_windows(rows, client_kinds(rows[0])).items(), reverse=True) if rows else ():
-        if windows:  # each service's error windows on the same timeline, under the story
-            lane = f"{kind} errors"
-            lanes.insert(0, lane)
-            for start, stop in windows:
-                traces.append(_bar([start, stop], lane, "#8e44ad", f"{start}–{stop} s: {kind}: under half succeed"))
+    for lane, windows in reversed(_error_lanes(rows)):  # each service's error windows, under the story
+        lanes.insert(0, lane)
+        for start, stop in windows:
+            traces.append(_bar([start, stop], lane, "#8e44ad", f"{start}–{stop} s: {lane}: under half succeed"))
     layout = chart_layout("Timeline", rows, events, height=150 + 20 * len(lanes))
     layout["yaxis"] = {"categoryorder": "array", "categoryarray": lanes, "fixedrange": True}
     layout["showlegend"] = False
     layout["hovermode"] = "closest"
     layout["margin"] = {**layout["margin"], "l": 90}
     return {"id": "timeline", "data": traces, "layout": layout}
+
+
+def _error_lanes(rows: Sequence[Row]) -> list[tuple[str, list[list[int]]]]:
+    """The timeline's error lanes: each client kind's error windows, then those of the operations of declared
+    services that have more than one (whose windows can differ: Redshift's queries and its cluster changes)."""
+    if not rows:
+        return []
+    lanes = [(f"{kind} errors", spans) for kind, spans in error_windows(rows, client_kinds(rows[0])).items() if spans]
+    per_service = Counter(service for service, _ in operations(rows[0]))
+    several = {service for service, count in per_service.items() if count > 1}
+    for name, spans in operation_error_windows(rows).items():
+        if spans and name.split(" ")[0] in several:
+            lanes.append((f"{name} errors", spans))
+    return lanes
 
 
 def _bar(xs: list[float], lane: str, colour: str, hover: str) -> dict[str, Any]:

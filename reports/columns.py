@@ -78,6 +78,21 @@ def clients(measure: str) -> str:
     return _CLIENTS + measure
 
 
+def operation_column(service: str, operation: str, outcome: str) -> str:
+    """A declared service's answers to one operation in a second: outcome "ok" or "failed" (429 or 503)."""
+    return f"{service}_op_{operation}_{outcome}"
+
+
+def operations(columns: Iterable[str]) -> list[tuple[str, str]]:
+    """The (service, operation) pairs that have columns among `columns`, sorted."""
+    found = set()
+    for column in columns:
+        service, op, rest = column.partition("_op_")
+        if op and rest.endswith("_ok"):
+            found.add((service, rest.removesuffix("_ok")))
+    return sorted(found)
+
+
 def clients_of(kind: str, measure: str) -> str:
     """A column of one user kind's clients (LOGICAL or OK)."""
     return f"{_CLIENTS}{kind}_{measure}"

@@ -27,6 +27,8 @@ from reports.columns import (
     SECOND,
     client_kinds,
     clients_of,
+    operation_column,
+    operations,
 )
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
@@ -65,6 +67,8 @@ DEFINITIONS = {
     "slo_violation_minutes": f"Per client kind, minutes in which under {SLO_SUCCESS:.0%} of logical requests "
     "succeeded.",
     "time_to_recover_by_kind": "Per client kind (a service the clients use), time_to_recover_s for that kind alone.",
+    "operation_error_windows": "Per operation of a declared service ([[services]]), as error_windows but from the "
+    "service's own answers (ok, or failed: throttled or a call that failed).",
     "error_windows": f"Per client kind, the spans [start, end] in seconds during which under {ERROR_SHARE:.0%} of its "
     f"logical requests succeeded, spans at most {SMOOTHING_SECONDS} s or {JOIN_SHARE:.1%} of the run apart joined "
     f"(whichever is longer), spans shorter than {MIN_WINDOW_SECONDS} s or {MIN_WINDOW_SHARE:.1%} of the run left out: "
@@ -145,6 +149,7 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "episodes": episodes,
         "time_to_recover_by_kind": by_kind or None,
         "error_windows": error_windows(rows, kinds) or None,
+        "operation_error_windows": operation_error_windows(rows) or None,
     }
 
 
@@ -220,14 +225,30 @@ def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
 
 def error_windows(rows: Sequence[Row], kinds: Sequence[str]) -> dict[str, list[list[int]]]:
     """Per client kind, its error windows (DEFINITIONS["error_windows"])."""
+    return _windows(
+        rows,
+        {kind: [(float(r[clients_of(kind, LOGICAL)]), float(r[clients_of(kind, OK)])) for r in rows] for kind in kinds},
+    )
+
+
+def operation_error_windows(rows: Sequence[Row]) -> dict[str, list[list[int]]]:
+    """Per declared service's operation ("service Operation"), its error windows from the service's answers."""
+    series = {}
+    for service, operation in operations(rows[0]) if rows else ():
+        ok, failed = operation_column(service, operation, "ok"), operation_column(service, operation, "failed")
+        series[f"{service} {operation}"] = [(float(r[ok]) + float(r[failed]), float(r[ok])) for r in rows]
+    return _windows(rows, series)
+
+
+def _windows(rows: Sequence[Row], series: Mapping[str, list[tuple[float, float]]]) -> dict[str, list[list[int]]]:
+    """The spans in which each series ((asked, ok) per row) is under ERROR_SHARE, joined and filtered."""
     length = float(rows[-1][SECOND]) if rows else 0.0
     join = max(SMOOTHING_SECONDS, JOIN_SHARE * length)
     shortest = max(MIN_WINDOW_SECONDS, MIN_WINDOW_SHARE * length)
     windows: dict[str, list[list[int]]] = {}
-    for kind in kinds:
+    for kind, counts in series.items():
         spans: list[list[int]] = []
-        for row in rows:
-            logical, ok = float(row[clients_of(kind, LOGICAL)]), float(row[clients_of(kind, OK)])
+        for row, (logical, ok) in zip(rows, counts, strict=True):
             if logical == 0 or ok / logical >= ERROR_SHARE:
                 continue
             second = int(row[SECOND])

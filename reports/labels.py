@@ -93,6 +93,7 @@ LABELS = {
     "slo_violation_minutes": Label("Minutes below the SLO", minutes_per_kind),
     "time_to_recover_by_kind": Label("Back after, by kind", per_kind_duration),
     "error_windows": Label("Error windows", windows_per_kind),
+    "operation_error_windows": Label("Error windows by operation", windows_per_kind),
     "program_attempts": Label("Your program's attempts", _count),
     "program_failed_attempts": Label("Your program's failed attempts", _count),
     "program_share_of_herd": Label("Your program's share of the herd", percent),

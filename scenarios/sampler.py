@@ -45,6 +45,7 @@ from reports.columns import (
     clients,
     clients_of,
     node_column,
+    operation_column,
 )
 from services import runtime
 from services.capacity import COUNTERS, CapacityModel
@@ -135,9 +136,25 @@ class Sampler:
             row[DWFM_LEASES] = self.cloud.ec2.dwfm.held(now=runtime.current_time())
         if self.cloud.lambda_ is not None:
             row[LAMBDA_POLLER_BACKLOG] = len(self.cloud.lambda_.poller.queue)
+        self._sample_operations(row)
         if self.outside:
             self._sample_outside(row)
         return row
+
+    def _sample_operations(self, row: Row) -> None:
+        """Each declared service's answers per operation (an NLB's targets summed), ok and failed."""
+        totals: dict[str, int] = {}
+        for settings in self.cloud.settings.services:  # every row alike, whatever is up
+            for operation in settings.operations:
+                for outcome in ("ok", "failed"):
+                    totals[operation_column(settings.name, operation, outcome)] = 0
+        for service in self.cloud.declared:
+            for operation, answers in service.answers.items():
+                for k, outcome in enumerate(("ok", "failed")):
+                    totals[operation_column(service.name, operation, outcome)] += answers[k]
+        for column, total in totals.items():
+            row[column] = total - self._outside_before.get(column, 0)
+            self._outside_before[column] = total
 
     def _sample_outside(self, row: Row) -> None:
         counters = self.cloud.outside_calls()

@@ -65,6 +65,7 @@ class DeclaredService:
         self.capacity = CapacityModel(settings.capacity, rng)
         self._cache: dict[tuple[str, int], tuple[float, bytes]] = {}  # (operation, call) -> (kept until, answer)
         self._hosts: dict[tuple[str, int], str] = {}  # (operation, call) -> the instance its last launch gave
+        self.answers: dict[str, list[int]] = {op: [0, 0] for op in settings.operations}  # op -> [ok, failed]
         self.routes = Routes([("POST", "/{operation}", self._operation), ("GET", "/health", self._health)])
         self.app = self.routes.asgi
 
@@ -89,12 +90,16 @@ class DeclaredService:
         if calls is None:
             return _error("UnknownOperationException", f"{self.name} has no operation {name}", 400)
         deadline = parse_deadline(request.headers.get(DEADLINE_HEADER))
+        answers = self.answers[name]
         try:
             cached = await self.capacity.serve(deadline, lambda: self._run(name, calls, deadline))
         except (Overloaded, Shed, DeadlineExceeded):
+            answers[1] += 1
             return _error("ThrottlingException", "Rate exceeded", 429)
         except DependencyFailed as exc:
+            answers[1] += 1
             return _error("ServiceUnavailableException", str(exc), 503)
+        answers[0] += 1
         return json_response({"operation": name, "calls": len(calls), "from_cache": cached})
 
     async def _run(self, name: str, calls: tuple[CallSettings, ...], deadline: float | None) -> int:

@@ -90,3 +90,32 @@ def test_each_kind_has_its_error_windows_and_its_recovery() -> None:
     assert kpis["error_windows"] == {"dynamodb": [[29, 64]], "shop": [[19, 28]]}
     assert kpis["time_to_recover_by_kind"]["dynamodb"] == kpis["time_to_recover_s"]
     assert kpis["time_to_recover_by_kind"]["shop"] is not None
+
+
+def test_a_declared_services_operations_have_error_windows_of_their_own() -> None:
+    """From the service's answers per operation: Query fails in 30-60, ModifyCluster in 30-100; the timeline draws
+    both, under the clients' lanes, since the service has two operations."""
+    from reports.charts import timeline
+
+    rows = series([10] * 164, empty=range(0))
+    for row in rows:
+        second = int(row[columns.SECOND])
+        query_down, modify_down = 30 < second <= 60, 30 < second <= 100
+        row[columns.operation_column("redshift", "Query", "ok")] = 0 if query_down else 5
+        row[columns.operation_column("redshift", "Query", "failed")] = 5 if query_down else 0
+        row[columns.operation_column("redshift", "ModifyCluster", "ok")] = 0 if modify_down else 2
+        row[columns.operation_column("redshift", "ModifyCluster", "failed")] = 2 if modify_down else 0
+    kpis = compute(rows, [])
+    assert kpis["operation_error_windows"] == {"redshift ModifyCluster": [[30, 100]], "redshift Query": [[30, 60]]}
+    lanes = timeline(rows, [])["layout"]["yaxis"]["categoryarray"]
+    assert lanes[:2] == ["redshift ModifyCluster errors", "redshift Query errors"]
+
+
+def test_error_windows_join_gaps_in_proportion_to_the_run() -> None:
+    """In a run of 20,000 s a 60-s lull inside an outage does not cut its window (joined within 0.5 % of the run,
+    100 s), and a 30-s blip is left out (under 0.2 % of the run, 40 s)."""
+    ok = [10] * 20_000
+    for second in [*range(5_000, 8_000), *range(8_060, 9_000), *range(15_000, 15_030)]:
+        ok[second] = 0
+    kpis = compute(series(ok, empty=range(0)), [])
+    assert kpis["error_windows"]["dynamodb"] == [[5_000, 9_000]]
