@@ -33,6 +33,7 @@ from services.dynamodb import Router
 from services.dynamodb.tables import Storage
 from services.ec2.dwfm import DwfmSettings
 from services.ec2.service import EC2_NAME, Ec2Service
+from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
 from services.http import Routes
 from services.lambda_ import LAMBDA_NAME, LambdaSettings, LambdaStack
@@ -311,6 +312,13 @@ class Cloud:
         """The operators' action of 09:36 PDT: NLB nodes stay in DNS whatever their health checks say."""
         for nlb in self.nlbs:
             nlb.disable_failover()
+        names = ", ".join(nlb.name for nlb in self.nlbs) or "none"
+        self.events.emit(
+            EventKind.OPERATOR_ACTION,
+            "operator",
+            f"disable_nlb_failover: every node and target of the NLBs ({names}) back in service, none taken out again",
+            action=OperatorKind.DISABLE_NLB_FAILOVER,
+        )
 
     def endpoints(self) -> dict[str, str]:
         """Each service's endpoint URL by its DNS name, keyed as the AWS SDKs name the service

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from services.event_kinds import EventKind, OperatorKind
 from services.events import Event, read_events
@@ -52,7 +53,7 @@ def boundaries(events: list[Event]) -> list[tuple[str, float]]:
     return rows
 
 
-def windows(events: list[Event], kpis: dict[str, object]) -> dict[str, list[tuple[float, float]]]:
+def windows(events: list[Event], kpis: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
     """What followed, not scripted: launches failing, NLB flapping, each kind's error windows."""
     found: dict[str, list[tuple[float, float]]] = {}
     failing = [e.t for e in events if e.kind == EventKind.LAUNCHES_FAILING]
@@ -60,8 +61,9 @@ def windows(events: list[Event], kpis: dict[str, object]) -> dict[str, list[tupl
     found["launches failing"] = [(f, min([r for r in recovered if r > f], default=f)) for f in failing]
     outs = [e.t for e in events if e.kind == EventKind.NLB_TARGET_OUT]
     found["NLB flapping"] = [(min(outs), max(outs))] if outs else []
-    for kind, spans in sorted((kpis.get("error_windows") or {}).items()):  # type: ignore[union-attr]
-        found[f"{kind} errors"] = [(float(a), float(b)) for a, b in spans]
+    for key in ("error_windows", "operation_error_windows"):
+        for kind, spans in sorted((kpis.get(key) or {}).items()):
+            found[f"{kind} errors"] = [(float(a), float(b)) for a, b in spans]
     return found
 
 
@@ -72,19 +74,29 @@ def _run(live: bool, into: Path) -> Path:
     return into
 
 
+def _run_directory(path: Path) -> Path:
+    """`path` itself when it is a run directory, else the newest run directory in it (as `--out` makes them)."""
+    if (path / "events.jsonl").is_file():
+        return path
+    found = sorted(path.glob("*/events.jsonl"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise SystemExit(f"{path}: no run directory (events.jsonl) in it")
+    return found[-1].parent
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", type=Path, help="a full-length run directory (made when missing)")
     parser.add_argument("--live", type=Path, help="a live run directory (made when missing)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="replay-phases-"))
-    full = args.full or _run(False, scratch / "full")
-    live = args.live or _run(True, scratch / "live")
+    full = _run_directory(args.full or _run(False, scratch / "full"))
+    live = _run_directory(args.live or _run(True, scratch / "live"))
     loaded = []
     for directory in (full, live):
         events = read_events(directory / "events.jsonl")
         kpis = json.loads((directory / "kpis.json").read_text(encoding="utf-8"))
-        loaded.append((boundaries(events), windows(events, kpis.get("values", kpis))))
+        loaded.append((boundaries(events), windows(events, kpis["kpis"])))
     (full_rows, full_windows), (live_rows, live_windows) = loaded
     full_span = full_rows[-1][1] - full_rows[0][1]
     live_span = live_rows[-1][1] - live_rows[0][1]

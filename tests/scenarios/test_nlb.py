@@ -123,6 +123,8 @@ def _flapping(check_capacity: float | None, disable_at: float) -> list[float]:
     run = run_virtual(scenario)
     drained = [e.t for e in run.events.events if e.kind == EventKind.PROPAGATION_BACKLOG_DRAINED]
     assert drained and drained[0] < 150  # the backlog that started it is long gone before the end
+    actions = [e for e in run.events.events if e.kind == EventKind.OPERATOR_ACTION]
+    assert [e.t for e in actions if e.data["action"] == OperatorKind.DISABLE_NLB_FAILOVER] == [disable_at]
     return [e.t for e in run.events.events if e.kind == EventKind.NLB_TARGET_OUT]
 
 
