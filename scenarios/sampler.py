@@ -71,6 +71,7 @@ class Sampler:
         self.cloud = cloud
         self.outside = outside
         self._outside_before: dict[str, int] = {}
+        self._operations_before: dict[str, int] = {}  # a declared service's answers per operation, so far
         self.events = events
         self.listener = listener
         self.rows: list[Row] = []
@@ -153,8 +154,8 @@ class Sampler:
                 for k, outcome in enumerate(("ok", "failed")):
                     totals[operation_column(service.name, operation, outcome)] += answers[k]
         for column, total in totals.items():
-            row[column] = total - self._outside_before.get(column, 0)
-            self._outside_before[column] = total
+            row[column] = total - self._operations_before.get(column, 0)
+            self._operations_before[column] = total
 
     def _sample_outside(self, row: Row) -> None:
         counters = self.cloud.outside_calls()

@@ -16,8 +16,8 @@ Nothing here is scripted: the flapping comes from the backlog and the checks.
 
 The fleet's own load follows services/nlb_health.py's CheckLoad: with a `check_capacity`, every change of
 membership costs the fleet work, and checks that come late fail, so flapping, once the backlog starts it, can
-keep itself going (AWS: "the alternating health check results increased the load on the health check subsystem,
-causing it to degrade") until failover is disabled.
+keep itself going (in AWS's account, the alternating results loaded the health-check subsystem until it
+degraded) until failover is disabled.
 
 Membership follows services/nlb_health.py (thresholds, velocity control, failing open): a target out of service
 gets no requests, and with DNS failover on, a node whose checks fail leaves the service's DNS answer.

@@ -73,13 +73,13 @@ class HealthBook:
 
 @dataclass
 class CheckLoad:
-    """The health-check subsystem's own load, after AWS's account of 2025-10-20: "the alternating health check
-    results increased the load on the health check subsystem, causing it to degrade, resulting in delays in health
-    checks". Each interval the fleet can make `capacity` checks' worth of work (None: unlimited); every member's
-    check is one, and every change of membership (a member out, or back in: its DNS update and re-checks) adds
-    `change_cost` more. Work that does not fit waits for the next interval, ahead of that interval's checks; a
-    check still waiting when its interval ends is late, and a late check fails. So once flapping starts, its own
-    changes keep the fleet behind and the checks failing (a metastable loop) until no more changes are made."""
+    """The health-check subsystem's own load. AWS's account of 2025-10-20 says the alternating health-check
+    results added load to the health-check subsystem, which degraded and delayed the checks. Each interval the
+    fleet can make `capacity` checks' worth of work (None: unlimited); every member's check is one, and every
+    change of membership (a member out, or back in: its DNS update and re-checks) adds `change_cost` more. Work
+    that does not fit waits for the next interval, ahead of that interval's checks; a check still waiting when its
+    interval ends is late, and a late check fails. So once flapping starts, its own changes keep the fleet behind
+    and the checks failing (a metastable loop) until no more changes are made."""
 
     capacity: float | None = None
     change_cost: float = 0.0
