@@ -41,6 +41,7 @@ SMOOTHING_SECONDS = 10
 SLO_SUCCESS = 0.99
 ERROR_SHARE = 0.5  # a second in which under half a kind's requests succeed is in an error window
 MIN_WINDOW_SECONDS = 3
+JOIN_SECONDS = 20  # error spans this close are one window: a lull of a few DNS TTLs does not end an outage
 JOIN_SHARE = 0.005  # ... or this share of the run, if longer: an error window of hours is not cut by a lucky minute
 MIN_WINDOW_SHARE = 0.002
 
@@ -70,7 +71,7 @@ DEFINITIONS = {
     "operation_error_windows": "Per operation of a declared service ([[services]]), as error_windows but from the "
     "service's own answers (ok, or failed: throttled or a call that failed).",
     "error_windows": f"Per client kind, the spans [start, end] in seconds during which under {ERROR_SHARE:.0%} of its "
-    f"logical requests succeeded, spans at most {SMOOTHING_SECONDS} s or {JOIN_SHARE:.1%} of the run apart joined "
+    f"logical requests succeeded, spans at most {JOIN_SECONDS} s or {JOIN_SHARE:.1%} of the run apart joined "
     f"(whichever is longer), spans shorter than {MIN_WINDOW_SECONDS} s or {MIN_WINDOW_SHARE:.1%} of the run left out: "
     "the same incident at full length and compressed gives the same windows.",
 }
@@ -243,7 +244,7 @@ def operation_error_windows(rows: Sequence[Row]) -> dict[str, list[list[int]]]:
 def _windows(rows: Sequence[Row], series: Mapping[str, list[tuple[float, float]]]) -> dict[str, list[list[int]]]:
     """The spans in which each series ((asked, ok) per row) is under ERROR_SHARE, joined and filtered."""
     length = float(rows[-1][SECOND]) if rows else 0.0
-    join = max(SMOOTHING_SECONDS, JOIN_SHARE * length)
+    join = max(JOIN_SECONDS, JOIN_SHARE * length)
     shortest = max(MIN_WINDOW_SECONDS, MIN_WINDOW_SHARE * length)
     windows: dict[str, list[list[int]]] = {}
     for kind, counts in series.items():
