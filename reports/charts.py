@@ -247,7 +247,8 @@ def timeline(rows: Sequence[Row], events: Sequence[Event]) -> Figure:
     layout["yaxis"] = {"categoryorder": "array", "categoryarray": lanes, "fixedrange": True}
     layout["showlegend"] = False
     layout["hovermode"] = "closest"
-    layout["margin"] = {**layout["margin"], "l": 90}
+    layout["margin"] = {**layout["margin"], "l": max(90, 7 * max(len(lane) for lane in lanes))}
+    layout["xaxis"] = {**layout["xaxis"], "range": [0, end]}  # the whole run, as the other charts show it
     return {"id": "timeline", "data": traces, "layout": layout}
 
 

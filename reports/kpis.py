@@ -72,8 +72,8 @@ DEFINITIONS = {
     "service's own answers (ok, or failed: throttled or a call that failed).",
     "error_windows": f"Per client kind, the spans [start, end] in seconds during which under {ERROR_SHARE:.0%} of its "
     f"logical requests succeeded, spans at most {JOIN_SECONDS} s or {JOIN_SHARE:.1%} of the run apart joined "
-    f"(whichever is longer), spans shorter than {MIN_WINDOW_SECONDS} s or {MIN_WINDOW_SHARE:.1%} of the run left out: "
-    "the same incident at full length and compressed gives the same windows.",
+    f"(whichever is longer), spans shorter than {MIN_WINDOW_SECONDS} s or {MIN_WINDOW_SHARE:.1%} of the run left "
+    "out (so that an outage of hours is summarised as a live run of minutes is).",
 }
 
 
