@@ -74,6 +74,7 @@ class UserBehaviour:
 
 
 REQUEUED = frozenset(OUTCOME_CLASSES) - {"ok", "client_error"}  # work a user still wants done
+LAUNCH, TERMINATE = "EC2 RunInstances", "EC2 TerminateInstances"  # the requests an EC2 user keeps count by
 
 
 class UserLoop:
@@ -92,28 +93,29 @@ class UserLoop:
         if self._draining and self.outbox:
             return self.outbox.popleft()
         keep = self.behaviour.keep_instances
-        if keep is not None and len(self.instances) > keep:
+        if keep is not None and len(self.instances) > keep and self._draining:  # housekeeping, while EC2 answers
             return _ec2("TerminateInstances", {"InstanceIds": [self.instances[0]]})
         return self.behaviour.pick(self.rng).build(self.rng)
 
     def finished(self, request: Request, outcome: str, body: bytes = b"") -> float:
         """Note how `request` ended (an OUTCOME_CLASSES name, and the reply's body when there was one); returns
         the seconds to wait before the next."""
-        if self.behaviour.keep_instances is not None and outcome in ("ok", "client_error"):
-            self._note_instances(request, body)
+        housekeeping = request.name == TERMINATE
+        if self.behaviour.keep_instances is not None:
+            self._note_instances(request, outcome, body)
         self._draining = outcome == "ok"
-        if outcome in REQUEUED:
+        if outcome in REQUEUED and not housekeeping:  # a failed termination is asked again while the user holds it
             self.outbox.append(request)
         return 0.0 if self._draining and self.outbox else self.behaviour.wait_time(self.rng)
 
-    def _note_instances(self, request: Request, body: bytes) -> None:
-        """A launch adds its instances; a termination (done, or refused because the instance is gone) drops one."""
+    def _note_instances(self, request: Request, outcome: str, body: bytes) -> None:
+        """A launch adds its instances; a termination drops its instance once done, or once EC2 says it is gone."""
         try:
-            if request.name == "EC2 TerminateInstances":
+            if request.name == TERMINATE and (outcome == "ok" or b"InvalidInstanceID.NotFound" in body):
                 for instance in json.loads(request.body)["InstanceIds"]:
                     if instance in self.instances:
                         self.instances.remove(instance)
-            elif request.name == "EC2 RunInstances":
+            elif request.name == LAUNCH and outcome == "ok":
                 self.instances.extend(str(i["InstanceId"]) for i in json.loads(body).get("Instances", []))
         except (ValueError, AttributeError, TypeError, KeyError):
             return
@@ -292,7 +294,7 @@ EC2_USER = UserBehaviour(
     wait=(2.0, 5.0),
     timeout=5.0,
     outbox=5,
-    keep_instances=3,  # a fleet that turns over: launches never fill EC2 up, however long the run
+    keep_instances=3,  # a fleet that turns over, so that over a long run launches do not fill EC2 up
 )
 LAMBDA_USER = UserBehaviour(
     "lambda", "lambda.us-east-1.cloud.test", 8000, (Task("Invoke", 1, _invoke),), timeout=3.0, outbox=10

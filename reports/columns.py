@@ -10,6 +10,7 @@ One row per simulated second (the row for second N covers N-1 to N):
     <node>_p50_ms, <node>_p99_ms            its latency over the second (the worst node's, where there are several)
     dwfm_leases                             droplet leases DWFM holds (a run with [ec2])
     lambda_poller_backlog                   records waiting for Lambda's event-source poller (a run with [lambda])
+    <service>_op_<Operation>_ok|_failed     a declared service's answers to one operation over the second
     clients_<measure>                       all clients: logical requests, attempts, and each outcome class
     clients_<kind>_logical, clients_<kind>_ok   the same for one user kind (the [load] mix's dynamodb, ec2, lambda)
     app_<node>_<outcome>                    calls from outside the cloud (the user's program under `cascadesim exec`

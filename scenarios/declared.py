@@ -86,9 +86,11 @@ class NlbConfig(ConfigModel):
     @model_validator(mode="after")
     def _fleet_can_check_everything(self) -> NlbConfig:
         members = self.targets + self.nodes
-        if self.check_capacity is not None and self.check_capacity < members:
+        if self.check_capacity is not None and self.check_capacity <= members:
             raise FieldProblem(
-                "check_capacity", self.check_capacity, f"below one check per target and node ({members}) per interval"
+                "check_capacity",
+                self.check_capacity,
+                f"must be above one check per target and node ({members}) an interval, or a backlog never drains",
             )
         return self
 

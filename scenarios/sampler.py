@@ -6,6 +6,7 @@ wasted, dropped, shed), its queue depth and work in flight, and its latency p50 
 second just closed (the worst node's, where there are several). DNS
 gives how many addresses each DynamoDB name has, DWFM how many leases it holds, Lambda's poller its backlog. The
 clients' per-second outcomes (Locust's or the virtual users') are joined in after the run by `with_clients`.
+Each declared service gives its answers per operation (ok, or failed), its NLB's targets summed.
 With `outside`, each node's calls from outside the cloud (the user's program: services/outside.py) are counted by
 outcome too, and that program's lookups of the cloud's names are joined in after the run by `with_lookups`.
 The columns are named in reports/columns.py, which the reports read them by.

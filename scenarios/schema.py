@@ -301,6 +301,11 @@ class Scenario(ConfigModel):
             raise FieldProblem(field, node, "needs a [lambda] section")
 
 
+def _plain(number: float) -> float | int:
+    """500.0 as the user wrote it, 500."""
+    return int(number) if number.is_integer() else number
+
+
 def for_live(scenario: Scenario) -> Scenario:
     """The scenario as a live run plays it: with `live_compression` = k, the operator actions, the load stages and
     the run's end come k times sooner, counted from `live_from`, so an incident of hours keeps its phases' order
@@ -344,8 +349,3 @@ def parse_scenario(data: dict[str, Any], origin: str) -> Scenario:
 
 
 __all__ = ["ScenarioError", "describe", "read_toml"]  # re-exported: where a config model is, its errors are
-
-
-def _plain(number: float) -> float | int:
-    """500.0 as the user wrote it, 500."""
-    return int(number) if number.is_integer() else number

@@ -65,6 +65,7 @@ class DeclaredService:
         self.capacity = CapacityModel(settings.capacity, rng)
         self._cache: dict[tuple[str, int], tuple[float, bytes]] = {}  # (operation, call) -> (kept until, answer)
         self._hosts: dict[tuple[str, int], str] = {}  # (operation, call) -> the instance its last launch gave
+        self._retired: list[str] = []  # replaced hosts not yet terminated (EC2 failed to; asked again next time)
         self.answers: dict[str, list[int]] = {op: [0, 0] for op in settings.operations}  # op -> [ok, failed]
         self.routes = Routes([("POST", "/{operation}", self._operation), ("GET", "/health", self._health)])
         self.app = self.routes.asgi
@@ -125,8 +126,8 @@ class DeclaredService:
 
     async def _call(self, call: CallSettings, deadline: float | None, key: tuple[str, int]) -> bytes | None:
         """The call's answer when it succeeded, else None. A RunInstances that launched an instance replaces the
-        one the same call launched last time (a host replacement: it is terminated), so a service's hosts do not
-        fill EC2 up however often it runs."""
+        one the same call launched last time (a host replacement: it is terminated), so that a service's hosts do
+        not fill EC2 up over a long run."""
         client = self.clients[call.service]
         try:
             if call.service == "dynamodb":
@@ -147,6 +148,8 @@ class DeclaredService:
         return response.content
 
     async def _replace_host(self, key: tuple[str, int], answer: bytes, deadline: float | None) -> None:
+        """The launched instance replaces the previous one of the same call, which is terminated (with any that
+        EC2 failed to terminate before; an instance EC2 no longer knows counts as terminated)."""
         try:
             instance = str(json.loads(answer)["Instances"][0]["InstanceId"])
         except (ValueError, LookupError, TypeError):
@@ -154,11 +157,15 @@ class DeclaredService:
         retired = self._hosts.get(key)
         self._hosts[key] = instance
         if retired is not None:
-            body = json.dumps({"Action": "TerminateInstances", "InstanceIds": [retired]}).encode()
+            self._retired.append(retired)
+        for old in list(self._retired):
+            body = json.dumps({"Action": "TerminateInstances", "InstanceIds": [old]}).encode()
             try:
-                await self.clients["ec2"].request("POST", "/", content=body, deadline=deadline)
+                reply = await self.clients["ec2"].request("POST", "/", content=body, deadline=deadline)
             except CallFailed:
-                return  # its slot stays taken, as in EC2
+                return  # EC2 unreachable: asked again after the next launch
+            if reply.status_code < 400 or b"InvalidInstanceID.NotFound" in reply.content:
+                self._retired.remove(old)
 
 
 def _dynamodb_body(call: CallSettings) -> dict[str, object]:

@@ -27,7 +27,7 @@ class EventKind(StrEnum):
     # The scenario's faults (scenarios/faults.py); `fault` names a FaultKind, `start` and `end` its window.
     FAULT_START = "fault_start"  # a fault begins
     FAULT_END = "fault_end"  # a windowed fault is undone
-    # What the operators did (restore_dns, throttle_dwfm, relax_throttles, restart_dwfm, restart_poller): `action`.
+    # What the operators did (an OperatorKind, e.g. restore_dns or disable_nlb_failover): `action`.
     OPERATOR_ACTION = "operator_action"
 
     # The DNS control plane: the Planner and the Enactors (services/dns/).

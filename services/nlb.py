@@ -206,7 +206,8 @@ class NetworkLoadBalancer:
             out, back = self.node_health.record(node_results)
             if out or back:
                 self._publish()
-            self.check_load.changed(len(removed) + len(returned) + len(out) + len(back))
+            dns_changes = len(out) + len(back) if self.dns_failover else 0  # a node's change is a DNS update
+            self.check_load.changed(len(removed) + len(returned) + dns_changes)
 
     def _reachable(self, instance: str) -> bool:
         return self.netmgr.reachable(instance)

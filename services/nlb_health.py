@@ -77,16 +77,17 @@ class CheckLoad:
     results added load to the health-check subsystem, which degraded and delayed the checks. Each interval the
     fleet can make `capacity` checks' worth of work (None: unlimited); every member's check is one, and every
     change of membership (a member out, or back in: its DNS update and re-checks) adds `change_cost` more. Work
-    that does not fit waits for the next interval, ahead of that interval's checks; a check still waiting when its
-    interval ends is late, and a late check fails. So once flapping starts, its own changes keep the fleet behind
-    and the checks failing (a metastable loop) until no more changes are made."""
+    that does not fit waits for the next interval, ahead of that interval's checks; as many of the interval's
+    checks as are still waiting when it ends are late (which ones is the caller's draw), and a late check fails.
+    So once flapping starts, its own changes keep the fleet behind and the checks failing (a metastable loop)
+    until no more changes are made."""
 
     capacity: float | None = None
     change_cost: float = 0.0
     backlog: float = 0.0  # work carried into the next interval
 
     def late(self, checks: int) -> int:
-        """How many of this interval's `checks` come too late (they are the last in line)."""
+        """How many of this interval's `checks` come too late (the work ahead of them is served first)."""
         if self.capacity is None:
             return 0
         work = self.backlog + checks

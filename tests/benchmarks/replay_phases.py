@@ -1,8 +1,8 @@
 """Benchmark (not a test): does the live replay keep the phases of the full-length one?
 
 Reads two run directories of scenarios/aws-2025-10-19.toml, one at full length (`cascadesim run … --virtual`) and
-one live (`cascadesim run …`, Locust), or makes them (about six and eight minutes on this project's 2-core
-machine), and prints, side by side, each phase's share of the incident (from the moment DynamoDB's regional
+one live (`cascadesim run …`, Locust), or makes them (about six and a half and six minutes on this project's
+2-core machine), and prints, side by side, each phase's share of the incident (from the moment DynamoDB's regional
 record emptied to the end of the run) and the ratio of the live share to the full one:
 
 - the phases between the rows of the scenario's table: DNS empty → DNS repaired → DWFM fixed → SQS pollers → NLB
@@ -47,13 +47,18 @@ AWS = (0, 9_420, 15_960, 17_520, 35_280, 41_700, 52_320)
 
 def boundaries(events: list[Event]) -> list[tuple[str, float]]:
     """The table's rows as (name, time): DNS empty, each operator action, the end."""
-    empty = next(e.t for e in events if e.kind == EventKind.RECORD_EMPTIED and REGIONAL in e.message)
+
+    def first(what: str, found: list[float]) -> float:
+        if not found:
+            raise SystemExit(f"the run has no {what}: is it a run of {SCENARIO}?")
+        return found[0]
+
+    empty = first("empty record", [e.t for e in events if e.kind == EventKind.RECORD_EMPTIED and REGIONAL in e.message])
     rows = [("DNS empty", empty)]
     for name, action in ROWS:
-        rows.append(
-            (name, next(e.t for e in events if e.kind == EventKind.OPERATOR_ACTION and e.message.startswith(action)))
-        )
-    rows.append(("end", next(e.t for e in events if e.kind == EventKind.RUN_STOPPED)))
+        at = [e.t for e in events if e.kind == EventKind.OPERATOR_ACTION and e.data.get("action") == action]
+        rows.append((name, first(f"{action} action", at)))
+    rows.append(("end", first("end", [e.t for e in events if e.kind == EventKind.RUN_STOPPED])))
     return rows
 
 
@@ -92,8 +97,8 @@ def _run_directory(path: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", type=Path, help="a full-length run directory (made when missing)")
-    parser.add_argument("--live", type=Path, help="a live run directory (made when missing)")
+    parser.add_argument("--full", type=Path, help="a full-length run directory (without it, one is made)")
+    parser.add_argument("--live", type=Path, help="a live run directory (without it, one is made)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="replay-phases-"))
     full = _run_directory(args.full or _run(False, scratch / "full"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 
-from loadgen.behaviour import SecondOutcomes, Stage, classify, stage_at
+from loadgen.behaviour import EC2_USER, SecondOutcomes, Stage, UserLoop, classify, stage_at
 from loadgen.virtual import VirtualUsers
 from scenarios.policies import policy_sets
 from scenarios.runner import run_scenario
@@ -45,12 +46,9 @@ def test_stages_and_the_csv_format() -> None:
 
 
 def test_an_ec2_user_terminates_its_oldest_instance_once_it_holds_more_than_it_keeps() -> None:
-    """Launches add instances; past keep_instances the next request terminates the oldest (the fleet turns over);
-    a termination that EC2 refuses because the instance is gone drops it too, a failed one keeps it."""
-    import json
-
-    from loadgen.behaviour import EC2_USER, UserLoop
-
+    """Launches add instances; past keep_instances, once EC2 answers, the next request terminates the oldest (the
+    fleet turns over). A failed termination is not queued again (it is asked again while the user holds the
+    instance, and not while EC2 fails); EC2 saying the instance is gone drops it too."""
     loop = UserLoop(EC2_USER, random.Random(1))
     launch = next(t for t in EC2_USER.tasks if t.name == "RunInstances").build(loop.rng)
     for k in range(4):
@@ -59,10 +57,12 @@ def test_an_ec2_user_terminates_its_oldest_instance_once_it_holds_more_than_it_k
     terminate = loop.next_request()
     assert terminate.name == "EC2 TerminateInstances" and json.loads(terminate.body)["InstanceIds"] == ["i-0"]
     loop.finished(terminate, "server_error")
-    assert len(loop.instances) == 4
+    assert len(loop.instances) == 4 and not loop.outbox
+    assert loop.next_request().name != "EC2 TerminateInstances"  # EC2 failing: the user's own work goes on
+    loop.finished(launch, "server_error")
     loop.finished(terminate, "client_error", b'{"Error": {"Code": "InvalidInstanceID.NotFound"}}')
     assert list(loop.instances) == ["i-1", "i-2", "i-3"]
-    assert loop.next_request().name != "EC2 TerminateInstances"
+    assert [r.name for r in loop.outbox] == ["EC2 RunInstances"]
 
 
 def test_dynamodb_users_see_dns_failures_during_the_race_and_success_around_it() -> None:

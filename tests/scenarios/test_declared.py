@@ -122,6 +122,10 @@ BROKEN = [
         {"load": {"mix": {"shop": 1}, "stages": [{"until": 10, "users": 1}]}},
         "load.mix.shop = 'shop': must be one of dynamodb, ec2, lambda",
     ),
+    (
+        {"ec2": {}, "services": [{"name": "c", "operations": {"Go": {}}, "nlb": {"check_capacity": 5}}]},
+        "services[0].nlb.check_capacity = 5.0: must be above one check per target and node (5)",
+    ),
 ]
 
 
