@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.charts import Figure, Row, chart_layout, line, series, text
+from reports.charts import line, series
 from reports.columns import CLIENTS_LOGICAL, CLIENTS_OK, DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED
 from reports.labels import reading, title_of
 from reports.render import environment, plotly_js, read_json, run_events, run_rows
+from reports.timeline import Figure, Row, chart_layout, text
 from services.events import Event
 
 # The KPIs the table compares; for each, lower is better (metastable: "no" beats "yes"; SLO minutes: their sum).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reports.charts import OUTCOMES, Figure, Row, chart_layout, has, line, series
+from reports.charts import OUTCOMES, has, line, series
 from reports.columns import (
     APP_CALL_OUTCOMES,
     APP_NODES,
@@ -24,6 +24,7 @@ from reports.columns import (
     app_calls,
     app_lookups,
 )
+from reports.timeline import Figure, Row, chart_layout
 from services.events import Event
 
 NO_ADDRESS = "no address (DNS)"

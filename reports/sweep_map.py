@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.charts import Figure, text
 from reports.comparison import PALETTE
 from reports.render import environment, plotly_js, read_json
+from reports.timeline import Figure, text
 
 TIPPED = 0.5  # the share of metastable runs at which a cell counts as past the boundary
 

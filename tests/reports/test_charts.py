@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from reports.charts import MAX_POINTS, dns_empty_windows, fault_windows, run_charts, series, text
+from reports.charts import MAX_POINTS, run_charts, series
 from reports.columns import DNS_REGIONAL_ADDRESSES, DYNAMODB_ARRIVALS, SECOND
 from reports.comparison import ComparedRun, best
+from reports.timeline import dns_empty_windows, fault_windows, text
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 

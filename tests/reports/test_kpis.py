@@ -95,7 +95,7 @@ def test_each_kind_has_its_error_windows_and_its_recovery() -> None:
 def test_a_declared_services_operations_have_error_windows_of_their_own() -> None:
     """From the service's answers per operation: Query fails in 30-60, ModifyCluster in 30-100; the timeline draws
     both (at the bottom here: no client kind has errors), since the service has two operations."""
-    from reports.charts import timeline
+    from reports.timeline import timeline
 
     rows = series([10] * 164, empty=range(0))
     for row in rows:

@@ -8,9 +8,10 @@ from typing import get_args
 
 from loadgen.behaviour import OUTCOME_CLASSES
 from reports import columns
-from reports.charts import OBSERVED, OUTCOMES
+from reports.charts import OUTCOMES
 from reports.kpis import HARMLESS
 from reports.render import NOTABLE
+from reports.timeline import OBSERVED
 from scenarios.console import STYLES, VERBOSE_ONLY
 from scenarios.execute import RunOptions, execute
 from scenarios.progress import PHASES
