@@ -158,14 +158,16 @@ class DeclaredService:
         self._hosts[key] = instance
         if retired is not None:
             self._retired.append(retired)
-        for old in list(self._retired):
+        pending, self._retired = self._retired, []  # this call's to terminate; concurrent calls take none of them
+        for k, old in enumerate(pending):
             body = json.dumps({"Action": "TerminateInstances", "InstanceIds": [old]}).encode()
             try:
                 reply = await self.clients["ec2"].request("POST", "/", content=body, deadline=deadline)
             except CallFailed:
-                return  # EC2 unreachable: asked again after the next launch
-            if reply.status_code < 400 or b"InvalidInstanceID.NotFound" in reply.content:
-                self._retired.remove(old)
+                self._retired += pending[k:]  # EC2 unreachable: asked again after the next launch
+                return
+            if reply.status_code >= 400 and b"InvalidInstanceID.NotFound" not in reply.content:
+                self._retired.append(old)
 
 
 def _dynamodb_body(call: CallSettings) -> dict[str, object]:
