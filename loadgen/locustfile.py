@@ -35,6 +35,7 @@ from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner
 
 from loadgen.behaviour import CUSTOMER_TABLE_DEFINITION, SecondOutcomes, UserBehaviour, UserLoop, classify, stage_at
+from loadgen.harness import LoadGauge
 from loadgen.plan import LoadPlan
 from services.dns.stub import Answer, Found, StubCache, lookup
 from services.dynamodb.calls import operation, until_done_steps
@@ -46,6 +47,7 @@ from services.throttling.settings import client_policy
 PLAN = LoadPlan.from_json(Path(os.environ.get("CASCADESIM_LOAD_PLAN", "load-plan.json")).read_text())
 RUN_DIR = Path(os.environ.get("CASCADESIM_RUN_DIR", "."))
 OUTCOMES = SecondOutcomes()
+HARNESS: list[tuple[int, float, float]] = []  # (second, lag ms, cpu) of this process, each second
 BEHAVIOURS = PLAN.behaviours()
 STAGES = PLAN.stages_until(
     float(os.environ.get("CASCADESIM_UNTIL", PLAN.duration)),
@@ -235,9 +237,26 @@ def _create_customer_table(environment: Any, **kwargs: Any) -> None:
     user.drive(until_done_steps(create, attempts=30), "DynamoDB CreateTable")
 
 
+@events.init.add_listener
+def _watch_this_process(environment: Any, **kwargs: Any) -> None:
+    """This process's event-loop lag and CPU each second (loadgen/harness.py), every process, master too."""
+
+    def watch() -> None:
+        gauge = LoadGauge()
+        while True:
+            gauge.expect(1.0)
+            gevent.sleep(1.0)
+            lag, cpu = gauge.read()
+            HARNESS.append((round(elapsed()), lag, cpu))
+
+    gevent.spawn(watch)
+
+
 @events.quitting.add_listener
 def _write_outcomes(environment: Any, **kwargs: Any) -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"{second},{lag},{cpu}\n" for second, lag, cpu in HARNESS)
+    (RUN_DIR / f"harness-{os.getpid()}.csv").write_text("second,lag_ms,cpu\n" + lines)
     if isinstance(environment.runner, MasterRunner):
         return  # a master runs no users
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
     (RUN_DIR / f"outcomes-{os.getpid()}.csv").write_text(OUTCOMES.csv())

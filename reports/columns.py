@@ -11,6 +11,7 @@ One row per simulated second (the row for second N covers N-1 to N):
     dwfm_leases                             droplet leases DWFM holds (a run with [ec2])
     lambda_poller_backlog                   records waiting for Lambda's event-source poller (a run with [lambda])
     <service>_op_<Operation>_ok|_failed     a declared service's answers to one operation over the second
+    harness_<process>_lag_ms, _cpu          live runs: the cloud's and Locust's event-loop lag and CPU (harness)
     clients_<measure>                       all clients: logical requests, attempts, and each outcome class
     clients_<kind>_logical, clients_<kind>_ok   the same for one user kind (the [load] mix's dynamodb, ec2, lambda)
     app_<node>_<outcome>                    calls from outside the cloud (the user's program under `cascadesim exec`
@@ -131,3 +132,12 @@ def app_calls(node: str, outcome: str) -> str:
 def app_lookups(outcome: str) -> str:
     """The program's lookups of the cloud's names that ended with `outcome`."""
     return f"app_lookups_{outcome}"
+
+
+# The machine under a live run (loadgen/harness.py): each second, the cloud's process's event-loop lag and CPU (a
+# share of one core), and the worst of the Locust processes'. Virtual runs have none of these columns.
+HARNESS_CLOUD_LAG_MS = "harness_cloud_lag_ms"
+HARNESS_CLOUD_CPU = "harness_cloud_cpu"
+HARNESS_LOCUST_LAG_MS = "harness_locust_lag_ms"
+HARNESS_LOCUST_CPU = "harness_locust_cpu"
+HARNESS = ((HARNESS_CLOUD_LAG_MS, HARNESS_CLOUD_CPU), (HARNESS_LOCUST_LAG_MS, HARNESS_LOCUST_CPU))  # (lag, cpu) each

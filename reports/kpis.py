@@ -22,6 +22,7 @@ from reports.columns import (
     DYNAMODB_ARRIVALS,
     DYNAMODB_COMPLETED,
     DYNAMODB_WASTED,
+    HARNESS,
     LOGICAL,
     OK,
     SECOND,
@@ -41,6 +42,8 @@ SMOOTHING_SECONDS = 10
 SLO_SUCCESS = 0.99
 ERROR_SHARE = 0.5  # a second in which under half a kind's requests succeed is in an error window
 MIN_WINDOW_SECONDS = 3
+LAG_LIMIT_MS = 100.0  # a live process whose once-a-second timer fires this late is busy most of each second
+CPU_LIMIT = 0.9  # ... or that uses this share of a core: Locust's own warning ("CPU usage above 90%!")
 JOIN_SECONDS = 20  # error spans this close are one window: a lull of a few DNS TTLs does not end an outage
 JOIN_SHARE = 0.005  # ... or this share of the run, if longer: an error window of hours is not cut by a lucky minute
 MIN_WINDOW_SHARE = 0.002
@@ -68,6 +71,9 @@ DEFINITIONS = {
     "slo_violation_minutes": f"Per client kind, minutes in which under {SLO_SUCCESS:.0%} of logical requests "
     "succeeded.",
     "time_to_recover_by_kind": "Per client kind (a service the clients use), time_to_recover_s for that kind alone.",
+    "saturated_seconds": f"Live runs: seconds in which this machine, not the model, was the limit: the cloud's or a "
+    f"Locust process's event loop {LAG_LIMIT_MS:.0f} ms late or more, or its CPU at {CPU_LIMIT:.0%} of a core or "
+    "more (service times stretch, so queues and errors then belong to the machine). None in virtual time.",
     "operation_error_windows": "Per operation of a declared service ([[services]]), as error_windows but from the "
     "service's own answers (ok, or failed: throttled or a call that failed).",
     "error_windows": f"Per client kind, the spans [start, end] in seconds during which under {ERROR_SHARE:.0%} of its "
@@ -151,6 +157,7 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "time_to_recover_by_kind": by_kind or None,
         "error_windows": error_windows(rows, kinds) or None,
         "operation_error_windows": operation_error_windows(rows) or None,
+        "saturated_seconds": sum(1 for row in rows if saturated(row)) if HARNESS[0][0] in rows[0] else None,
     }
 
 
@@ -222,6 +229,11 @@ def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
             counts[1] += float(row[clients_of(kind, LOGICAL)])
         minutes[kind] = sum(1 for ok, logical in per_minute.values() if logical > 0 and ok / logical < SLO_SUCCESS)
     return minutes
+
+
+def saturated(row: Row) -> bool:
+    """Whether a live run's process was at the machine's limit in this second (DEFINITIONS["saturated_seconds"])."""
+    return any(float(row.get(lag, 0)) >= LAG_LIMIT_MS or float(row.get(cpu, 0)) >= CPU_LIMIT for lag, cpu in HARNESS)
 
 
 def error_windows(rows: Sequence[Row], kinds: Sequence[str]) -> dict[str, list[list[int]]]:

@@ -68,6 +68,10 @@ def windows_per_kind(value: Mapping[str, list[list[float]]]) -> str:
     return "; ".join(shown) or "–"
 
 
+def _seconds(value: int) -> str:
+    return f"{value:,} s"
+
+
 def _count(value: int) -> str:
     return f"{value:,}"
 
@@ -93,6 +97,7 @@ LABELS = {
     "slo_violation_minutes": Label("Minutes below the SLO", minutes_per_kind),
     "time_to_recover_by_kind": Label("Back after, by kind", per_kind_duration),
     "error_windows": Label("Error windows", windows_per_kind),
+    "saturated_seconds": Label("Machine saturated", _seconds),
     "operation_error_windows": Label("Error windows by operation", windows_per_kind),
     "program_attempts": Label("Your program's attempts", _count),
     "program_failed_attempts": Label("Your program's failed attempts", _count),

@@ -62,6 +62,7 @@ def render_run(directory: Path) -> Path:
     page = environment.get_template("run.html").render(
         meta=meta,
         kpis=in_order(kpis.get("kpis", {})),
+        saturated=kpis.get("kpis", {}).get("saturated_seconds") or 0,
         definitions=kpis.get("definitions", {}),
         timeline=[e for e in events if e.kind in NOTABLE],
         charts=_charts(run_rows(directory), events),

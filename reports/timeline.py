@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports.columns import DNS_REGIONAL_ADDRESSES, SECOND, client_kinds, operations
-from reports.kpis import error_windows, operation_error_windows
+from reports.kpis import error_windows, operation_error_windows, saturated
 from services.event_kinds import EventKind
 from services.events import Event
 
@@ -43,6 +43,7 @@ OBSERVED: dict[str, str] = {
 FAULT_COLOUR = "rgba(230, 126, 34, 0.13)"
 DNS_EMPTY_COLOUR = "rgba(192, 57, 43, 0.16)"
 OPERATOR_COLOUR = "#2471a3"
+SATURATED_COLOUR = "rgba(90, 90, 90, 0.2)"
 
 
 def text(value: object) -> str:
@@ -83,6 +84,19 @@ def dns_empty_windows(rows: Sequence[Row]) -> list[tuple[float, float]]:
     return windows
 
 
+def saturated_windows(rows: Sequence[Row]) -> list[tuple[float, float]]:
+    """(start, end) of each stretch of seconds in which a live run's machine was the limit (kpis.saturated)."""
+    windows: list[tuple[float, float]] = []
+    for row in rows:
+        if saturated(row):
+            second = float(row[SECOND])
+            if windows and windows[-1][1] == second - 1:
+                windows[-1] = (windows[-1][0], second)
+            else:
+                windows.append((second - 1, second))
+    return windows
+
+
 def operator_actions(events: Sequence[Event]) -> list[Event]:
     return [e for e in events if e.kind == EventKind.OPERATOR_ACTION]
 
@@ -95,6 +109,8 @@ def shapes(rows: Sequence[Row], events: Sequence[Event]) -> list[dict[str, Any]]
         drawn.append(_band(start, stop, FAULT_COLOUR))
     for start, stop in dns_empty_windows(rows):
         drawn.append(_band(start, stop, DNS_EMPTY_COLOUR))
+    for start, stop in saturated_windows(rows):
+        drawn.append(_band(start, stop, SATURATED_COLOUR))
     for action in operator_actions(events):
         drawn.append(
             {

@@ -36,6 +36,7 @@ import tomli_w
 import trio
 
 from loadgen.behaviour import SecondOutcomes
+from loadgen.harness import LoadGauge
 from loadgen.virtual import VirtualUsers
 from reports.kpis import DEFINITIONS, compute
 from reports.program import DEFINITIONS as PROGRAM_DEFINITIONS
@@ -45,7 +46,16 @@ from scenarios.load_plan import load_plan
 from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.program import Guest, ProgramRun
 from scenarios.runner import run_scenario
-from scenarios.sampler import Row, Sampler, read_lookups, to_csv, with_clients, with_lookups
+from scenarios.sampler import (
+    Row,
+    Sampler,
+    read_harness,
+    read_lookups,
+    to_csv,
+    with_clients,
+    with_harness,
+    with_lookups,
+)
 from scenarios.schema import Scenario
 from services import runtime
 from services.cloud import Cloud
@@ -125,7 +135,10 @@ def execute(
                             nursery.start_soon(_watch_signals, received, nursery.cancel_scope, events, state)
 
                         async def observe(cloud: Cloud) -> None:
-                            state.sampler = Sampler(cloud, events, listener=on_second, outside=guest is not None)
+                            gauge = None if options.virtual else LoadGauge()  # a virtual run has no machine limit
+                            state.sampler = Sampler(
+                                cloud, events, listener=on_second, outside=guest is not None, gauge=gauge
+                            )
                             await state.sampler.run()
 
                         async def clients(cloud: Cloud) -> None:
@@ -250,6 +263,9 @@ def _write(
     if outcomes is not None:
         (directory / "outcomes.csv").write_text(outcomes.csv(), encoding="utf-8")
     rows = with_clients(state.sampler.rows if state.sampler is not None else [], outcomes)
+    if not options.virtual and state.sampler is not None and state.sampler.gauge is not None:
+        harness = sorted((directory / "locust").glob("harness-*.csv"))
+        rows = with_harness(rows, read_harness(*(f.read_text(encoding="utf-8") for f in harness)))
     if state.program is not None:
         lookups = sorted((directory / "program").glob("lookups-*.csv"))
         rows = with_lookups(rows, read_lookups(*(f.read_text(encoding="utf-8") for f in lookups)))

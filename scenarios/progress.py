@@ -8,7 +8,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
-from reports.columns import DNS_REGIONAL_ADDRESSES, DWFM_LEASES, DYNAMODB_ARRIVALS, SECOND
+from reports.columns import (
+    DNS_REGIONAL_ADDRESSES,
+    DWFM_LEASES,
+    DYNAMODB_ARRIVALS,
+    HARNESS_CLOUD_CPU,
+    HARNESS_CLOUD_LAG_MS,
+    SECOND,
+)
+from reports.kpis import saturated
 from scenarios.sampler import Row
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
@@ -41,6 +49,7 @@ def progress_display(console: Console) -> Progress:
 
 
 FIGURES_FROM = 110  # columns: below that, the figures would be cut to a misleading number
+WARN_EVERY = 15  # seconds between two warnings that the machine is saturated
 
 
 class RunBar:
@@ -51,6 +60,7 @@ class RunBar:
         self.phase = "starting"
         self._progress = progress
         self._task = progress.add_task(label, total=duration, phase=self.phase, figures="")
+        self._warned_at: float | None = None
 
     def __call__(self, event: Event) -> None:
         """An event sink: follow the phase."""
@@ -64,6 +74,21 @@ class RunBar:
         if DWFM_LEASES in row:
             figures += f" · leases {row[DWFM_LEASES]}"
         self._progress.update(self._task, completed=min(float(row[SECOND]), self.duration), figures=figures)
+        if saturated(row):
+            self._warn_saturated(row)
+
+    def _warn_saturated(self, row: Row) -> None:
+        """A line above the bar while this machine is the limit (at most one every WARN_EVERY seconds)."""
+        second = float(row[SECOND])
+        if self._warned_at is not None and second - self._warned_at < WARN_EVERY:
+            return
+        self._warned_at = second
+        lag, cpu = row.get(HARNESS_CLOUD_LAG_MS, 0), float(row.get(HARNESS_CLOUD_CPU, 0))
+        self._progress.console.print(
+            f"[yellow]warning[/]: {second:.0f} s: this machine is the limit, not the model (the cloud's event loop "
+            f"{lag} ms late, CPU {cpu:.0%} of a core): service times stretch. Fewer users, or --virtual.",
+            highlight=False,
+        )
 
 
 def shows_phase(event: Event) -> bool:

@@ -6,7 +6,9 @@ wasted, dropped, shed), its queue depth and work in flight, and its latency p50 
 second just closed (the worst node's, where there are several). DNS
 gives how many addresses each DynamoDB name has, DWFM how many leases it holds, Lambda's poller its backlog. The
 clients' per-second outcomes (Locust's or the virtual users') are joined in after the run by `with_clients`.
-Each declared service gives its answers per operation (ok, or failed), its NLB's targets summed.
+Each declared service gives its answers per operation (ok, or failed), its NLB's targets summed. In a live run
+the sampler's own tick measures this process's event-loop lag and CPU (loadgen/harness.py); Locust's processes'
+are joined in after the run by `with_harness`.
 With `outside`, each node's calls from outside the cloud (the user's program: services/outside.py) are counted by
 outcome too, and that program's lookups of the cloud's names are joined in after the run by `with_lookups`.
 The columns are named in reports/columns.py, which the reports read them by.
@@ -19,6 +21,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 
 from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
+from loadgen.harness import LoadGauge
 from reports.columns import (
     APP_CALL_OUTCOMES,
     APP_NODES,
@@ -30,6 +33,10 @@ from reports.columns import (
     DWFM_LEASES,
     DYNAMODB,
     EC2_API,
+    HARNESS_CLOUD_CPU,
+    HARNESS_CLOUD_LAG_MS,
+    HARNESS_LOCUST_CPU,
+    HARNESS_LOCUST_LAG_MS,
     IN_FLIGHT,
     LAMBDA,
     LAMBDA_POLLER_BACKLOG,
@@ -68,8 +75,10 @@ class Sampler:
         *,
         listener: Callable[[Row], None] | None = None,
         outside: bool = False,
+        gauge: LoadGauge | None = None,
     ) -> None:
         self.cloud = cloud
+        self.gauge = gauge  # live runs: this process's lag and CPU each second (virtual runs have none)
         self.outside = outside
         self._outside_before: dict[str, int] = {}
         self._operations_before: dict[str, int] = {}  # a declared service's answers per operation, so far
@@ -84,7 +93,10 @@ class Sampler:
         try:
             while True:
                 second = int(self.events.now()) + 1
-                await runtime.sleep(max(0.0, second - self.events.now()))
+                delay = max(0.0, second - self.events.now())
+                if self.gauge is not None:
+                    self.gauge.expect(delay)
+                await runtime.sleep(delay)
                 self._add(second)
         finally:
             last = int(self.rows[-1][SECOND]) if self.rows else 0
@@ -139,6 +151,8 @@ class Sampler:
         if self.cloud.lambda_ is not None:
             row[LAMBDA_POLLER_BACKLOG] = len(self.cloud.lambda_.poller.queue)
         self._sample_operations(row)
+        if self.gauge is not None:
+            row[HARNESS_CLOUD_LAG_MS], row[HARNESS_CLOUD_CPU] = self.gauge.read()
         if self.outside:
             self._sample_outside(row)
         return row
@@ -202,6 +216,31 @@ def with_lookups(rows: list[Row], lookups: dict[tuple[int, str], int]) -> list[R
         second = int(row[SECOND]) - 1
         row.update({app_lookups(o): lookups.get((second, o), 0) for o in LOOKUP_OUTCOMES})
     return rows
+
+
+def with_harness(rows: list[Row], locust: dict[int, tuple[float, float]]) -> list[Row]:
+    """The rows, with the worst Locust process's lag and CPU of each second joined in (zeros in seconds Locust did
+    not measure), so that every row of a live run with Locust has them."""
+    if not locust:
+        return rows
+    for row in rows:
+        lag, cpu = locust.get(int(row[SECOND]), (0.0, 0.0))
+        row[HARNESS_LOCUST_LAG_MS], row[HARNESS_LOCUST_CPU] = lag, cpu
+    return rows
+
+
+def read_harness(*texts: str) -> dict[int, tuple[float, float]]:
+    """The Locust processes' `second,lag_ms,cpu` lines (loadgen/locustfile.py), the worst of each second."""
+    worst: dict[int, tuple[float, float]] = {}
+    for text in texts:
+        for line in text.splitlines()[1:]:
+            try:
+                second, lag, cpu = (float(part) for part in line.split(","))
+            except ValueError:
+                continue  # a line cut short by the process's end
+            before = worst.get(int(second), (0.0, 0.0))
+            worst[int(second)] = (max(before[0], lag), max(before[1], cpu))
+    return worst
 
 
 def read_lookups(*texts: str) -> dict[tuple[int, str], int]:
