@@ -35,6 +35,10 @@ class LoadGauge:
         if self._since is None:
             self._since = (now, self.cpu())
 
+    def stopped(self) -> None:
+        """The timer was cancelled (the run ended): the next read has no lag to tell."""
+        self._due = None
+
     def read(self) -> tuple[float, float]:
         """(lag in ms, share of one core) since the last read, now that the timer fired."""
         now, used = self.wall(), self.cpu()

@@ -121,9 +121,12 @@ def run(
     seed: SeedOption = None,
     out: OutOption = Path("runs"),
     locust_workers: WorkersOption = 0,
+    users: Annotated[
+        int | None, typer.Option(help="A constant count of users of the scenario's mix, instead of its stages.", min=1)
+    ] = None,
 ) -> None:
     """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
-    loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed)
+    loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed, users)
     loaded = loaded if virtual else live_or_exit(loaded, scenario)
     directory = run_directory(out, loaded, stamp_now())
     result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))

@@ -38,13 +38,21 @@ WorkersOption = Annotated[
 ]
 
 
-def with_overrides(scenario: Scenario, origin: Path, policy: str | None, seed: int | None) -> Scenario:
-    """The scenario with --policy and --seed applied, validated again as a whole."""
+def with_overrides(
+    scenario: Scenario, origin: Path, policy: str | None, seed: int | None, users: int | None = None
+) -> Scenario:
+    """The scenario with --policy, --seed and --users (a constant count of its [load] mix, for the whole run)
+    applied, validated again as a whole."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     if policy is not None:
         data["policy"] = policy
     if seed is not None:
         data["seed"] = seed
+    if users is not None:
+        if "load" not in data:
+            errors.print(f"error: {origin}: --users needs a [load] section (its mix)", highlight=False, markup=False)
+            raise typer.Exit(2)
+        data["load"]["stages"] = [{"until": scenario.duration, "users": users}]
     try:
         return parse_scenario(data, str(origin))
     except ScenarioError as exc:

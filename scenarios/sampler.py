@@ -99,6 +99,8 @@ class Sampler:
                 await runtime.sleep(delay)
                 self._add(second)
         finally:
+            if self.gauge is not None:
+                self.gauge.stopped()  # woken by the run's end, not by the timer
             last = int(self.rows[-1][SECOND]) if self.rows else 0
             now = self.events.now()
             # A second that has just ended gets its row; so does the part of one that a guest ended (the user's

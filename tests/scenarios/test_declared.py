@@ -23,7 +23,7 @@ from services.dns.stub import StubResolver
 from services.events import EventLog
 from services.virtual import run_in_virtual_time
 from services.virtual_network import VirtualNetwork
-from tests.helpers import CLI, changed, on_free_ports, only_run, scenario_file, shipped
+from tests.helpers import CLI, changed, on_free_ports, only_run, read_json, scenario_file, shipped
 
 PAYMENTS = DeclaredService(
     name="payments",
@@ -162,6 +162,13 @@ def test_a_declared_service_runs_live_and_virtual_and_has_its_own_chart(tmp_path
         assert sum(int(r["payments_arrivals"]) for r in rows) > 5
         page = (run / "report.html").read_text()
         assert 'id="chart-service-shop"' in page and 'id="chart-service-payments"' in page
+        saturated = read_json(run / "kpis.json")["kpis"]["saturated_seconds"]
+        if mode:  # virtual time has no machine limit
+            assert saturated is None and "harness_cloud_cpu" not in rows[0]
+        else:  # live: the cloud's and Locust's lag and CPU each second
+            assert isinstance(saturated, int)
+            assert any(float(r["harness_cloud_cpu"]) > 0 for r in rows)
+            assert any(float(r["harness_locust_cpu"]) > 0 for r in rows)
 
 
 @pytest.mark.parametrize(
