@@ -191,12 +191,16 @@ class NodeStats:
         return self.seconds[-1] if self.seconds else None
 
 
+SLACK = 1e-6  # seconds: a slot handed over this close to now counts as handed over now (virtual time: always)
+
+
 class _Ticket:
-    __slots__ = ("shed", "turn")
+    __slots__ = ("handed_at", "shed", "turn")
 
     def __init__(self) -> None:
         self.turn = runtime.Event()
         self.shed = False
+        self.handed_at: float | None = None  # when the slot it was handed was free, on the model's schedule
 
 
 class CapacityModel:
@@ -246,11 +250,12 @@ class CapacityModel:
             raise Overloaded(f"queue full ({self.spec.queue_limit} waiting)")
         stats.count("admitted")
         try:
-            await self._acquire()
+            handed_at = await self._acquire()
         except Shed:
             stats.count("shed")
             self.admission.on_done(runtime.current_time(), runtime.current_time() - arrived, True, self._busy)
             raise
+        late = 0.0  # how much later than the model's schedule the timer woke this worker
         try:
             started = runtime.current_time()
             if deadline is not None and started > deadline:
@@ -258,10 +263,17 @@ class CapacityModel:
                 if self.spec.drop_expired:
                     stats.count("dropped")
                     raise DeadlineExceeded(f"deadline passed {started - deadline:.3f} s before service")
-            await runtime.sleep(self.spec.service_time.sample(self._rng) * self.slowdown)
+            service = self.spec.service_time.sample(self._rng) * self.slowdown
+            if handed_at is not None and handed_at < started - SLACK:
+                end = handed_at + service  # the service began when the slot was free, not when this task woke
+                await runtime.sleep_until(end)
+            else:
+                end = started + service
+                await runtime.sleep(service)
+            late = max(0.0, runtime.current_time() - end)
             result = await work()
         finally:
-            self._release()
+            self._release(late)
         finished = runtime.current_time()
         stats.count("completed")
         if deadline is not None and finished > deadline:
@@ -270,11 +282,13 @@ class CapacityModel:
         self.admission.on_done(finished, finished - arrived, False, self._busy)
         return result
 
-    async def _acquire(self) -> None:
+    async def _acquire(self) -> float | None:
+        """Wait for a worker; returns when the slot handed over was free on the model's schedule (None: a free
+        worker was taken at once)."""
         if self._busy < self.spec.workers and not self._waiting:
             self._busy += 1
             self.stats.in_flight = self._busy
-            return
+            return None
         ticket = _Ticket()
         entry = Waiting(runtime.current_time(), ticket)
         self._waiting.push(entry)
@@ -289,14 +303,20 @@ class CapacityModel:
             raise
         if ticket.shed:
             raise Shed("dropped from the queue by " + self._waiting.name)
+        return ticket.handed_at
 
-    def _release(self) -> None:
+    def _release(self, late: float = 0.0) -> None:
         # Hand the slot straight to the next request the discipline picks, so no newcomer can jump the queue.
-        entry, dropped = self._waiting.pop(runtime.current_time())
+        # In a live run a timer fires a little after its time (a fraction of a millisecond to a few): the next
+        # service starts when this one ended on the model's schedule, so that the lateness does not add up and
+        # a node serves `workers / service time` as modelled while the machine keeps up (virtual time: late = 0).
+        now = runtime.current_time()
+        entry, dropped = self._waiting.pop(now)
         for gone in dropped:
             gone.item.shed = True
             gone.item.turn.set()
         if entry is not None:
+            entry.item.handed_at = now - late
             entry.item.turn.set()
         else:
             self._busy -= 1
