@@ -258,7 +258,8 @@ class CapacityModel:
         late = 0.0  # how much later than the model's schedule the timer woke this worker
         try:
             started = runtime.current_time()
-            if deadline is not None and started > deadline:
+            began = started if handed_at is None else min(started, handed_at)  # on the model's schedule
+            if deadline is not None and began > deadline:
                 stats.count("expired")
                 if self.spec.drop_expired:
                     stats.count("dropped")
@@ -316,7 +317,7 @@ class CapacityModel:
             gone.item.shed = True
             gone.item.turn.set()
         if entry is not None:
-            entry.item.handed_at = now - late
+            entry.item.handed_at = max(now - late, entry.enqueued)  # never before the request itself came
             entry.item.turn.set()
         else:
             self._busy -= 1
