@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -25,8 +25,8 @@ class LoadGauge:
 
     wall: Callable[[], float] = time.perf_counter
     cpu: Callable[[], float] = time.process_time
-    _due: float | None = None
-    _since: tuple[float, float] | None = None
+    _due: float | None = field(default=None, init=False, repr=False)
+    _since: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def expect(self, delay: float) -> None:
         """A timer is set to fire `delay` seconds from now."""

@@ -23,6 +23,7 @@ from reports.columns import (
     DYNAMODB_COMPLETED,
     DYNAMODB_WASTED,
     HARNESS,
+    HARNESS_CLOUD_LAG_MS,
     LOGICAL,
     OK,
     SECOND,
@@ -157,7 +158,7 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "time_to_recover_by_kind": by_kind or None,
         "error_windows": error_windows(rows, kinds) or None,
         "operation_error_windows": operation_error_windows(rows) or None,
-        "saturated_seconds": sum(1 for row in rows if saturated(row)) if HARNESS[0][0] in rows[0] else None,
+        "saturated_seconds": sum(1 for row in rows if saturated(row)) if HARNESS_CLOUD_LAG_MS in rows[0] else None,
     }
 
 
