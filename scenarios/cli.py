@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 from typing import Annotated
 
-import trio
+import anyio
 import typer
 
 from reports.kpis import DEFINITIONS
@@ -35,6 +35,7 @@ from scenarios.load_plan import load_plan
 from scenarios.progress import RunProgress
 from scenarios.schema import Scenario, ScenarioError, load_scenario
 from scenarios.serve import ServeLoad, serve_live
+from services import runtime
 from services.errors import ListenError
 from services.net import LiveNetwork, require_loopback
 
@@ -352,8 +353,8 @@ def dynamodb(
     router = Router("router-1", spec=CapacitySpec(workers, service, queue))
 
     async def main() -> None:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with trio.open_nursery() as nursery:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with anyio.create_task_group() as nursery:
                 await nursery.start(LiveNetwork().serve_http, router.routes, (host, port))
                 console.print(f"mock DynamoDB listening on http://{host}:{port} (Ctrl-C stops it)", highlight=False)
                 async for _ in signals:
@@ -361,7 +362,7 @@ def dynamodb(
                     return
 
     try:
-        trio.run(main)
+        runtime.run_live(main)
     except* ListenError as group:
         errors.print(f"error: {first_leaf(group)}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None

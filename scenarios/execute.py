@@ -32,8 +32,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import sniffio
 import tomli_w
-import trio
 
 from loadgen.behaviour import SecondOutcomes
 from loadgen.harness import LoadGauge
@@ -127,6 +127,8 @@ def execute(
             for sink in sinks:
                 events.subscribe(sink)
             state.events = events
+            if not options.virtual:
+                state.event_loop = sniffio.current_async_library()
             network: Network = VirtualNetwork(options.latency) if options.virtual else LiveNetwork()
             try:
                 async with runtime.create_task_group() as nursery:
@@ -158,7 +160,7 @@ def execute(
             if options.virtual:
                 run_in_virtual_time(main)
             else:
-                trio.run(main)
+                runtime.run_live(main)
         except Exception as exc:  # failed before the run's clock started, or while it stopped
             state.problems.append(_failure(exc))
         except KeyboardInterrupt:  # Ctrl-C before the run listens for it (as it starts): an interrupted run too
@@ -182,6 +184,7 @@ class _RunState:
     program: ProgramRun | None = None
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)
+    event_loop: str | None = None  # a live run's: asyncio or trio
 
 
 async def _watch_signals(signals: Any, scope: runtime.CancelScope, events: EventLog, state: _RunState) -> None:
@@ -299,7 +302,7 @@ def _write(
         "versions": _versions(),
     }
     if not options.virtual:  # wall-clock facts would make two virtual runs of one seed differ
-        meta |= {"started_at": started_at, "wall_seconds": round(wall, 3)}
+        meta |= {"started_at": started_at, "wall_seconds": round(wall, 3), "event_loop": state.event_loop}
     (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     render_run(directory)
     return RunResult(directory, kpis, state.interrupted, state.problems, state.program)
@@ -307,7 +310,7 @@ def _write(
 
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("cascadesim", "trio", "hypercorn", "httpx", "locust", "dnspython"):
+    for dist in ("cascadesim", "anyio", "trio", "hypercorn", "httpx", "locust", "dnspython"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

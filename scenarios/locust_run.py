@@ -1,4 +1,5 @@
-"""Running Locust from the trio side: as subprocesses, never imported (gevent and trio cannot share a process).
+"""Running Locust from the cloud's side: as subprocesses, never imported (gevent cannot share a process with the
+cloud's event loop).
 
 Locust runs headless, its load shape taken from the run's load plan (loadgen/plan.py, as JSON; read by
 loadgen/locustfile.py), with its CSV (with full
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import trio
+import anyio
+from anyio.abc import Process, TaskStatus
 
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadgen" / "locustfile.py"
 STOP_GRACE = 7.0  # the whole serve must be gone within 10 s of Ctrl-C
@@ -93,9 +95,9 @@ def worker_command(master_port: int) -> list[str]:
 
 
 def locust_environment(plan: LocustPlan, run_start: float) -> dict[str, str]:
-    """What the locustfile reads: the load plan, where to write, and the cloud's clock (trio's clock is
-    time.perf_counter() plus an offset of its own, so the offset is measured here, in the trio process)."""
-    offset = trio.current_time() - time.perf_counter()
+    """What the locustfile reads: the load plan, where to write, and the cloud's clock (the event loop's clock is
+    time.perf_counter() plus an offset of its own, so the offset is measured here, in the cloud's process)."""
+    offset = anyio.current_time() - time.perf_counter()
     env = {
         **os.environ,
         "CASCADESIM_LOAD_PLAN": str(plan.load_plan),
@@ -116,24 +118,25 @@ def _free_port() -> int:
 
 
 async def run_locust(
-    plan: LocustPlan, run_start: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    plan: LocustPlan, run_start: float, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
 ) -> int:
     """Run Locust until its load shape ends or this task is cancelled; returns the (master's) exit status.
 
-    `run_start` is the run's start on the trio clock: the scenario's time 0.
+    `run_start` is the run's start on the event loop's clock: the scenario's time 0.
     """
     plan.out.mkdir(parents=True, exist_ok=True)
     env = locust_environment(plan, run_start)
     master_port = _free_port() if plan.workers > 0 else None
-    processes: list[trio.Process] = []
+    processes: list[Process] = []
     logs: list[IO[bytes]] = []
 
-    async def start(command: list[str], log_name: str) -> trio.Process:
+    async def start(command: list[str], log_name: str) -> Process:
         log = (plan.out / log_name).open("wb")
         logs.append(log)
-        process = await trio.lowlevel.open_process(
+        process = await anyio.open_process(
             command,
             env=env,
+            stdin=None,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us; we stop Locust ourselves, in order
@@ -149,29 +152,29 @@ async def run_locust(
         task_status.started()
         return await master.wait()
     finally:
-        with trio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
             await stop_all(processes)
         for log in logs:
             log.close()
 
 
-async def stop_all(processes: list[trio.Process]) -> None:
+async def stop_all(processes: list[Process]) -> None:
     """SIGINT to each process group still running (master first), a grace period for all of them, including
     the workers a `--processes` master forked into its group, to write their files and exit, then SIGKILL."""
     for process in processes:
         if process.returncode is None or _group_alive(process):  # a leader gone may leave its group behind
             _signal(process, signal.SIGINT)  # not SIGTERM: only on SIGINT does Locust still write its HTML
-    with trio.move_on_after(STOP_GRACE):
+    with anyio.move_on_after(STOP_GRACE):
         for process in processes:
             await process.wait()
         while any(_group_alive(process) for process in processes):  # noqa: ASYNC110 (no event for "group gone")
-            await trio.sleep(0.1)
+            await anyio.sleep(0.1)
     for process in processes:
         _signal(process, signal.SIGKILL)
         await process.wait()
 
 
-def _group_alive(process: trio.Process) -> bool:
+def _group_alive(process: Process) -> bool:
     try:
         os.killpg(process.pid, 0)
     except ProcessLookupError:
@@ -179,6 +182,6 @@ def _group_alive(process: trio.Process) -> bool:
     return True
 
 
-def _signal(process: trio.Process, signum: signal.Signals) -> None:
+def _signal(process: Process, signum: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):  # the group has already gone
         os.killpg(process.pid, signum)

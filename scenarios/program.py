@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import anyio
 import dns
-import trio
+from anyio.abc import TaskStatus
 
 from scenarios.locust_run import stop_all
 from services.cloud import Cloud
@@ -101,7 +102,7 @@ class Program:
 
     async def visit(self, cloud: Cloud, directory: Path, events: EventLog) -> None:
         """Run the program from the cloud's readiness to its exit, or until the run's end stops it."""
-        clock = cloud_clock(trio.current_time() - events.now())
+        clock = cloud_clock(anyio.current_time() - events.now())
         env = program_environment(cloud.endpoints(), cloud.dns.settings.resolver, directory, clock)
         command = shlex.join(self.argv)
         events.emit(EventKind.PROGRAM_STARTED, "program", f"started: {command}", command=list(self.argv))
@@ -172,9 +173,9 @@ def _dnspython_alone(directory: Path) -> Path:
 
 
 def cloud_clock(run_start: float) -> str:
-    """CASCADESIM_CLOCK for a process of this machine: trio's clock is time.perf_counter() plus an offset of its
-    own, measured here, and the run began at `run_start` on it."""
-    return f"{trio.current_time() - time.perf_counter()!r} {run_start!r}"
+    """CASCADESIM_CLOCK for a process of this machine: the event loop's clock is time.perf_counter() plus an offset
+    of its own, measured here, and the run began at `run_start` on it."""
+    return f"{anyio.current_time() - time.perf_counter()!r} {run_start!r}"
 
 
 def exit_status(returncode: int) -> int:
@@ -187,25 +188,28 @@ async def run_program(
     env: dict[str, str],
     run: ProgramRun,
     *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the program until it exits, or until this task is cancelled and it has been stopped; `run.status` is
     then its exit status as a shell reads it."""
-    process = await trio.lowlevel.open_process(
+    process = await anyio.open_process(
         list(program.argv),
         env=env,
+        stdin=None,  # the program's streams are the terminal's, as a shell would leave them
+        stdout=None,
+        stderr=None,
         start_new_session=True,  # Ctrl-C reaches us; we stop the program ourselves
     )
     run.pids.append(process.pid)
-    started = trio.current_time()
+    started = anyio.current_time()
     run.stopped = True
     try:
         task_status.started()
         await process.wait()
         run.stopped = False
     finally:
-        run.seconds = trio.current_time() - started
-        with trio.CancelScope(shield=True):
+        run.seconds = anyio.current_time() - started
+        with anyio.CancelScope(shield=True):
             await stop_all([process])  # its process group: whatever it started goes with it
         if process.returncode is not None:  # stop_all has waited for it
             run.status = exit_status(process.returncode)

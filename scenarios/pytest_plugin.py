@@ -11,9 +11,9 @@ the length of a test, with the cloud's names resolving through its shared resolv
         filled = cascadesim_cloud.await_event("record_filled", timeout=60)
         assert ... within 30 s of filled.t, on cascadesim_cloud.clock()
 
-The fixture starts the cloud (in a thread of its own, on trio), waits until it is ready, points the AWS SDK's
-variables at it (endpoints, region, throwaway credentials, the zone past any proxy), gives boto3 a fresh default
-session, and routes `socket.getaddrinfo` for `*.cloud.test` through the shared resolver
+The fixture starts the cloud (in a thread of its own, on the live event loop), waits until it is ready, points the
+AWS SDK's variables at it (endpoints, region, throwaway credentials, the zone past any proxy), gives boto3 a fresh
+default session, and routes `socket.getaddrinfo` for `*.cloud.test` through the shared resolver
 (scenarios/app_hook/cascadesim_names.py). The test is the run's guest: its calls are counted apart at the nodes and
 drawn as a series of their own. When the test ends (passed or failed) the run ends, everything is put back as it
 was, and the run directory is written with its report; a failing test's report says where. A test that outlasts
@@ -22,7 +22,6 @@ the scenario finds the cloud gone.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
@@ -32,8 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
-import trio
 
 from scenarios.app_hook import cascadesim_names
 from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     from services.events import Event, EventLog
 
 READY_TIMEOUT = 30.0  # the cloud listens within a few seconds; past this it is not coming
+LEAVE_POLL = 0.05  # how often the run looks whether the test has left (its end is stamped to this)
 MARKER = "cascadesim"
 MARKER_OPTIONS = ("policy", "compress", "load", "out", "free_ports")
 
@@ -59,7 +59,7 @@ class CloudUnderTest:
         self.endpoints: dict[str, str] = {}
         self._events: list[Event] = []
         self._arrived = threading.Condition()
-        self._clock = (0.0, 0.0)  # the trio clock's offset from time.perf_counter(), the run's start on it
+        self._clock = (0.0, 0.0)  # the event loop clock's offset from time.perf_counter(), the run's start on it
         self._over = False
 
     def clock(self) -> float:
@@ -106,7 +106,8 @@ class CloudUnderTest:
 
 class _TestGuest:
     """The test, as the run's guest: it tells the test's thread the cloud is ready, then stays until told to
-    leave. Leaving can come first (a cloud slower than READY_TIMEOUT), so the hand-over is under a lock."""
+    leave. Leaving can come first (a cloud slower than READY_TIMEOUT), and the run can end first (the scenario's
+    end), so the test's thread only sets a flag that the run looks at: it never waits on the run's loop."""
 
     def __init__(self, under_test: CloudUnderTest, test: str) -> None:
         self.test = test
@@ -115,38 +116,28 @@ class _TestGuest:
         self.ready = threading.Event()
         self.resolver: tuple[str, int] = ("127.0.0.1", 0)
         self.failed = False  # set by the test's thread before it leaves
-        self._lock = threading.Lock()
-        self._left = False
-        self._token: trio.lowlevel.TrioToken | None = None
-        self._leave: trio.Event | None = None
+        self._leave = threading.Event()
 
     async def visit(self, cloud: Cloud, directory: Path, events: EventLog) -> None:
-        leave = trio.Event()
-        with self._lock:
-            if self._left:  # the test gave up waiting before the cloud was ready
-                return
-            self._token, self._leave = trio.lowlevel.current_trio_token(), leave
+        if self._leave.is_set():  # the test gave up waiting before the cloud was ready
+            return
         self.resolver = cloud.dns.settings.resolver
         self.under_test.endpoints = cloud.endpoints()
-        self.under_test._clock = (trio.current_time() - time.perf_counter(), trio.current_time() - events.now())
+        self.under_test._clock = (anyio.current_time() - time.perf_counter(), anyio.current_time() - events.now())
         events.emit(EventKind.PROGRAM_STARTED, "program", f"test started: {self.test}")
-        started = trio.current_time()
+        started = anyio.current_time()
         self.ready.set()
         self.run.stopped = True
-        await leave.wait()
-        self.run.stopped, self.run.seconds, self.run.ended = False, trio.current_time() - started, events.now()
+        while not self._leave.is_set():  # noqa: ASYNC110 (the flag is set from another thread)
+            await anyio.sleep(LEAVE_POLL)
+        self.run.stopped, self.run.seconds, self.run.ended = False, anyio.current_time() - started, events.now()
         self.run.status = 1 if self.failed else 0
         outcome = "failed" if self.failed else "passed"
         events.emit(EventKind.PROGRAM_EXITED, "program", f"test {outcome}: {self.test}", status=self.run.status)
 
     def leave(self) -> None:
         """Called from the test's thread: the test is over, so is the run."""
-        with self._lock:
-            self._left = True
-            token, leave = self._token, self._leave
-        if token is not None and leave is not None:
-            with contextlib.suppress(trio.RunFinishedError):  # the run had already ended (the scenario's end)
-                trio.from_thread.run_sync(leave.set, trio_token=token)
+        self._leave.set()
 
 
 def run_cloud(

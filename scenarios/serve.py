@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import trio
+import anyio
 from rich.console import Console
 
 from scenarios.console import EventPrinter, listeners_table, try_it
 from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.runner import run_scenario
 from scenarios.schema import Scenario
+from services import runtime
 from services.cloud import Cloud
 from services.event_kinds import EventKind
 from services.events import EventLog, JsonlSink
@@ -50,7 +51,7 @@ def serve_live(
     stopped_by: list[str] = []  # the signal that stopped the run, if one did
 
     async def main() -> None:
-        events = EventLog(trio.current_time)
+        events = EventLog(anyio.current_time)
         events.subscribe(JsonlSink(stream))
         events.subscribe(EventPrinter(console, verbose=verbose))
 
@@ -66,15 +67,15 @@ def serve_live(
                     processes=load.processes,
                     workers=load.workers,
                 )
-                nursery.start_soon(run_locust, plan, trio.current_time() - events.now())
+                nursery.start_soon(run_locust, plan, anyio.current_time() - events.now())
                 how = f"master + {load.workers} workers" if load.workers else f"{load.processes} process(es)"
                 users = "the scenario's stages" if load.users is None else f"{load.users} users"
                 events.emit(
                     EventKind.LOAD_STARTED, "locust", f"Locust ({how}): {users}, reports in {load.run_dir / 'locust'}"
                 )
 
-        async with trio.open_nursery() as nursery:
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as nursery:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
 
                 async def watch_signals() -> None:
                     async for signum in signals:
@@ -90,5 +91,5 @@ def serve_live(
                 EventKind.RUN_INTERRUPTED, "runner", f"{stopped_by[0]}: stopped, every node and Locust process ended"
             )
 
-    trio.run(main)
+    runtime.run_live(main)
     return bool(stopped_by)

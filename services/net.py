@@ -36,6 +36,8 @@ ASGIApp = Callable[..., Awaitable[None]]
 HttpApp = Routes | ASGIApp  # a node's routes (services/http.py), or any ASGI app
 
 MAX_UDP_PAYLOAD = 65535
+LISTEN_BACKLOG = 100  # Hypercorn's default
+STOP_MARGIN = 2.0  # seconds a stopping server may take past its graceful timeout before it is cancelled
 
 
 def require_loopback(host: str) -> None:
@@ -160,10 +162,11 @@ class LiveNetwork(Network):
 
         if isinstance(app, Routes):
             app = app.asgi
-        host, port = address
-        require_loopback(host)
+        require_loopback(address[0])
         config = Config()
-        config.bind = [f"{host}:{port}"]
+        # Bound and listening before Hypercorn starts, so that the address reported is already taking connections
+        # (Hypercorn's asyncio worker has no "started" of its own) and a busy address fails here, clearly.
+        config.bind = [f"fd://{_listening_socket(address)}"]
         config.accesslog = None
         config.loglevel = "WARNING"
         config.graceful_timeout = 0.5
@@ -173,13 +176,17 @@ class LiveNetwork(Network):
             from hypercorn.trio import serve as hypercorn_serve
         else:
             from hypercorn.asyncio import serve as hypercorn_serve
-        _check_bindable(address)
-        try:
-            async with anyio.create_task_group() as tg:
-                await tg.start(partial(_run_hypercorn, hypercorn_serve, app, config, shutdown))
-                task_status.started(address)
-        finally:
-            shutdown.set()
+        # Hypercorn stops by its shutdown trigger, not by being cancelled (its asyncio worker fails if cancelled
+        # while it stops), so it runs shielded, and a cancellation here pulls the trigger and bounds the stop.
+        stopping = anyio.CancelScope(shield=True)
+        async with anyio.create_task_group() as tg:
+            await tg.start(partial(_run_hypercorn, hypercorn_serve, app, config, shutdown, stopping))
+            task_status.started(address)
+            try:
+                await anyio.sleep_forever()
+            finally:
+                shutdown.set()
+                stopping.deadline = anyio.current_time() + config.graceful_timeout + STOP_MARGIN
 
     async def serve_udp(
         self,
@@ -217,25 +224,36 @@ class LiveNetwork(Network):
                     raise NodeUnreachable(f"nothing listens on udp {host}:{port}") from None
 
 
-def _check_bindable(address: Address) -> None:
-    """Fail early and clearly on a busy address (Hypercorn would leak its socket and raise from deep inside)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Hypercorn does
-        try:
-            probe.bind(address)
-            probe.listen()
-        except OSError as exc:
-            raise ListenError("http", address, exc) from None
+def _listening_socket(address: Address) -> int:
+    """A TCP socket bound to `address` and listening, handed over as its file descriptor (Hypercorn's `fd://`
+    binding owns and closes it from then on)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Hypercorn does
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Hypercorn does for the sockets it binds
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ListenError("http", address, exc) from None
+    return sock.detach()
 
 
 async def _run_hypercorn(
-    serve: Any, app: ASGIApp, config: Any, shutdown: anyio.Event, *, task_status: TaskStatus[None]
+    serve: Any,
+    app: ASGIApp,
+    config: Any,
+    shutdown: anyio.Event,
+    stopping: anyio.CancelScope,
+    *,
+    task_status: TaskStatus[None],
 ) -> None:
-    if sniffio.current_async_library() == "trio":
-        await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
-    else:
-        task_status.started()
-        await serve(app, config, shutdown_trigger=shutdown.wait)
+    with stopping:
+        if sniffio.current_async_library() == "trio":
+            await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
+        else:
+            task_status.started()  # the socket listens already (_listening_socket)
+            await serve(app, config, shutdown_trigger=shutdown.wait)
 
 
 async def _answer_datagram(

@@ -6,15 +6,16 @@ model under the same names:
     current_time()  sleep(s)  sleep_until(t)  sleep_forever()  checkpoint_if_cancelled()
     Event()  CancelScope(shield=)  move_on_after(s)  fail_after(s)  create_task_group()  open_signal_receiver(*s)
 
-Two backends serve it. By default every call goes to anyio, so live runs (trio, Hypercorn) and unit tests (trio's
-MockClock) run exactly as anyio code does. While a whole virtual run is running, the virtual-time kernel
-(services/virtual.py) is installed instead: a heapq scheduler on a simulated clock that pays neither for a selector
-nor for anyio's dispatch on every call (anyio reads the clock in about 2 µs, the kernel in 0.1 µs). This module is
-the one place where the two modes differ; no service branches on its mode.
+Two backends serve it. By default every call goes to anyio, so live runs (on asyncio, through `run_live`) and unit
+tests (trio's MockClock) run exactly as anyio code does. While a whole virtual run is running, the virtual-time
+kernel (services/virtual.py) is installed instead: a heapq scheduler on a simulated clock that pays neither for a
+selector nor for anyio's dispatch on every call (anyio reads the clock in about 2 µs, the kernel in 0.1 µs). This
+module is the one place where the two modes differ; no service branches on its mode.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager
@@ -38,8 +39,10 @@ __all__ = [
     "current_time",
     "fail_after",
     "installed",
+    "live_backend",
     "move_on_after",
     "open_signal_receiver",
+    "run_live",
     "sleep",
     "sleep_forever",
     "sleep_until",
@@ -115,7 +118,7 @@ class Backend(Protocol):
 
 
 class _Anyio:
-    """anyio itself: trio in live runs and unit tests."""
+    """anyio itself: asyncio (or trio) in live runs, trio in unit tests."""
 
     def current_time(self) -> float:
         return anyio.current_time()
@@ -207,3 +210,21 @@ def create_task_group() -> TaskGroup:
 
 def open_signal_receiver(*signals: signal.Signals) -> AbstractContextManager[AsyncIterator[int]]:
     return _backend.open_signal_receiver(*signals)
+
+
+LIVE_BACKENDS = ("asyncio", "trio")
+
+
+def live_backend() -> str:
+    """The event loop a live run's process runs on: asyncio (Hypercorn's asyncio worker served this machine's
+    loopback about 1.8× as many requests a second as its trio worker: README, "How much a live run can carry"), or
+    trio when CASCADESIM_LIVE_BACKEND says so, to compare the two. The service code is anyio's either way."""
+    backend = os.environ.get("CASCADESIM_LIVE_BACKEND", "asyncio")
+    if backend not in LIVE_BACKENDS:
+        raise ValueError(f"CASCADESIM_LIVE_BACKEND={backend!r}: must be one of {', '.join(LIVE_BACKENDS)}")
+    return backend
+
+
+def run_live(main: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `main` on a real clock, on the live event loop (`live_backend()`)."""
+    return anyio.run(main, backend=live_backend())
