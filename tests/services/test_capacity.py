@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import statistics
+from collections.abc import Awaitable
 
 import pytest
 import trio
 import trio.testing
 
+from services import runtime
 from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime
 
 
@@ -134,3 +137,58 @@ def test_lognormal_is_fitted_to_mean_and_p99() -> None:
     assert samples[int(0.99 * len(samples))] == pytest.approx(0.050, rel=0.03)
     with pytest.raises(ValueError, match="at most"):
         ServiceTime("lognormal", 0.001, 1.0)
+
+
+class LateTimers:
+    """anyio's backend, except that every timer fires LATE seconds after its time, as a busy live loop's do."""
+
+    LATE = 0.001
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(runtime.ANYIO, name)
+
+    def sleep(self, seconds: float) -> Awaitable[None]:
+        return runtime.ANYIO.sleep(seconds + self.LATE)
+
+    def sleep_until(self, deadline: float) -> Awaitable[None]:
+        return runtime.ANYIO.sleep_until(deadline + self.LATE)
+
+
+async def test_late_timers_do_not_add_up_along_a_queue(autojump_clock: trio.testing.MockClock) -> None:
+    """With every timer 1 ms late, 100 queued requests of 4 ms on one worker end at 0.4 s plus one lateness (not
+    100 of them), and none is served faster than its 4 ms."""
+    model = CapacityModel(CapacitySpec(1, ServiceTime("constant", 0.004), queue_limit=1000), random.Random(1))
+    start = trio.current_time()
+    ends: list[float] = []
+
+    async def one() -> None:
+        await model.serve(None, nothing)
+        ends.append(trio.current_time() - start)
+
+    with runtime.installed(LateTimers()):  # type: ignore[arg-type]
+        async with trio.open_nursery() as nursery:
+            for _ in range(100):
+                nursery.start_soon(one)
+    ends.sort()
+    assert ends[-1] == pytest.approx(0.400 + LateTimers.LATE, abs=1e-6)
+    assert all(later - earlier >= 0.004 - 1e-9 for earlier, later in itertools.pairwise(ends))
+
+
+async def test_a_request_after_an_idle_spell_is_not_served_before_it_came(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A request that finds its node idle (or the slot free before it came) starts its service when it arrives."""
+    model = CapacityModel(CapacitySpec(1, ServiceTime("constant", 0.004), queue_limit=1000), random.Random(1))
+    sojourns: list[float] = []
+
+    async def one() -> None:
+        began = trio.current_time()
+        await model.serve(None, nothing)
+        sojourns.append(trio.current_time() - began)
+
+    with runtime.installed(LateTimers()):  # type: ignore[arg-type]
+        async with trio.open_nursery() as nursery:
+            for gap in (0.0, 0.0042, 0.0042, 0.05):  # the second comes as the first ends on the model's schedule
+                await trio.sleep(gap)
+                nursery.start_soon(one)
+    assert min(sojourns) >= 0.004 + LateTimers.LATE - 1e-9
