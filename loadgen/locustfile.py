@@ -22,6 +22,7 @@ Each attempt is reported to Locust's statistics under the task's name, its failu
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import socket
@@ -244,10 +245,13 @@ def _watch_this_process(environment: Any, **kwargs: Any) -> None:
     def watch() -> None:
         gauge = LoadGauge()
         while True:
-            gauge.expect(1.0)
-            gevent.sleep(1.0)
+            due = math.floor(elapsed()) + 1  # the end of this second on the run's clock, as the cloud's rows count
+            delay = due - elapsed()
+            gauge.expect(delay)
+            gevent.sleep(delay)
             lag, cpu = gauge.read()
-            HARNESS.append((round(elapsed()), lag, cpu))
+            # Woken a second or more late (a saturated process), it stands for every second it missed.
+            HARNESS.extend((second, lag, cpu) for second in range(due, math.floor(elapsed()) + 1))
 
     gevent.spawn(watch)
 
