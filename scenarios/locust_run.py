@@ -95,8 +95,9 @@ def worker_command(master_port: int) -> list[str]:
 
 
 def locust_environment(plan: LocustPlan, run_start: float) -> dict[str, str]:
-    """What the locustfile reads: the load plan, where to write, and the cloud's clock (the event loop's clock is
-    time.perf_counter() plus an offset of its own, so the offset is measured here, in the cloud's process)."""
+    """What the locustfile reads: the load plan, where to write, and the cloud's clock (the event loop's clock, trio's
+    or asyncio's, is CLOCK_MONOTONIC on Linux, as time.perf_counter() is, give or take an offset, so the offset is
+    measured here, in the cloud's process)."""
     offset = anyio.current_time() - time.perf_counter()
     env = {
         **os.environ,

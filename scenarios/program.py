@@ -173,8 +173,8 @@ def _dnspython_alone(directory: Path) -> Path:
 
 
 def cloud_clock(run_start: float) -> str:
-    """CASCADESIM_CLOCK for a process of this machine: the event loop's clock is time.perf_counter() plus an offset
-    of its own, measured here, and the run began at `run_start` on it."""
+    """CASCADESIM_CLOCK for a process of this machine: the event loop's clock is time.perf_counter() give or take an
+    offset (both are CLOCK_MONOTONIC on Linux), measured here, and the run began at `run_start` on it."""
     return f"{anyio.current_time() - time.perf_counter()!r} {run_start!r}"
 
 

@@ -19,7 +19,7 @@ import socket
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -37,7 +37,7 @@ HttpApp = Routes | ASGIApp  # a node's routes (services/http.py), or any ASGI ap
 
 MAX_UDP_PAYLOAD = 65535
 LISTEN_BACKLOG = 100  # Hypercorn's default
-STOP_MARGIN = 2.0  # seconds a stopping server may take past its graceful timeout before it is cancelled
+STOP_MARGIN = 5.0  # seconds a stopping server may take past its graceful timeout before it is cancelled
 
 
 def require_loopback(host: str) -> None:
@@ -158,35 +158,43 @@ class LiveNetwork(Network):
     async def serve_http(
         self, app: HttpApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        from hypercorn.config import Config
+        from hypercorn.config import Config, Sockets
+        from hypercorn.utils import wrap_app
 
         if isinstance(app, Routes):
             app = app.asgi
         require_loopback(address[0])
         config = Config()
-        # Bound and listening before Hypercorn starts, so that the address reported is already taking connections
-        # (Hypercorn's asyncio worker has no "started" of its own) and a busy address fails here, clearly.
-        config.bind = [f"fd://{_listening_socket(address)}"]
         config.accesslog = None
         config.loglevel = "WARNING"
         config.graceful_timeout = 0.5
-        shutdown = anyio.Event()
-        hypercorn_serve: Any
+        worker_serve: Any
         if sniffio.current_async_library() == "trio":
-            from hypercorn.trio import serve as hypercorn_serve
+            from hypercorn.trio.run import worker_serve
         else:
-            from hypercorn.asyncio import serve as hypercorn_serve
+            from hypercorn.asyncio.run import worker_serve
+        # Bound and listening before Hypercorn starts: the address reported is already taking connections
+        # (Hypercorn's asyncio worker has no "started" of its own), a busy address fails here, clearly, and the
+        # socket is this function's to close whatever becomes of the server.
+        sock = _listening_socket(address)
         # Hypercorn stops by its shutdown trigger, not by being cancelled (its asyncio worker fails if cancelled
         # while it stops), so it runs shielded, and a cancellation here pulls the trigger and bounds the stop.
+        shutdown = anyio.Event()
         stopping = anyio.CancelScope(shield=True)
-        async with anyio.create_task_group() as tg:
-            await tg.start(partial(_run_hypercorn, hypercorn_serve, app, config, shutdown, stopping))
-            task_status.started(address)
-            try:
-                await anyio.sleep_forever()
-            finally:
-                shutdown.set()
-                stopping.deadline = anyio.current_time() + config.graceful_timeout + STOP_MARGIN
+        serve = partial(worker_serve, wrap_app(cast(Any, app), config.wsgi_max_body_size, "asgi"), config)
+        try:
+            async with anyio.create_task_group() as tg:
+                # Not `tg.start`: anyio waits for a task it is starting to end if the start is cancelled, and a
+                # shielded server whose trigger is pulled only below would never end.
+                tg.start_soon(_run_hypercorn, serve, Sockets([], [sock], []), shutdown, stopping)
+                try:
+                    task_status.started(address)  # the socket listens: connections wait in its backlog
+                    await anyio.sleep_forever()
+                finally:
+                    shutdown.set()
+                    stopping.deadline = anyio.current_time() + config.graceful_timeout + STOP_MARGIN
+        finally:
+            sock.close()
 
     async def serve_udp(
         self,
@@ -215,45 +223,47 @@ class LiveNetwork(Network):
     async def udp_exchange(self, address: Address, payload: bytes, timeout: float) -> bytes:
         host, port = address
         require_loopback(host)
-        with anyio.fail_after(timeout):
-            async with await anyio.create_connected_udp_socket(remote_host=host, remote_port=port) as sock:
-                try:
-                    await sock.send(payload)
-                    return await sock.receive()
-                except (ConnectionRefusedError, anyio.BrokenResourceError):  # ICMP port unreachable
-                    raise NodeUnreachable(f"nothing listens on udp {host}:{port}") from None
+        # A plain connected socket, not anyio's: on asyncio, anyio's UDP socket keeps the ICMP "port unreachable"
+        # to itself and the exchange would wait out its timeout instead of failing at once, as it does on trio.
+        with anyio.fail_after(timeout), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            try:
+                sock.connect((host, port))
+                sock.send(payload)
+                while True:
+                    await anyio.wait_readable(sock)
+                    try:
+                        return sock.recv(MAX_UDP_PAYLOAD)
+                    except BlockingIOError:  # woken for nothing: wait again
+                        continue
+            except ConnectionRefusedError:  # ICMP port unreachable
+                raise NodeUnreachable(f"nothing listens on udp {host}:{port}") from None
 
 
-def _listening_socket(address: Address) -> int:
-    """A TCP socket bound to `address` and listening, handed over as its file descriptor (Hypercorn's `fd://`
-    binding owns and closes it from then on)."""
+def _listening_socket(address: Address) -> socket.socket:
+    """A non-blocking TCP socket bound to `address` and listening, set up as Hypercorn sets up its own."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Hypercorn does
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Hypercorn does for the sockets it binds
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(address)
         sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
     except OSError as exc:
         sock.close()
         raise ListenError("http", address, exc) from None
-    return sock.detach()
+    return sock
 
 
-async def _run_hypercorn(
-    serve: Any,
-    app: ASGIApp,
-    config: Any,
-    shutdown: anyio.Event,
-    stopping: anyio.CancelScope,
-    *,
-    task_status: TaskStatus[None],
-) -> None:
+async def _run_hypercorn(serve: Any, sockets: Any, shutdown: anyio.Event, stopping: anyio.CancelScope) -> None:
     with stopping:
-        if sniffio.current_async_library() == "trio":
-            await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
-        else:
-            task_status.started()  # the socket listens already (_listening_socket)
-            await serve(app, config, shutdown_trigger=shutdown.wait)
+        try:
+            await serve(sockets=sockets, shutdown_trigger=shutdown.wait)
+        except Exception:
+            # Cut short past its graceful stop (STOP_MARGIN), Hypercorn's asyncio worker fails in its own clean-up
+            # (asyncio.InvalidStateError): the server is gone, which is what was asked.
+            if not stopping.cancel_called:
+                raise
 
 
 async def _answer_datagram(

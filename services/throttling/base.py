@@ -1,7 +1,7 @@
 """The shape of every client-side policy: one shared object per client, one small state per call.
 
 A policy never sleeps and never reads a clock: the caller passes `now` (simulated seconds) and the policy answers
-with how long to wait. That keeps policies usable from trio services, Locust users and virtual users alike.
+with how long to wait. That keeps policies usable from the services, Locust users and virtual users alike.
 """
 
 from __future__ import annotations

@@ -85,3 +85,25 @@ async def test_an_outside_call_is_counted_and_asked_to_close() -> None:
     assert outside.headers["connection"] == "close"
     assert missing.status_code == 404
     assert routes.outside.totals == {"ok": 1, "throttled": 0, "server_error": 0, "client_error": 1}
+
+
+async def test_an_endpoint_that_raises_answers_500_and_the_error_reaches_the_server() -> None:
+    """As Starlette's ServerErrorMiddleware: the caller gets a 500, and the server (its log) gets the error."""
+    transport = httpx.ASGITransport(app=OURS.asgi)  # raise_app_exceptions: what reaches the server is raised here
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.1.1:8000") as client:
+        with pytest.raises(RuntimeError, match="a bug in an endpoint"):
+            await client.post("/fail")
+
+
+async def test_a_relayed_reply_keeps_its_own_headers_but_not_its_connections() -> None:
+    """A reply relayed from upstream (an NLB's) is sent with its own headers, its length counted again, and without
+    the upstream's connection, date and server headers, which are the server's own to write."""
+    upstream = {"content-length": "9", "connection": "close", "date": "then", "server": "up", "x-amzn-requestid": "r1"}
+
+    async def relay(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(200, {**upstream, "content-type": "application/json"}, b"{}")
+
+    transport = httpx.ASGITransport(app=Routes([("POST", "/", relay)]).asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.1.1:8000") as client:
+        reply = await client.post("/", headers={"user-agent": "cascadesim"})
+    assert dict(reply.headers) == {"x-amzn-requestid": "r1", "content-type": "application/json", "content-length": "2"}

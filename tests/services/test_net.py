@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import time
 
+import anyio
 import httpx
 import pytest
 import trio
@@ -14,7 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from services.errors import ListenError, NodeUnreachable
-from services.net import Address, LiveNetwork
+from services.net import Address, HttpClient, LiveNetwork
 from services.virtual_network import VirtualNetwork
 from tests.helpers import assert_port_free, free_port
 
@@ -24,7 +27,7 @@ async def hello(request: Request) -> PlainTextResponse:
 
 
 async def slow(request: Request) -> PlainTextResponse:
-    await trio.sleep(10)
+    await anyio.sleep(10)
     return PlainTextResponse("late")
 
 
@@ -75,24 +78,55 @@ async def test_addresses_off_loopback_are_refused() -> None:
         await VirtualNetwork().serve_udp(echo, ("192.168.1.1", 53))
 
 
-@pytest.mark.live
-async def test_live_http_and_udp_on_loopback_and_ports_are_freed_on_cancel() -> None:
-    """Hypercorn serves on its own 127.x address, UDP echoes, and cancelling frees both ports."""
+async def _serve_ask_and_cancel() -> None:
     network = LiveNetwork()
     http_address = ("127.0.9.1", free_port("127.0.9.1"))
-    with trio.fail_after(20):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(network.serve_http, APP, http_address)
-            udp_address = await nursery.start(network.serve_udp, echo, ("127.0.9.1", 0))
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            await tg.start(network.serve_http, APP, http_address)
+            udp_address = await tg.start(network.serve_udp, echo, ("127.0.9.1", 0))
             async with network.http_client(timeout=5) as client:
                 response = await client.get(f"http://{http_address[0]}:{http_address[1]}/")
-            assert response.text == "hello from 127.0.9.1"
-            assert await network.udp_exchange(udp_address, b"ping", 2) == b"PING"
-            nursery.cancel_scope.cancel()
+                assert response.text == "hello from 127.0.9.1"
+                assert await network.udp_exchange(udp_address, b"ping", 2) == b"PING"
+                tg.start_soon(_ask_slowly, client, http_address)  # still waiting for its answer when the server stops
+                await anyio.sleep(0.2)
+                tg.cancel_scope.cancel()
         with pytest.raises(NodeUnreachable):
             await network.udp_exchange(udp_address, b"ping", 2)
     assert_port_free(http_address, socket.SOCK_STREAM)
     assert_port_free(udp_address, socket.SOCK_DGRAM)
+
+
+async def _ask_slowly(client: HttpClient, address: Address) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        await client.get(f"http://{address[0]}:{address[1]}/slow")
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_live_http_and_udp_on_loopback_and_ports_are_freed_on_cancel(backend: str) -> None:
+    """On either event loop, Hypercorn serves on its own 127.x address and UDP echoes; cancelling stops both, with a
+    request still in flight, within the graceful stop, and frees both ports."""
+    started = time.monotonic()
+    anyio.run(_serve_ask_and_cancel, backend=backend)
+    assert time.monotonic() - started < 5
+
+
+async def _cancel_while_starting(address: Address) -> None:
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            scope.cancel()
+            await tg.start(LiveNetwork().serve_http, APP, address)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_server_cancelled_while_it_starts_frees_its_port(backend: str) -> None:
+    """A run stopped while its nodes start (a sibling's address was busy) leaves no port bound."""
+    address = ("127.0.9.3", free_port("127.0.9.3"))
+    anyio.run(_cancel_while_starting, address, backend=backend)
+    assert_port_free(address, socket.SOCK_STREAM)
 
 
 @pytest.mark.live
