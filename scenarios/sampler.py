@@ -97,7 +97,8 @@ class Sampler:
                 if self.gauge is not None:
                     self.gauge.expect(delay)
                 await runtime.sleep(delay)
-                self._add(second)
+                # Read as the timer fires, before this second's own sampling adds to the lag.
+                self._add(second, None if self.gauge is None else self.gauge.read())
         finally:
             if self.gauge is not None:
                 self.gauge.stopped()  # woken by the run's end, not by the timer
@@ -108,8 +109,8 @@ class Sampler:
             if int(now + 1e-6) > last or (self.outside and now > last + 1e-3):
                 self._add(last + 1)
 
-    def _add(self, second: int) -> None:
-        row = self.sample(second)
+    def _add(self, second: int, load: tuple[float, float] | None = None) -> None:
+        row = self.sample(second, load)
         self.rows.append(row)
         if self.listener is not None:
             self.listener(row)
@@ -128,8 +129,9 @@ class Sampler:
             by_name.setdefault(service.name, []).append(service.capacity)
         yield from by_name.items()
 
-    def sample(self, second: int) -> Row:
-        """The row for the second that ends now (counters are per second, levels are as of now)."""
+    def sample(self, second: int, load: tuple[float, float] | None = None) -> Row:
+        """The row for the second that ends now (counters are per second, levels are as of now); `load` is this
+        process's lag and CPU if already read."""
         row: Row = {SECOND: second}
         for name, column in DNS_COLUMNS.items():
             record = self.cloud.dns.zone.get(name)
@@ -154,7 +156,7 @@ class Sampler:
             row[LAMBDA_POLLER_BACKLOG] = len(self.cloud.lambda_.poller.queue)
         self._sample_operations(row)
         if self.gauge is not None:
-            row[HARNESS_CLOUD_LAG_MS], row[HARNESS_CLOUD_CPU] = self.gauge.read()
+            row[HARNESS_CLOUD_LAG_MS], row[HARNESS_CLOUD_CPU] = self.gauge.read() if load is None else load
         if self.outside:
             self._sample_outside(row)
         return row
