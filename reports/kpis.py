@@ -43,7 +43,7 @@ SMOOTHING_SECONDS = 10
 SLO_SUCCESS = 0.99
 ERROR_SHARE = 0.5  # a second in which under half a kind's requests succeed is in an error window
 MIN_WINDOW_SECONDS = 3
-LAG_LIMIT_MS = 100.0  # a live process whose once-a-second timer fires this late is busy most of each second
+LAG_LIMIT_MS = 100.0  # a live process whose once-a-second timer fires this late, two seconds running, is swamped
 CPU_LIMIT = 0.9  # ... or that uses this share of a core: Locust's own warning ("CPU usage above 90%!")
 JOIN_SECONDS = 20  # error spans this close are one window: a lull of a few DNS TTLs does not end an outage
 JOIN_SHARE = 0.005  # ... or this share of the run, if longer: an error window of hours is not cut by a lucky minute
@@ -73,8 +73,10 @@ DEFINITIONS = {
     "succeeded.",
     "time_to_recover_by_kind": "Per client kind (a service the clients use), time_to_recover_s for that kind alone.",
     "saturated_seconds": f"Live runs: seconds in which this machine, not the model, was the limit: the cloud's or a "
-    f"Locust process's event loop {LAG_LIMIT_MS:.0f} ms late or more, or its CPU at {CPU_LIMIT:.0%} of a core or "
-    "more (service times stretch, so queues and errors then belong to the machine). None in virtual time.",
+    f"Locust process's CPU at {CPU_LIMIT:.0%} of a core or more, or its event loop {LAG_LIMIT_MS:.0f} ms late or "
+    "more in that second and the one before or after (service times stretch, so queues and errors then belong to "
+    "the machine; a lone late second, a garbage collection or the OS running something else for a moment, is "
+    "not counted). None in virtual time.",
     "operation_error_windows": "Per operation of a declared service ([[services]]), as error_windows but from the "
     "service's own answers (ok, or failed: throttled or a call that failed).",
     "error_windows": f"Per client kind, the spans [start, end] in seconds during which under {ERROR_SHARE:.0%} of its "
@@ -158,7 +160,7 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "time_to_recover_by_kind": by_kind or None,
         "error_windows": error_windows(rows, kinds) or None,
         "operation_error_windows": operation_error_windows(rows) or None,
-        "saturated_seconds": sum(1 for row in rows if saturated(row)) if HARNESS_CLOUD_LAG_MS in rows[0] else None,
+        "saturated_seconds": sum(saturated_rows(rows)) if HARNESS_CLOUD_LAG_MS in rows[0] else None,
     }
 
 
@@ -232,9 +234,26 @@ def _slo_minutes(rows: Sequence[Row]) -> dict[str, int]:
     return minutes
 
 
-def saturated(row: Row) -> bool:
-    """Whether a live run's process was at the machine's limit in this second (DEFINITIONS["saturated_seconds"])."""
-    return any(float(row.get(lag, 0)) >= LAG_LIMIT_MS or float(row.get(cpu, 0)) >= CPU_LIMIT for lag, cpu in HARNESS)
+def saturated(row: Row, before: Row | None = None, after: Row | None = None) -> bool:
+    """Whether a live run's process was at the machine's limit in this second, given its neighbours (either may be
+    unknown: the console has not seen the next second yet) (DEFINITIONS["saturated_seconds"])."""
+    return _busy(row) or (_late(row) and any(other is not None and _late(other) for other in (before, after)))
+
+
+def saturated_rows(rows: Sequence[Row]) -> list[bool]:
+    """Per row of a run, `saturated`."""
+    return [
+        saturated(row, rows[i - 1] if i > 0 else None, rows[i + 1] if i + 1 < len(rows) else None)
+        for i, row in enumerate(rows)
+    ]
+
+
+def _busy(row: Row) -> bool:
+    return any(float(row.get(cpu, 0)) >= CPU_LIMIT for _, cpu in HARNESS)
+
+
+def _late(row: Row) -> bool:
+    return any(float(row.get(lag, 0)) >= LAG_LIMIT_MS for lag, _ in HARNESS)
 
 
 def error_windows(rows: Sequence[Row], kinds: Sequence[str]) -> dict[str, list[list[int]]]:

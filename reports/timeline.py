@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports.columns import DNS_REGIONAL_ADDRESSES, SECOND, client_kinds, operations
-from reports.kpis import error_windows, operation_error_windows, saturated
+from reports.kpis import error_windows, operation_error_windows, saturated_rows
 from services.event_kinds import EventKind
 from services.events import Event
 
@@ -87,8 +87,8 @@ def dns_empty_windows(rows: Sequence[Row]) -> list[tuple[float, float]]:
 def saturated_windows(rows: Sequence[Row]) -> list[tuple[float, float]]:
     """(start, end) of each stretch of seconds in which a live run's machine was the limit (kpis.saturated)."""
     windows: list[tuple[float, float]] = []
-    for row in rows:
-        if saturated(row):
+    for row, flagged in zip(rows, saturated_rows(rows), strict=True):
+        if flagged:
             second = float(row[SECOND])
             if windows and windows[-1][1] == second - 1:
                 windows[-1] = (windows[-1][0], second)

@@ -61,6 +61,7 @@ class RunBar:
         self._progress = progress
         self._task = progress.add_task(label, total=duration, phase=self.phase, figures="")
         self._warned_at: float | None = None
+        self._previous: Row | None = None
 
     def __call__(self, event: Event) -> None:
         """An event sink: follow the phase."""
@@ -74,8 +75,9 @@ class RunBar:
         if DWFM_LEASES in row:
             figures += f" · leases {row[DWFM_LEASES]}"
         self._progress.update(self._task, completed=min(float(row[SECOND]), self.duration), figures=figures)
-        if saturated(row):
+        if saturated(row, before=self._previous):
             self._warn_saturated(row)
+        self._previous = row
 
     def _warn_saturated(self, row: Row) -> None:
         """A line above the bar while this machine is the limit (at most one every WARN_EVERY seconds)."""

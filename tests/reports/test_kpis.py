@@ -122,18 +122,21 @@ def test_error_windows_join_gaps_in_proportion_to_the_run() -> None:
 
 
 def test_saturated_seconds_count_the_seconds_a_live_process_was_at_the_machines_limit() -> None:
-    """A second with the cloud's loop 100 ms late, or a Locust process at 90 % of a core, is saturated; the
-    timeline draws those seconds as grey bands on every chart; a run without the columns (virtual) has None."""
+    """A second with a Locust process at 90 % of a core, or with the cloud's loop 100 ms late two seconds running,
+    is saturated (a lone late second is not); the timeline draws those seconds as grey bands on every chart; a run
+    without the columns (virtual) has None."""
     from reports.timeline import SATURATED_COLOUR, shapes
 
     rows = series([10] * 10, empty=range(0))
     assert compute(rows, [])["saturated_seconds"] is None
     for row in rows:
         row.update(dict.fromkeys(sum(columns.HARNESS, ()), 0.0))
-    rows[2][columns.HARNESS_CLOUD_LAG_MS] = 100.0
-    rows[3][columns.HARNESS_CLOUD_LAG_MS] = 99.0
-    rows[6][columns.HARNESS_LOCUST_CPU] = 0.95
-    rows[7][columns.HARNESS_CLOUD_CPU] = 0.9
-    assert compute(rows, [])["saturated_seconds"] == 3
+    rows[1][columns.HARNESS_CLOUD_LAG_MS] = 100.0
+    rows[2][columns.HARNESS_LOCUST_LAG_MS] = 250.0
+    rows[4][columns.HARNESS_CLOUD_LAG_MS] = 300.0  # alone: a pause, not a limit
+    rows[5][columns.HARNESS_CLOUD_LAG_MS] = 99.0
+    rows[7][columns.HARNESS_LOCUST_CPU] = 0.95
+    rows[8][columns.HARNESS_CLOUD_CPU] = 0.9
+    assert compute(rows, [])["saturated_seconds"] == 4
     bands = [(s["x0"], s["x1"]) for s in shapes(rows, []) if s.get("fillcolor") == SATURATED_COLOUR]
-    assert bands == [(2.0, 3.0), (6.0, 8.0)]
+    assert bands == [(1.0, 3.0), (7.0, 9.0)]
