@@ -15,6 +15,7 @@ module is the one place where the two modes differ; no service branches on its m
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -227,4 +228,25 @@ def live_backend() -> str:
 
 def run_live(main: Callable[[], Awaitable[Any]]) -> Any:
     """Run `main` on a real clock, on the live event loop (`live_backend()`)."""
-    return anyio.run(main, backend=live_backend())
+    backend = live_backend()
+    if backend == "asyncio":
+        return anyio.run(_quiet_streams, main, backend=backend)
+    return anyio.run(main, backend=backend)
+
+
+async def _quiet_streams(main: Callable[[], Awaitable[Any]]) -> Any:
+    # Python 3.11's asyncio streams ask a cancelled connection task for its exception (fixed in 3.12), so every
+    # connection Hypercorn cancels as it stops (after its graceful timeout) printed a traceback for nothing.
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
+    return await main()
