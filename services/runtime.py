@@ -218,7 +218,7 @@ LIVE_BACKENDS = ("asyncio", "trio")
 
 def live_backend() -> str:
     """The event loop a live run's process runs on: asyncio (Hypercorn's asyncio worker served this machine's
-    loopback about 1.8× as many requests a second as its trio worker: README, "How much a live run can carry"), or
+    loopback about 1.8× as many requests a second as its trio worker: README, "The live ceiling on this machine"), or
     trio when CASCADESIM_LIVE_BACKEND says so, to compare the two. The service code is anyio's either way."""
     backend = os.environ.get("CASCADESIM_LIVE_BACKEND", "asyncio")
     if backend not in LIVE_BACKENDS:
