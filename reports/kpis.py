@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reports.columns import (
@@ -32,13 +33,27 @@ from reports.columns import (
     operation_column,
     operations,
 )
+from reports.empty import why_empty
+from reports.sustaining import measure
+from reports.verdict import (
+    FAULT_TO_END,
+    HOLD_SECONDS,
+    NO_FAULT,
+    NO_GOODPUT,
+    RECOVERED,
+    RECOVERED_SHARE,
+    STUCK,
+    Decision,
+    Horizon,
+    Level,
+    decide,
+    sentence,
+)
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 
 Row = Mapping[str, float | int]
 
-RECOVERED_SHARE = 0.95
-HOLD_SECONDS = 60
 SMOOTHING_SECONDS = 10
 SLO_SUCCESS = 0.99
 ERROR_SHARE = 0.5  # a second in which under half a kind's requests succeed is in an error window
@@ -49,16 +64,31 @@ JOIN_SECONDS = 20  # error spans this close are one window: a lull of a few DNS 
 JOIN_SHARE = 0.005  # ... or this share of the run, if longer: an error window of hours is not cut by a lucky minute
 MIN_WINDOW_SHARE = 0.002
 
+NO_CONSTANTS = Horizon()  # a run whose time constants nobody gave: the minimum horizon
+
 HARMLESS = {FaultKind.ENACTOR_DELAY, FaultKind.PLANNER_CHURN}  # they change conditions, not capacity or load
 
 DEFINITIONS = {
     "dns_empty_seconds": "Seconds during which DynamoDB's regional name had no address (DNS answered NODATA).",
     "trigger_start": "When the fault began: the first fault window, or the first second DNS was empty.",
     "trigger_end": "When the fault ended: the end of the last fault window or the DNS repair, whichever is later.",
+    "verdict": "After the trigger ended: recovered, stuck (metastable) or undecided (also: no fault, fault to the "
+    "end, no goodput). Decided at the first second where either holds: recovered (time_to_recover_s's rule), or "
+    "stuck: horizon_s has passed since the trigger's end and over its last half the worst service's success share "
+    f"is under {RECOVERED_SHARE:.0%} of its pre-fault level and, at its trend, would still be a further horizon on. "
+    "A virtual run goes on past its written end until the verdict is decided, up to verdict_cap.",
+    "verdict_sentence": "The verdict in words, with the figures of the sustaining effect behind it.",
+    "decided_at_s": "The second the verdict was decided at (past the written end if the run was extended).",
+    "horizon_s": "How long a degraded state must last, not coming back, to be called stuck: ten times the system's "
+    "longest time constant (its timeouts, backoff caps, TTLs, leases), at least 120 s; horizon_basis says which.",
+    "horizon_basis": "The time constant the horizon was taken from.",
+    "sustaining_effect": "What kept the system down (or slowed its recovery), measured over the seconds the verdict "
+    "looked at: the share of attempts that were retries, of work wasted or expired, DynamoDB's load over its "
+    "baseline and its queues, failures on DNS; and the loop they point to (reports/sustaining.py).",
     "time_to_recover_s": f"Seconds from the trigger's end until, for every service the clients use, the share of "
     f"requests that succeed ({SMOOTHING_SECONDS}-s window) is back to ≥ {RECOVERED_SHARE:.0%} of its pre-fault "
-    f"level and holds there for {HOLD_SECONDS} s; empty if that never happens.",
-    "metastable": "The trigger ended but goodput had not recovered by the end of the run (the horizon).",
+    f"level and holds there for {HOLD_SECONDS} s; empty unless the verdict is recovered (why_empty says why).",
+    "metastable": "Whether the verdict is stuck: yes if stuck, no if recovered, empty if undecided or no fault.",
     "peak_dynamodb_over_baseline": "Peak DynamoDB arrivals per second after the trigger ended, over their "
     "pre-fault mean: the herd.",
     "retry_amplification": "Client attempts per logical request over the whole run.",
@@ -86,21 +116,35 @@ DEFINITIONS = {
 }
 
 
-def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | None = None) -> dict[str, Any]:
-    """Every KPI of DEFINITIONS (None where a run cannot say, e.g. no trigger or no EC2)."""
-    if not rows:
-        return dict.fromkeys(DEFINITIONS)
+@dataclass
+class Assessment:
+    """What the KPIs and the verdict are computed from: the trigger, the pre-fault levels, and the verdict."""
+
+    seconds: list[int]
+    empty: list[int]
+    refill: int | None
+    trigger_start: float | None
+    trigger_end: float | None
+    trigger: str  # what the trigger was, in words ("load spike", "DNS outage")
+    kinds: list[str]
+    levels: list[Level]
+    arrivals: list[float]
+    arrivals_baseline: float
+    decision: Decision
+
+
+def assess(rows: Sequence[Row], events: Sequence[Event], horizon: Horizon) -> Assessment:
+    """The trigger, every service's level before it, and the verdict after it (rows must not be empty)."""
     seconds = [int(r[SECOND]) for r in rows]
-    end = seconds[-1]
     empty = [int(r[SECOND]) for r in rows if r.get(DNS_REGIONAL_ADDRESSES, 1) == 0]
     starts = [e.t for e in events if e.kind == EventKind.FAULT_START] + ([empty[0] - 1] if empty else [])
-    ends = [e.t for e in events if e.kind == EventKind.FAULT_END]
+    ends = [(e.t, str(e.data.get("fault", "fault"))) for e in events if e.kind == EventKind.FAULT_END]
     refill = next((s for s in seconds if empty and s > empty[0] and s not in set(empty)), None)
-    ends += [refill - 1] if refill is not None else []
+    ends += [(refill - 1, "DNS outage")] if refill is not None else []
     trigger_start = min(starts) if starts else None
-    trigger_end = max(ends) if ends and trigger_start is not None else None
-    if empty and refill is None:
-        trigger_end = None  # DNS never came back in this run
+    last = max(ends) if ends and trigger_start is not None else None
+    trigger_end = None if last is None or (empty and refill is None) else last[0]  # DNS never came back: None
+    trigger = "fault" if last is None else last[1].replace("_", " ")
     # The pre-fault level ends where harm begins: DNS going empty, or a fault that hits capacity or load directly
     # (an Enactor delay or Planner churn alone harms nothing).
     harmful = [e.t for e in events if e.kind == EventKind.FAULT_START and e.data.get("fault") not in HARMLESS]
@@ -116,40 +160,76 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
     loaded = [i for i in before if total[i] > 0]
     loaded = loaded[len(loaded) // 5 :]  # past the ramp-up
     arrivals_baseline = sum(arrivals[i] for i in loaded) / len(loaded) if loaded else 0.0
+    levels: list[Level] = []  # per client kind (or "" for DynamoDB): smoothed share, baseline
+    for (key, asked_key), kind in zip(keys, kinds or [""], strict=True) if loaded else ():
+        # Clients: the share of logical requests that succeed (closed-loop users keep asking at their own
+        # pace, so the share is what falls and comes back); without clients, DynamoDB's completions.
+        ok = [float(r.get(key, 0)) for r in rows]
+        asked = [float(r.get(asked_key, 0)) for r in rows] if kinds else [1.0] * len(rows)
+        base_ok, base_asked = sum(ok[i] for i in loaded), sum(asked[i] for i in loaded)
+        if base_asked > 0 and base_ok > 0:
+            levels.append(Level(kind, _windowed(ok, asked), base_ok / base_asked))
+    if trigger_start is None:
+        decision = Decision(NO_FAULT)
+    elif trigger_end is None:
+        decision = Decision(FAULT_TO_END)
+    elif not levels:
+        decision = Decision(NO_GOODPUT)
+    else:
+        decision = decide(seconds, levels, trigger_end, horizon.seconds)
+    return Assessment(
+        seconds,
+        empty,
+        refill,
+        trigger_start,
+        trigger_end,
+        trigger,
+        kinds,
+        levels,
+        arrivals,
+        arrivals_baseline,
+        decision,
+    )
 
-    recover: float | None = None
-    levels: list[tuple[str, list[float], float]] = []  # (client kind, or "" for DynamoDB), smoothed share, baseline
-    if loaded:
-        for (key, asked_key), kind in zip(keys, kinds or [""], strict=True):
-            # Clients: the share of logical requests that succeed (closed-loop users keep asking at their own
-            # pace, so the share is what falls and comes back); without clients, DynamoDB's completions.
-            ok = [float(r.get(key, 0)) for r in rows]
-            asked = [float(r.get(asked_key, 0)) for r in rows] if kinds else [1.0] * len(rows)
-            level = _windowed(ok, asked)
-            base_ok, base_asked = sum(ok[i] for i in loaded), sum(asked[i] for i in loaded)
-            if base_asked > 0 and base_ok > 0:
-                levels.append((kind, level, base_ok / base_asked))
+
+def compute(
+    rows: Sequence[Row], events: Sequence[Event], *, droplets: int | None = None, horizon: Horizon = NO_CONSTANTS
+) -> dict[str, Any]:
+    """Every KPI of DEFINITIONS (None where a run cannot say, e.g. no trigger or no EC2), and why_empty."""
+    if not rows:
+        return dict.fromkeys(DEFINITIONS) | {"why_empty": dict.fromkeys(DEFINITIONS, "no time series was gathered")}
+    a = assess(rows, events, horizon)
+    seconds, end, decision, trigger_end = a.seconds, a.seconds[-1], a.decision, a.trigger_end
+    levels = [(level.kind, level.share, level.baseline) for level in a.levels]
     by_kind: dict[str, float | None] = {}
     if trigger_end is not None and levels:
         times = [_recovery(seconds, level, baseline, trigger_end) for _, level, baseline in levels]
-        recover = None if None in times else max(t for t in times if t is not None)
         by_kind = {kind: time for (kind, _, _), time in zip(levels, times, strict=True) if kind}
     episodes = []
-    for start, stop, until in _episodes(events, empty, refill, end):
+    for start, stop, until in _episodes(events, a.empty, a.refill, end):
         times = [_recovery(seconds, level, base, stop, until) for _, level, base in levels]
         recovered = None if None in times or not times else max(t for t in times if t is not None)
         episodes.append({"start": round(start, 3), "end": round(stop, 3), "recovered_after_s": recovered})
     after = [i for i, s in enumerate(seconds) if trigger_end is not None and s > trigger_end]
-    peak = max((arrivals[i] for i in after), default=None)
-    return {
-        "dns_empty_seconds": len(empty),
-        "trigger_start": None if trigger_start is None else round(trigger_start, 3),
+    peak = max((a.arrivals[i] for i in after), default=None)
+    effect = None
+    if decision.window is not None:
+        effect = measure(rows, decision.window[0], decision.window[1], a.arrivals_baseline) or None
+    kpis: dict[str, Any] = {
+        "verdict": decision.state,
+        "verdict_sentence": sentence(decision, horizon, effect, trigger=a.trigger),
+        "decided_at_s": decision.at,
+        "horizon_s": horizon.seconds,
+        "horizon_basis": horizon.basis(),
+        "sustaining_effect": effect,
+        "dns_empty_seconds": len(a.empty),
+        "trigger_start": None if a.trigger_start is None else round(a.trigger_start, 3),
         "trigger_end": None if trigger_end is None else round(trigger_end, 3),
-        "time_to_recover_s": recover,
-        "metastable": None if trigger_start is None else (recover is None),
-        "peak_dynamodb_over_baseline": _ratio(peak, arrivals_baseline),
+        "time_to_recover_s": decision.recovered_after if decision.state == RECOVERED else None,
+        "metastable": {STUCK: True, RECOVERED: False}.get(decision.state),
+        "peak_dynamodb_over_baseline": _ratio(peak, a.arrivals_baseline),
         "retry_amplification": _ratio(_total(rows, CLIENTS_ATTEMPTS), _total(rows, CLIENTS_LOGICAL)),
-        "retry_amplification_during_fault": _during_ratio(rows, trigger_start, trigger_end if trigger_end else end),
+        "retry_amplification_during_fault": _during_ratio(rows, a.trigger_start, trigger_end if trigger_end else end),
         "wasted_share": _ratio(
             _total(rows, DYNAMODB_WASTED) + _total(rows, DWFM_WASTED),
             _total(rows, DYNAMODB_COMPLETED) + _total(rows, DWFM_COMPLETED),
@@ -158,10 +238,15 @@ def compute(rows: Sequence[Row], events: Sequence[Event], *, droplets: int | Non
         "slo_violation_minutes": _slo_minutes(rows),
         "episodes": episodes,
         "time_to_recover_by_kind": by_kind or None,
-        "error_windows": error_windows(rows, kinds) or None,
+        "error_windows": error_windows(rows, a.kinds) or None,
         "operation_error_windows": operation_error_windows(rows) or None,
         "saturated_seconds": sum(saturated_rows(rows)) if HARNESS_CLOUD_LAG_MS in rows[0] else None,
     }
+    live = HARNESS_CLOUD_LAG_MS in rows[0]
+    kpis["why_empty"] = why_empty(
+        kpis, decision, end=end, kinds=a.kinds, droplets=droplets, live=live, operations=bool(operations(rows[0]))
+    )
+    return kpis
 
 
 def _windowed(top: Sequence[float], bottom: Sequence[float]) -> list[float]:

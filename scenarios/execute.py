@@ -57,6 +57,7 @@ from scenarios.sampler import (
     with_lookups,
 )
 from scenarios.schema import Scenario
+from scenarios.verdict_watch import RunStop, VerdictWatch, cap_of, held_load, horizon_of
 from services import runtime
 from services.cloud import Cloud
 from services.errors import ListenError
@@ -117,6 +118,9 @@ def execute(
     if guest is not None and options.virtual:
         raise ValueError("a guest (a program or a test) visits live runs only: it runs on the wall clock")
     state = _RunState(program=None if guest is None else guest.run)
+    limit = scenario.duration
+    if options.virtual:  # goes on past its written end until the verdict is decided, up to the cap
+        limit, state.stop = cap_of(scenario), RunStop()
     if guest is not None:
         (directory / "program").mkdir(exist_ok=True)
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
@@ -138,19 +142,25 @@ def execute(
 
                         async def observe(cloud: Cloud) -> None:
                             gauge = None if options.virtual else LoadGauge()  # a virtual run has no machine limit
+                            listener = on_second
+                            if state.stop is not None:
+                                listener = _watching(scenario, state, events, on_second)
                             state.sampler = Sampler(
-                                cloud, events, listener=on_second, outside=guest is not None, gauge=gauge
+                                cloud, events, listener=listener, outside=guest is not None, gauge=gauge
                             )
                             await state.sampler.run()
 
                         async def clients(cloud: Cloud) -> None:
                             async with runtime.create_task_group() as both:
-                                both.start_soon(_clients, cloud, scenario, directory, options, events, state)
+                                loaded = held_load(scenario, limit)  # the last stage lasts as long as the run
+                                both.start_soon(_clients, cloud, loaded, directory, options, events, state)
                                 if guest is not None:
                                     await _visit(guest, cloud, directory / "program", events)
                                     nursery.cancel_scope.cancel()  # the run ends when the guest leaves
 
-                        await run_scenario(scenario, network, events, clients=clients, observe=observe)
+                        await run_scenario(
+                            scenario, network, events, clients=clients, observe=observe, stop=state.stop, duration=limit
+                        )
                         nursery.cancel_scope.cancel()
             except Exception as exc:  # a node or the harness failed: keep what was gathered, and say what happened
                 state.problems.append(_failure(exc))
@@ -166,6 +176,27 @@ def execute(
         except KeyboardInterrupt:  # Ctrl-C before the run listens for it (as it starts): an interrupted run too
             state.interrupted = True
     return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
+
+
+def _watching(
+    scenario: Scenario, state: _RunState, events: EventLog, on_second: Callable[[Row], None] | None
+) -> Callable[[Row], None]:
+    """The sampler's listener: the caller's, then the verdict's watcher."""
+    assert state.stop is not None
+    watch = VerdictWatch(
+        scenario,
+        lambda: state.sampler.rows if state.sampler is not None else [],
+        lambda: state.users.outcomes if state.users is not None else None,
+        events,
+        state.stop,
+    )
+
+    def listener(row: Row) -> None:
+        if on_second is not None:
+            on_second(row)
+        watch(row)
+
+    return listener
 
 
 def _failure(exc: Exception) -> str:
@@ -185,6 +216,7 @@ class _RunState:
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)
     event_loop: str | None = None  # a live run's: asyncio or trio
+    stop: RunStop | None = None  # a virtual run's: ended once its verdict is decided
 
 
 async def _watch_signals(signals: Any, scope: runtime.CancelScope, events: EventLog, state: _RunState) -> None:
@@ -273,7 +305,8 @@ def _write(
         lookups = sorted((directory / "program").glob("lookups-*.csv"))
         rows = with_lookups(rows, read_lookups(*(f.read_text(encoding="utf-8") for f in lookups)))
     (directory / "timeseries.csv").write_text(to_csv(rows), encoding="utf-8")
-    kpis = compute(rows, events, droplets=scenario.ec2.droplets if scenario.ec2 is not None else None)
+    droplets = scenario.ec2.droplets if scenario.ec2 is not None else None
+    kpis = compute(rows, events, droplets=droplets, horizon=horizon_of(scenario))
     definitions = DEFINITIONS
     if state.program is not None:
         kpis |= program_kpis(rows)
@@ -292,6 +325,7 @@ def _write(
         "seed": scenario.seed,
         "duration": scenario.duration,
         "simulated_seconds": simulated,
+        "verdict_cap": cap_of(scenario) if options.virtual else None,
         "interrupted": state.interrupted,
         "problems": state.problems,
         "load": None if scenario.load is None else ("virtual users" if options.virtual else "locust"),

@@ -235,6 +235,9 @@ class Scenario(ConfigModel):
     policy: str = "naive"
     live_compression: float = Field(1.0, ge=1, le=10_000, allow_inf_nan=False)
     live_from: Seconds = 0.0  # live runs compress the times after this one (before it: the trigger, as written)
+    # A virtual run goes on past `duration` until its verdict is decided (recovered or stuck), up to this many
+    # simulated seconds (default: duration plus two horizons; set it to the duration to stop there, undecided).
+    verdict_cap: PositiveSeconds | None = None
     load: LoadConfig | None = None
     services: tuple[DeclaredService, ...] = ()  # services of the user's (scenarios/declared.py)
     faults: tuple[Fault, ...] = ()
@@ -242,6 +245,8 @@ class Scenario(ConfigModel):
 
     @model_validator(mode="after")
     def _routers_exist(self) -> Scenario:
+        if self.verdict_cap is not None and self.verdict_cap < self.duration:
+            raise FieldProblem("verdict_cap", self.verdict_cap, f"must be at least the duration ({self.duration:g})")
         for i, fault in enumerate(self.faults):
             if isinstance(fault, RouterDown) and fault.router > self.dynamodb.routers:
                 raise FieldProblem(
