@@ -77,6 +77,7 @@ DEFINITIONS = {
     "stuck: horizon_s has passed since the trigger's end and over its last half the worst service's success share "
     f"is under {RECOVERED_SHARE:.0%} of its pre-fault level and, at its trend, would still be a further horizon on. "
     "A virtual run goes on past its written end until the verdict is decided, up to verdict_cap.",
+    "why_empty": "For each KPI left empty, why, in words (no fault, not recovered by the end, not confirmed …).",
     "verdict_sentence": "The verdict in words, with the figures of the sustaining effect behind it.",
     "decided_at_s": "The second the verdict was decided at (past the written end if the run was extended).",
     "horizon_s": "How long a degraded state must last, not coming back, to be called stuck: ten times the system's "
@@ -168,7 +169,7 @@ def assess(rows: Sequence[Row], events: Sequence[Event], horizon: Horizon) -> As
         asked = [float(r.get(asked_key, 0)) for r in rows] if kinds else [1.0] * len(rows)
         base_ok, base_asked = sum(ok[i] for i in loaded), sum(asked[i] for i in loaded)
         if base_asked > 0 and base_ok > 0:
-            levels.append(Level(kind, _windowed(ok, asked), base_ok / base_asked))
+            levels.append(Level(kind, _windowed(ok, asked), base_ok / base_asked, _windowed(asked, [1.0] * len(rows))))
     if trigger_start is None:
         decision = Decision(NO_FAULT)
     elif trigger_end is None:
@@ -197,7 +198,8 @@ def compute(
 ) -> dict[str, Any]:
     """Every KPI of DEFINITIONS (None where a run cannot say, e.g. no trigger or no EC2), and why_empty."""
     if not rows:
-        return dict.fromkeys(DEFINITIONS) | {"why_empty": dict.fromkeys(DEFINITIONS, "no time series was gathered")}
+        empty = dict.fromkeys(key for key in DEFINITIONS if key != "why_empty")
+        return empty | {"why_empty": dict.fromkeys(empty, "no time series was gathered")}
     a = assess(rows, events, horizon)
     seconds, end, decision, trigger_end = a.seconds, a.seconds[-1], a.decision, a.trigger_end
     levels = [(level.kind, level.share, level.baseline) for level in a.levels]

@@ -68,6 +68,21 @@ def windows_per_kind(value: Mapping[str, list[list[float]]]) -> str:
     return "; ".join(shown) or "–"
 
 
+def effect(value: Mapping[str, Any]) -> str:
+    """The sustaining effect in a few words: its loop and its main figures."""
+    figures = [
+        f"{name} {percent(value[key])}"
+        for name, key in (("retries", "retry_share"), ("wasted", "wasted_share"), ("expired", "expired_share"))
+        if value.get(key) is not None
+    ]
+    figures.append(f"queue {number(value.get('queue_mean') or 0)}")
+    return f"{value.get('loop') or 'no loop'}: {', '.join(figures)}"
+
+
+def reasons(value: Mapping[str, str]) -> str:
+    return "; ".join(f"{title_of(key)}: {why}" for key, why in value.items()) or "–"
+
+
 def _seconds(value: int) -> str:
     return f"{value:,} s"
 
@@ -83,6 +98,12 @@ class Label:
 
 
 LABELS = {
+    "verdict": Label("Verdict", str),
+    "verdict_sentence": Label("Why", str),
+    "decided_at_s": Label("Decided at", duration),
+    "horizon_s": Label("Horizon", duration),
+    "horizon_basis": Label("Horizon from", str),
+    "sustaining_effect": Label("Sustaining effect", effect),
     "dns_empty_seconds": Label("DNS empty", duration),
     "trigger_start": Label("Fault began at", duration),
     "trigger_end": Label("Fault ended at", duration),
@@ -102,6 +123,7 @@ LABELS = {
     "program_attempts": Label("Your program's attempts", _count),
     "program_failed_attempts": Label("Your program's failed attempts", _count),
     "program_share_of_herd": Label("Your program's share of the herd", percent),
+    "why_empty": Label("Why empty", reasons),
 }
 
 

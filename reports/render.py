@@ -58,14 +58,21 @@ def render_run(directory: Path) -> Path:
     """Write `directory`/report.html from the run's saved files; returns its path."""
     meta = read_json(directory / "meta.json")
     kpis = read_json(directory / "kpis.json")
+    values = kpis.get("kpis", {})
     events = run_events(directory)
+    charts = _charts(run_rows(directory), events)
+    lead = _lead(charts, meta, values)
     page = environment.get_template("run.html").render(
         meta=meta,
-        kpis=in_order(kpis.get("kpis", {})),
-        saturated=kpis.get("kpis", {}).get("saturated_seconds") or 0,
+        kpis=[(k, v) for k, v in in_order(values) if k not in NOT_CARDS],
+        values=values,
+        why_empty=values.get("why_empty") or {},
+        lead=lead,
+        saturated=values.get("saturated_seconds") or 0,
         definitions=kpis.get("definitions", {}),
         timeline=[e for e in events if e.kind in NOTABLE],
-        charts=_charts(run_rows(directory), events),
+        charts=([lead] if lead is not None else []) + charts,  # drawn; `placed` are those the page's list places
+        placed=charts,
         locust_report=(directory / "locust" / "report.html").is_file(),
         reading=reading,
         title_of=title_of,
@@ -74,6 +81,53 @@ def render_run(directory: Path) -> Path:
     path = directory / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+NOT_CARDS = {"verdict_sentence", "why_empty"}  # shown at the top of the page, and in place of empty values
+
+
+def _lead(charts: list[Figure], meta: dict[str, Any], kpis: dict[str, Any]) -> Figure | None:
+    """The chart that shows the verdict (the clients' outcomes, else DNS), marked with where the run was written to
+    end and where its verdict was decided; it leaves `charts` to lead the page."""
+    lead = next((c for c in charts if c["id"] == "clients"), None) or next(
+        (c for c in charts if c["id"] == "dns"), None
+    )
+    if lead is None:
+        return None
+    charts.remove(lead)
+    marks = [("written end", meta.get("duration"), "#555"), ("verdict decided", kpis.get("decided_at_s"), "#8e44ad")]
+    shapes = list(lead["layout"].get("shapes", []))
+    notes = list(lead["layout"].get("annotations", []))
+    for label, at, colour in marks:
+        if at is None or (label == "written end" and at >= (meta.get("simulated_seconds") or 0)):
+            continue
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": at,
+                "x1": at,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": colour, "width": 2, "dash": "dash"},
+            }
+        )
+        notes.append(
+            {
+                "x": at,
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "text": label,
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "font": {"size": 11, "color": colour},
+            }
+        )
+    lead["layout"] = {**lead["layout"], "shapes": shapes, "annotations": notes}
+    return lead
 
 
 def _charts(rows: list[Row], events: list[Event]) -> list[Figure]:

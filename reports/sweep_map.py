@@ -1,15 +1,17 @@
 """The metastability map of a sweep (`map.html`), rendered from a sweep directory alone (sweep.json and the cells'
 run directories).
 
-Per policy set, a heatmap over the sweep's first two axes with more than one value (one axis: a single row): the
-share of the cell's runs that ended metastable (its repeats, one per seed), with time to recover as a second view,
-and the boundary drawn where the share first reaches one half along the first axis. One more chart overlays every
-policy set's boundary, so a policy that moves the edge shows it. Clicking a cell opens its run's report; a table
-lists every run.
+Per policy set, a heatmap over the sweep's first two axes with more than one value (one axis: a single row): each
+cell's verdict (reports/verdict.py: recovered, stuck or undecided; with repeats, the share of its decided runs
+that were stuck, with a 95 % Wilson interval), with time to recover as a second view, and the boundary drawn where
+the share first reaches one half along the first axis, with its uncertainty: from the first point whose interval
+reaches one half to the first whose interval lies above it. One more chart overlays every policy set's boundary,
+so a policy that moves the edge shows it. Clicking a cell opens its run's report; a table lists every run.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,21 +20,49 @@ from typing import Any
 from reports.comparison import PALETTE
 from reports.render import environment, plotly_js, read_json
 from reports.timeline import Figure, text
+from reports.verdict import RECOVERED, STUCK, UNDECIDED
 
-TIPPED = 0.5  # the share of metastable runs at which a cell counts as past the boundary
+TIPPED = 0.5  # the share of decided runs stuck at which a cell counts as past the boundary
 
 
 @dataclass
 class Point:
-    """One grid point of one policy set: its runs' outcomes (one per seed)."""
+    """One grid point of one policy set: its runs' verdicts (one per seed)."""
 
-    metastable: list[bool]
+    verdicts: list[str]
     recovered_after: list[float]
     reports: list[str]  # the runs' report.html, relative to the sweep directory
 
     @property
+    def stuck(self) -> int:
+        return self.verdicts.count(STUCK)
+
+    @property
+    def decided(self) -> int:
+        return self.stuck + self.verdicts.count(RECOVERED)
+
+    @property
     def share(self) -> float | None:
-        return sum(self.metastable) / len(self.metastable) if self.metastable else None
+        """The share of its decided runs that were stuck (None: none was decided)."""
+        return self.stuck / self.decided if self.decided else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The share's 95 % Wilson score interval."""
+        return wilson(self.stuck, self.decided) if self.decided else None
+
+    def said(self) -> str:
+        """Its verdicts in words: `stuck`, `2 of 3 stuck (95 %: 21–94 %)`, `undecided`."""
+        if not self.verdicts:
+            return "did not run"
+        if len(self.verdicts) == 1:
+            return self.verdicts[0]
+        undecided = len(self.verdicts) - self.decided
+        text = f"{self.stuck} of {self.decided} stuck" if self.decided else "undecided"
+        if self.interval is not None:
+            low, high = self.interval
+            text += f" (95 %: {low:.0%}–{high:.0%})"
+        return text + (f", {undecided} undecided" if self.decided and undecided else "")
 
     @property
     def recovery(self) -> float | None:
@@ -50,10 +80,42 @@ def points(cells: Sequence[Mapping[str, Any]], policy: str, xs: str, ys: str | N
         kpis = cell.get("kpis")
         if kpis is None:
             continue
-        point.metastable.append(bool(kpis.get("metastable")))
+        point.verdicts.append(verdict_of(kpis))
         if kpis.get("time_to_recover_s") is not None:
             point.recovered_after.append(float(kpis["time_to_recover_s"]))
     return grid
+
+
+def verdict_of(kpis: Mapping[str, Any]) -> str:
+    """A cell's verdict (kpis.json from before verdicts: its `metastable`, which then meant the run's end)."""
+    if "verdict" in kpis:
+        return str(kpis["verdict"])
+    metastable = kpis.get("metastable")
+    return UNDECIDED if metastable is None else (STUCK if metastable else RECOVERED)
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a binomial share (95 % for z = 1.96)."""
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def uncertainty(grid: Mapping[tuple[Any, Any], Point], x_values: Sequence[Any], y: Any) -> tuple[Any, Any]:
+    """Along row `y`: the first point whose interval reaches one half, and the first whose interval lies above it
+    (None where there is none)."""
+    low = high = None
+    for x in x_values:
+        point = grid.get((x, y))
+        interval = point.interval if point is not None else None
+        if interval is None:
+            continue
+        if low is None and interval[1] >= TIPPED:
+            low = x
+        if high is None and interval[0] > TIPPED:
+            high = x
+    return low, high
 
 
 def boundary(grid: Mapping[tuple[Any, Any], Point], x_values: Sequence[Any], y: Any) -> float | None:
@@ -84,13 +146,15 @@ def map_charts(summary: Mapping[str, Any]) -> tuple[list[Figure], list[dict[str,
     for p, policy in enumerate(summary["policies"]):
         grid = points(summary["cells"], policy, xs or "", ys)
         lines = [boundary(grid, x_values, y) for y in y_values]
-        edges.append({"policy": policy, "edges": lines})
+        spans = [list(uncertainty(grid, x_values, y)) for y in y_values]
+        edges.append({"policy": policy, "edges": lines, "uncertain": spans})
         for view, title, scale in (
-            ("share", "share of runs metastable", [[0, "#eaf7ee"], [0.5, "#f5c16c"], [1, "#c0392b"]]),
+            ("share", "verdict: share of decided runs stuck", [[0, "#eaf7ee"], [0.5, "#f5c16c"], [1, "#c0392b"]]),
             ("recovery", "time to recover (s)", "Viridis"),
         ):
             z = [[_value(grid.get((x, y)), view) for x in x_values] for y in y_values]
             links = [[_link(grid.get((x, y))) for x in x_values] for y in y_values]
+            said = [[_said(grid.get((x, y))) for x in x_values] for y in y_values]
             data: list[dict[str, Any]] = [
                 {
                     "type": "heatmap",
@@ -98,10 +162,11 @@ def map_charts(summary: Mapping[str, Any]) -> tuple[list[Figure], list[dict[str,
                     "y": [text(y) for y in y_values] if ys else ["all runs"],
                     "z": z,
                     "customdata": links,
+                    "text": said,
                     "colorscale": scale,
                     "zmin": 0 if view == "share" else None,
                     "zmax": 1 if view == "share" else None,
-                    "hovertemplate": f"{text(xs)}=%{{x}}<br>{text(title)}: %{{z}}<extra></extra>",
+                    "hovertemplate": f"{text(xs)}=%{{x}}<br>%{{text}}<br>{text(title)}: %{{z}}<extra></extra>",
                     "xgap": 1,
                     "ygap": 1,
                 }
@@ -151,6 +216,10 @@ def _value(point: Point | None, view: str) -> float | None:
     return point.share if view == "share" else point.recovery
 
 
+def _said(point: Point | None) -> str:
+    return "did not run" if point is None else point.said()
+
+
 def _link(point: Point | None) -> str | None:
     return point.reports[0] if point is not None and point.reports else None
 
@@ -191,6 +260,7 @@ def render_map(root: Path) -> Path:
         edges=edges,
         charts=charts,
         maps=charts[:-1],
+        verdict_of=verdict_of,
         plotly_js=plotly_js(),
     )
     path = root / "map.html"

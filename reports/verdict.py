@@ -78,6 +78,7 @@ class Level:
     kind: str
     share: Sequence[float]
     baseline: float
+    asked: Sequence[float] = ()  # requests asked in the same window (none: the share says nothing that second)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def decide(
         if second <= trigger_end:
             continue
         worst, share = relative(i)
+        if share == math.inf:
+            continue  # no load that second: it neither shows a recovery nor a failure
         if share >= RECOVERED_SHARE:
             held_since = second if held_since is None else held_since
             if second - held_since + 1 >= HOLD_SECONDS:
@@ -114,7 +117,7 @@ def decide(
         if second - trigger_end < horizon:
             continue
         first = _index_after(seconds, second - TREND_SHARE * horizon, i)
-        recent = [relative(j)[1] for j in range(first, i + 1)]
+        recent = [v for j in range(first, i + 1) if (v := relative(j)[1]) != math.inf]
         mean = sum(recent) / len(recent)
         if mean + max(0.0, _slope(recent)) * horizon < RECOVERED_SHARE:
             since = round(second - trigger_end, 3)
@@ -127,7 +130,7 @@ def decide(
                 since_trigger=since,
             )
     end = seconds[-1] if seconds else 0
-    since_end = [relative(i)[1] for i in range(len(seconds)) if seconds[i] > trigger_end]
+    since_end = [v for i in range(len(seconds)) if seconds[i] > trigger_end and (v := relative(i)[1]) != math.inf]
     level = round(sum(since_end[-10:]) / len(since_end[-10:]), 3) if since_end else None
     worst = relative(len(seconds) - 1)[0] if seconds else ""
     return Decision(UNDECIDED, window=(int(trigger_end), end), level=level, recovering_since=held_since, worst=worst)
@@ -139,8 +142,11 @@ def _whose(decision: Decision) -> str:
 
 def _relative(levels: Sequence[Level]) -> Any:
     def at(i: int) -> tuple[str, float]:
+        """The service furthest from its level at row i, and how far (inf: nobody asked anything then)."""
         worst, share = "", math.inf
         for level in levels:
+            if level.asked and level.asked[i] <= 0:
+                continue
             value = level.share[i] / level.baseline
             if value < share:
                 worst, share = level.kind, value

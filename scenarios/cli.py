@@ -27,7 +27,7 @@ from scenarios.cli_common import (
     load_or_exit,
     with_overrides,
 )
-from scenarios.console import kpi_table
+from scenarios.console import kpi_table, verdict_line
 from scenarios.exec_command import exec_command
 from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
 from scenarios.listing import Field, Listing
@@ -132,6 +132,9 @@ def run(
     directory = run_directory(out, loaded, stamp_now())
     result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
     console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
+    said = verdict_line(result.kpis)
+    if said is not None:
+        console.print(said, highlight=False, markup=False)
     console.print(f"run directory: {directory} (report: {directory / 'report.html'})", highlight=False)
     _finish([result])
 

@@ -74,12 +74,29 @@ def kpi_table(rows: list[tuple[str, dict[str, Any]]], *, title: str) -> Listing:
     """The KPIs as rows and a column per policy set (or run): the KPIs are few, the policy sets grow with a compare."""
     table = Listing(title, [Field("KPI", "name"), *(Field(name, "text") for name, _ in rows)])
     for key in TERMINAL_KPIS:
-        table.add_row(title_of(key), *(reading(key, kpis.get(key)) for _, kpis in rows))
+        table.add_row(title_of(key), *(_shown(key, kpis) for _, kpis in rows))
     return table
+
+
+def _shown(key: str, kpis: dict[str, Any]) -> str:
+    """The KPI as a person reads it; an empty one says why ("– no fault")."""
+    value = kpis.get(key)
+    if value is not None:
+        return reading(key, value)
+    why = (kpis.get("why_empty") or {}).get(key)
+    return f"– {why}" if why else "–"
+
+
+def verdict_line(kpis: dict[str, Any]) -> str | None:
+    """The verdict in a sentence, for the end of a run (None for a kpis.json from before verdicts)."""
+    said = kpis.get("verdict_sentence")
+    return None if said is None else f"verdict: {said}"
 
 
 # The KPIs printed after a run; the report has them all (trigger times and fault episodes too).
 TERMINAL_KPIS = (
+    "verdict",
+    "decided_at_s",
     "dns_empty_seconds",
     "time_to_recover_s",
     "metastable",

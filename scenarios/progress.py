@@ -74,7 +74,11 @@ class RunBar:
         figures = f"DNS {row.get(DNS_REGIONAL_ADDRESSES, 0)} addr · DynamoDB {row.get(DYNAMODB_ARRIVALS, 0)}/s"
         if DWFM_LEASES in row:
             figures += f" · leases {row[DWFM_LEASES]}"
-        self._progress.update(self._task, completed=min(float(row[SECOND]), self.duration), figures=figures)
+        second = float(row[SECOND])
+        if second > self.duration:  # a virtual run past its written end, deciding its verdict
+            self.phase = "deciding the verdict"
+            self._progress.update(self._task, total=second, phase=self.phase)
+        self._progress.update(self._task, completed=second, figures=figures)
         if saturated(row, before=self._previous):
             self._warn_saturated(row)
         self._previous = row

@@ -18,8 +18,8 @@ A sweep can be kept in a file of its own (scenarios/sweeps/*.toml), so that it c
     repeats = 1
 
 A cell's seed is the scenario's seed plus its repeat number, so `--repeats 3` gives each grid point three
-independent runs and the map a share of metastable outcomes instead of a single yes or no (Huang et al., OSDI'22,
-draw their metastability thresholds the same way).
+independent runs and the map a share of stuck verdicts (with its interval) instead of a single one (Huang et al.,
+OSDI'22, draw their metastability thresholds the same way).
 """
 
 from __future__ import annotations
@@ -46,7 +46,15 @@ from scenarios.schema import Scenario, load_scenario, parse_scenario
 from scenarios.side_by_side import Job, run_side_by_side
 
 # The KPIs a sweep's table carries for each cell (all of them are in each cell's kpis.json).
-HEADLINE = ("metastable", "time_to_recover_s", "retry_amplification", "wasted_share", "peak_dynamodb_over_baseline")
+HEADLINE = (
+    "verdict",
+    "metastable",
+    "decided_at_s",
+    "time_to_recover_s",
+    "retry_amplification",
+    "wasted_share",
+    "peak_dynamodb_over_baseline",
+)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ range first: if the low end already tips, or the high end still recovers, there 
 keeps a bracket, the largest value seen to recover and the smallest seen to tip, and runs its midpoint until the
 bracket is no wider than the resolution. At 0.5 s over 1..30 s that is 2 + 6 runs against the grid's 59. Each probe
 is a cell like a grid's (its own run directory, report and cache entry), every probe is listed in sweep.json, and
-the series of one round run side by side. With --repeats, a probe tips when at least half its runs do.
+the series of one round run side by side. A probe tips when its verdict is stuck and recovers when it is recovered
+(reports/verdict.py: each run goes on past its written end until that is decided); with --repeats, it tips when at
+least half its decided runs are stuck. A probe whose runs are all undecided at their cap ends its series there.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from scenarios.problems import ScenarioError
 from scenarios.schema import Scenario
 from scenarios.sweep import Cell, CellResult, Sweep, cell_for, run_sweep, write
 
-TIPPED = 0.5  # the share of a probe's runs that must stay metastable for it to count as tipped
+TIPPED = 0.5  # the share of a probe's decided runs that must be stuck for it to count as tipped
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Series:
     runs: int = 0
     done: bool = False
     probes: list[float] = field(default_factory=list)
+    undecided: float | None = None  # the value whose runs were all undecided, if the search stopped at one
 
     def next_values(self, search: Search) -> list[float]:
         if self.done:
@@ -82,12 +85,14 @@ class Series:
         return [_clean(self.recovers + (self.tips - self.recovers) / 2)]
 
     def summary(self, search: Search) -> dict[str, Any]:
-        if self.tips is None:
+        if self.undecided is not None:
+            verdict = f"undecided at {self.undecided:g} (its runs reached their verdict_cap: raise it)"
+        elif self.tips is None:
             verdict = f"does not tip up to {search.high:g}"
         elif self.recovers is None:
             verdict = f"tips already at {search.low:g}"
         else:
-            verdict = f"tips between {self.recovers:g} and {self.tips:g}"
+            verdict = f"tips between {self.recovers:g} (recovers) and {self.tips:g} (stuck)"
         return {
             "policy": self.policy,
             "values": {axis.path: value for axis, value in self.point},
@@ -95,6 +100,7 @@ class Series:
             "tips_at": self.tips,
             "runs": self.runs,
             "verdict": verdict,
+            "undecided_at": self.undecided,
         }
 
 
@@ -131,15 +137,19 @@ def find_thresholds(
         results.extend(ran)
         if any(r.error is not None for r in ran):  # interrupted, or a cell failed: stop where it is
             return results, series
-        by_probe: dict[tuple[int, float], list[bool]] = {}
+        by_probe: dict[tuple[int, float], list[bool | None]] = {}
         for (one, value, _), result in zip(round_cells, ran, strict=True):
-            by_probe.setdefault((id(one), value), []).append(bool((result.kpis or {}).get("metastable")))
+            by_probe.setdefault((id(one), value), []).append((result.kpis or {}).get("metastable"))
         for one in series:
             for value in sorted({v for s, v, _ in round_cells if s is one}):
                 outcomes = by_probe[(id(one), value)]
                 one.runs += len(outcomes)
                 one.probes.append(value)
-                if sum(outcomes) / len(outcomes) >= TIPPED:
+                decided = [o for o in outcomes if o is not None]  # stuck (True) or recovered (False)
+                if not decided:
+                    one.undecided, one.done = value, True
+                    continue
+                if sum(decided) / len(decided) >= TIPPED:
                     one.tips = value if one.tips is None else min(one.tips, value)
                 else:
                     one.recovers = value if one.recovers is None else max(one.recovers, value)

@@ -70,7 +70,10 @@ def test_an_enactor_delay_alone_does_not_end_the_baseline() -> None:
 
 def test_no_rows_gives_no_figures() -> None:
     """An interrupted run that sampled nothing still has every KPI, as None."""
-    assert compute([], []) == dict.fromkeys(DEFINITIONS)
+    kpis = compute([], [])
+    assert set(kpis) == set(DEFINITIONS)
+    assert all(value is None for key, value in kpis.items() if key != "why_empty")
+    assert kpis["why_empty"] == dict.fromkeys(set(DEFINITIONS) - {"why_empty"}, "no time series was gathered")
 
 
 def test_each_kind_has_its_error_windows_and_its_recovery() -> None:

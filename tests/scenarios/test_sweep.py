@@ -181,8 +181,8 @@ def test_a_bad_threshold_search_is_one_line_that_names_it(text: str, problem: st
 
 def test_a_threshold_search_brackets_where_naive_tips_in_a_few_runs(tmp_path: Path) -> None:
     """Bisecting the spike length 2..12 s at a 2-s resolution: the ends, then midpoints, five runs against the
-    grid's six; the bracket holds the grid's answer (recovers at 6 s, tips by 7 s on a 130-s run), and sweep.json
-    lists every run and the threshold."""
+    grid's six; the bracket holds the grid's answer (recovers at 6 s, stuck from 7 s on: each run goes on past its
+    written end until its verdict is decided), and sweep.json lists every run and the threshold."""
     done = subprocess.run(
         [
             str(CLI),
@@ -190,8 +190,6 @@ def test_a_threshold_search_brackets_where_naive_tips_in_a_few_runs(tmp_path: Pa
             RETRY_STORM,
             "--find-threshold",
             "faults[0].duration=2:12:2",
-            "--vary",
-            "duration=240",
             "-p",
             "naive",
             "--dir",
@@ -206,7 +204,7 @@ def test_a_threshold_search_brackets_where_naive_tips_in_a_few_runs(tmp_path: Pa
     (found,) = summary["thresholds"]
     assert found["policy"] == "naive" and found["runs"] == len(summary["cells"]) <= 5
     assert found["recovers_at"] <= 6 < 7 <= found["tips_at"] and found["tips_at"] - found["recovers_at"] <= 2
-    assert "naive at duration=240: tips between" in " ".join(done.stdout.split())
+    assert "naive: tips between" in " ".join(done.stdout.split())
     assert (tmp_path / "search" / "map.html").is_file()
 
 
