@@ -100,7 +100,7 @@ class Label:
 LABELS = {
     "verdict": Label("Verdict", str),
     "verdict_sentence": Label("Why", str),
-    "decided_at_s": Label("Decided at", duration),
+    "decided_at_s": Label("Decided at", lambda at: f"{number(at)} s into the run"),
     "horizon_s": Label("Horizon", duration),
     "horizon_basis": Label("Horizon from", str),
     "sustaining_effect": Label("Sustaining effect", effect),

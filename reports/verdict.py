@@ -189,8 +189,8 @@ def sentence(decision: Decision, horizon: Horizon, effect: Mapping[str, Any] | N
             f"Recovered {duration(decision.recovered_after or 0)} after the {trigger} ended "
             f"(every service back to ≥ {RECOVERED_SHARE:.0%} of its level before, held {HOLD_SECONDS} s).{loop}"
         )
-    loop = f" What kept it down: {why}" if why else ""
     if state == STUCK:
+        loop = f" What kept it down: {why}" if why else ""
         return (
             f"Stuck (metastable): {duration(decision.since_trigger or 0)} after the {trigger} ended, "
             f"{_whose(decision)} success was {decision.level:.0%} of its level before and not coming back "

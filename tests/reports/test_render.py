@@ -53,7 +53,7 @@ def test_an_interrupted_run_says_so_and_shows_what_was_gathered(tmp_path: Path) 
 def card(page: str, key: str) -> str:
     """The HTML of one KPI card."""
     start = page.index(f'<div class="card" id="kpi-{key}">')
-    return page[start : page.index('<div class="what">', start)]
+    return page[start : page.index('<details class="what">', start)]
 
 
 def test_a_kpi_card_leads_with_its_title_and_a_value_with_its_unit(tmp_path: Path) -> None:
