@@ -202,14 +202,13 @@ def compute(
         return empty | {"why_empty": dict.fromkeys(empty, "no time series was gathered")}
     a = assess(rows, events, horizon)
     seconds, end, decision, trigger_end = a.seconds, a.seconds[-1], a.decision, a.trigger_end
-    levels = [(level.kind, level.share, level.baseline) for level in a.levels]
+    live = HARNESS_CLOUD_LAG_MS in rows[0]  # a live run's rows carry the machine's gauge
     by_kind: dict[str, float | None] = {}
-    if trigger_end is not None and levels:
-        times = [_recovery(seconds, level, baseline, trigger_end) for _, level, baseline in levels]
-        by_kind = {kind: time for (kind, _, _), time in zip(levels, times, strict=True) if kind}
+    if trigger_end is not None and a.levels:
+        by_kind = {lv.kind: _recovery(seconds, lv.share, lv.baseline, trigger_end) for lv in a.levels if lv.kind}
     episodes = []
     for start, stop, until in _episodes(events, a.empty, a.refill, end):
-        times = [_recovery(seconds, level, base, stop, until) for _, level, base in levels]
+        times = [_recovery(seconds, lv.share, lv.baseline, stop, until) for lv in a.levels]
         recovered = None if None in times or not times else max(t for t in times if t is not None)
         episodes.append({"start": round(start, 3), "end": round(stop, 3), "recovered_after_s": recovered})
     after = [i for i, s in enumerate(seconds) if trigger_end is not None and s > trigger_end]
@@ -242,9 +241,8 @@ def compute(
         "time_to_recover_by_kind": by_kind or None,
         "error_windows": error_windows(rows, a.kinds) or None,
         "operation_error_windows": operation_error_windows(rows) or None,
-        "saturated_seconds": sum(saturated_rows(rows)) if HARNESS_CLOUD_LAG_MS in rows[0] else None,
+        "saturated_seconds": sum(saturated_rows(rows)) if live else None,
     }
-    live = HARNESS_CLOUD_LAG_MS in rows[0]
     kpis["why_empty"] = why_empty(
         kpis, decision, end=end, kinds=a.kinds, droplets=droplets, live=live, operations=bool(operations(rows[0]))
     )

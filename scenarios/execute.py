@@ -38,10 +38,12 @@ import tomli_w
 from loadgen.behaviour import SecondOutcomes
 from loadgen.harness import LoadGauge
 from loadgen.virtual import VirtualUsers
-from reports.kpis import DEFINITIONS, compute
+from reports.kpis import DEFINITIONS, NO_CONSTANTS, compute
 from reports.program import DEFINITIONS as PROGRAM_DEFINITIONS
 from reports.program import program_kpis
 from reports.render import render_run
+from reports.verdict import Horizon
+from scenarios.horizon import horizon_of
 from scenarios.load_plan import load_plan
 from scenarios.locust_run import LocustPlan, run_locust
 from scenarios.program import Guest, ProgramRun
@@ -57,7 +59,7 @@ from scenarios.sampler import (
     with_lookups,
 )
 from scenarios.schema import Scenario
-from scenarios.verdict_watch import RunStop, VerdictWatch, cap_of, held_load, horizon_of
+from scenarios.verdict_watch import RunStop, VerdictWatch, cap_of, held_load
 from services import runtime
 from services.cloud import Cloud
 from services.errors import ListenError
@@ -117,10 +119,10 @@ def execute(
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
     if guest is not None and options.virtual:
         raise ValueError("a guest (a program or a test) visits live runs only: it runs on the wall clock")
-    state = _RunState(program=None if guest is None else guest.run)
+    state = _RunState(program=None if guest is None else guest.run, horizon=horizon_of(scenario))
     limit = scenario.duration
     if options.virtual:  # goes on past its written end until the verdict is decided, up to the cap
-        limit, state.stop = cap_of(scenario), RunStop()
+        limit, state.stop = cap_of(scenario, state.horizon), RunStop()
     if guest is not None:
         (directory / "program").mkdir(exist_ok=True)
     with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
@@ -185,6 +187,7 @@ def _watching(
     assert state.stop is not None
     watch = VerdictWatch(
         scenario,
+        state.horizon,
         lambda: state.sampler.rows if state.sampler is not None else [],
         lambda: state.users.outcomes if state.users is not None else None,
         events,
@@ -217,6 +220,7 @@ class _RunState:
     problems: list[str] = field(default_factory=list)
     event_loop: str | None = None  # a live run's: asyncio or trio
     stop: RunStop | None = None  # a virtual run's: ended once its verdict is decided
+    horizon: Horizon = NO_CONSTANTS  # what its verdict is judged over (scenarios/horizon.py)
 
 
 async def _watch_signals(signals: Any, scope: runtime.CancelScope, events: EventLog, state: _RunState) -> None:
@@ -306,7 +310,7 @@ def _write(
         rows = with_lookups(rows, read_lookups(*(f.read_text(encoding="utf-8") for f in lookups)))
     (directory / "timeseries.csv").write_text(to_csv(rows), encoding="utf-8")
     droplets = scenario.ec2.droplets if scenario.ec2 is not None else None
-    kpis = compute(rows, events, droplets=droplets, horizon=horizon_of(scenario))
+    kpis = compute(rows, events, droplets=droplets, horizon=state.horizon)
     definitions = DEFINITIONS
     if state.program is not None:
         kpis |= program_kpis(rows)
@@ -325,7 +329,7 @@ def _write(
         "seed": scenario.seed,
         "duration": scenario.duration,
         "simulated_seconds": simulated,
-        "verdict_cap": cap_of(scenario) if options.virtual else None,
+        "verdict_cap": cap_of(scenario, state.horizon) if options.virtual else None,
         "interrupted": state.interrupted,
         "problems": state.problems,
         "load": None if scenario.load is None else ("virtual users" if options.virtual else "locust"),

@@ -7,6 +7,7 @@ a cache's, a lease's, an NLB's health checks changing their mind. These are thos
 
 from __future__ import annotations
 
+from reports.verdict import Horizon
 from scenarios.policies import load_policy_set, policy_path
 from scenarios.schema import Scenario
 from services.throttling.aws import MAX_BACKOFF
@@ -50,3 +51,8 @@ def time_constants(scenario: Scenario) -> dict[str, float]:
             found[f"{service.name}'s NLB checks"] = turn
             found[f"{service.name}'s checker lifetime"] = nlb.checker_lifetime
     return found
+
+
+def horizon_of(scenario: Scenario) -> Horizon:
+    """The horizon the scenario's verdict is judged over."""
+    return Horizon(tuple(sorted(time_constants(scenario).items())))

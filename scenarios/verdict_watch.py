@@ -17,7 +17,7 @@ from loadgen.behaviour import SecondOutcomes
 from reports.columns import SECOND
 from reports.kpis import assess
 from reports.verdict import UNDECIDED, Horizon
-from scenarios.horizon import DEFAULT_CLIENT_TIMEOUT, time_constants
+from scenarios.horizon import DEFAULT_CLIENT_TIMEOUT
 from scenarios.sampler import Row, with_clients
 from scenarios.schema import LoadConfig, Scenario
 from services import runtime
@@ -26,15 +26,11 @@ from services.events import EventLog
 CAPS = 2  # by default a run may go on for two horizons past its written end
 
 
-def horizon_of(scenario: Scenario) -> Horizon:
-    return Horizon(tuple(sorted(time_constants(scenario).items())))
-
-
-def cap_of(scenario: Scenario) -> float:
+def cap_of(scenario: Scenario, horizon: Horizon) -> float:
     """How far a virtual run may go to decide its verdict (simulated seconds)."""
     if scenario.verdict_cap is not None:
         return scenario.verdict_cap
-    return scenario.duration + CAPS * horizon_of(scenario).seconds
+    return scenario.duration + CAPS * horizon.seconds
 
 
 def held_load(scenario: Scenario, until: float) -> Scenario:
@@ -71,14 +67,15 @@ class VerdictWatch:
     def __init__(
         self,
         scenario: Scenario,
+        horizon: Horizon,
         rows: Callable[[], Sequence[Row]],
         outcomes: Callable[[], SecondOutcomes | None],
         events: EventLog,
         stop: RunStop,
     ) -> None:
-        self.horizon = horizon_of(scenario)
+        self.horizon = horizon
         self.written_end = math.ceil(scenario.duration)
-        self.cap = math.ceil(cap_of(scenario))
+        self.cap = math.ceil(cap_of(scenario, horizon))
         self.every = max(5, math.ceil(self.horizon.seconds / 20))
         deadline = (scenario.load.timeout or DEFAULT_CLIENT_TIMEOUT) if scenario.load is not None else 0.0
         self.settle = math.ceil(deadline) + 1  # rows younger than a deadline may still gain outcomes

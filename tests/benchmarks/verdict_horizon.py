@@ -26,8 +26,8 @@ from pathlib import Path
 from reports.kpis import _recovery, assess
 from reports.render import run_rows
 from reports.verdict import RECOVERED, STUCK, Horizon
+from scenarios.horizon import horizon_of
 from scenarios.schema import load_scenario
-from scenarios.verdict_watch import horizon_of
 from services.events import read_events
 
 SWEEP = "scenarios/sweeps/retry-storm-map.toml"
