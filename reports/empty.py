@@ -24,6 +24,7 @@ def why_empty(
     recovery = _recovery(decision, end)
     reasons = {
         "decided_at_s": recovery,
+        "pushed_back": "not stuck" if decision.state != STUCK else "it did not come back within the run",
         "sustaining_effect": recovery if decision.state != UNDECIDED else "nothing to measure",
         "trigger_start": "no fault",
         "trigger_end": "no fault" if decision.state == NO_FAULT else "the fault lasted to the end of the run",

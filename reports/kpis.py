@@ -8,7 +8,6 @@ is its mean over the loaded seconds before the first harm (DNS empty, or a fault
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +46,8 @@ from reports.verdict import (
     Horizon,
     Level,
     decide,
+    pushed_back,
+    recovery,
     sentence,
 )
 from services.event_kinds import EventKind, FaultKind
@@ -83,6 +84,9 @@ DEFINITIONS = {
     "horizon_s": "How long a degraded state must last, not coming back, to be called stuck: ten times the system's "
     "longest time constant (its timeouts, backoff caps, TTLs, leases), at least 120 s; horizon_basis says which.",
     "horizon_basis": "The time constant the horizon was taken from.",
+    "pushed_back": "A stuck run that came back later in the run: the second every service was back (held "
+    f"{HOLD_SECONDS} s), and the operators' actions after the trigger's end that came before it (the strong "
+    "corrective push a metastable failure needs).",
     "sustaining_effect": "What kept the system down (or slowed its recovery), measured over the seconds the verdict "
     "looked at: the share of attempts that were retries, of work wasted or expired, DynamoDB's load over its "
     "baseline and its queues, failures on DNS; and the loop they point to (reports/sustaining.py).",
@@ -205,10 +209,10 @@ def compute(
     live = HARNESS_CLOUD_LAG_MS in rows[0]  # a live run's rows carry the machine's gauge
     by_kind: dict[str, float | None] = {}
     if trigger_end is not None and a.levels:
-        by_kind = {lv.kind: _recovery(seconds, lv.share, lv.baseline, trigger_end) for lv in a.levels if lv.kind}
+        by_kind = {lv.kind: recovery(seconds, lv, trigger_end) for lv in a.levels if lv.kind}
     episodes = []
     for start, stop, until in _episodes(events, a.empty, a.refill, end):
-        times = [_recovery(seconds, lv.share, lv.baseline, stop, until) for lv in a.levels]
+        times = [recovery(seconds, lv, stop, until) for lv in a.levels]
         recovered = None if None in times or not times else max(t for t in times if t is not None)
         episodes.append({"start": round(start, 3), "end": round(stop, 3), "recovered_after_s": recovered})
     after = [i for i, s in enumerate(seconds) if trigger_end is not None and s > trigger_end]
@@ -216,9 +220,11 @@ def compute(
     effect = None
     if decision.window is not None:
         effect = measure(rows, decision.window[0], decision.window[1], a.arrivals_baseline) or None
+    push = pushed_back(seconds, a.levels, decision, trigger_end, events)
     kpis: dict[str, Any] = {
         "verdict": decision.state,
-        "verdict_sentence": sentence(decision, horizon, effect, trigger=a.trigger),
+        "verdict_sentence": sentence(decision, horizon, effect, trigger=a.trigger, push=push),
+        "pushed_back": push,
         "decided_at_s": decision.at,
         "horizon_s": horizon.seconds,
         "horizon_basis": horizon.basis(),
@@ -277,24 +283,6 @@ def _episodes(
         else:
             merged.append([start, stop])
     return [(a, b, merged[i + 1][0] if i + 1 < len(merged) else float(end)) for i, (a, b) in enumerate(merged)]
-
-
-def _recovery(
-    seconds: Sequence[int], smoothed: Sequence[float], baseline: float, trigger_end: float, until: float = math.inf
-) -> float | None:
-    held_since: int | None = None
-    for i, second in enumerate(seconds):
-        if second <= trigger_end:
-            continue
-        if second > until:
-            break
-        if smoothed[i] >= RECOVERED_SHARE * baseline:
-            held_since = second if held_since is None else held_since
-            if second - held_since + 1 >= HOLD_SECONDS:
-                return round(held_since - trigger_end, 3)
-        else:
-            held_since = None
-    return None
 
 
 def _lease_recovery(rows: Sequence[Row], droplets: int | None, trigger_end: float | None) -> float | None:

@@ -79,6 +79,12 @@ def effect(value: Mapping[str, Any]) -> str:
     return f"{value.get('loop') or 'no loop'}: {', '.join(figures)}"
 
 
+def pushed(value: Mapping[str, Any]) -> str:
+    """When a stuck run came back, and after which operator actions."""
+    actions = ", ".join(str(a["action"]) for a in value.get("actions", [])) or "no operator action"
+    return f"at {number(value['recovered_at_s'])} s, after {actions}"
+
+
 def reasons(value: Mapping[str, str]) -> str:
     return "; ".join(f"{title_of(key)}: {why}" for key, why in value.items()) or "–"
 
@@ -104,6 +110,7 @@ LABELS = {
     "horizon_s": Label("Horizon", duration),
     "horizon_basis": Label("Horizon from", str),
     "sustaining_effect": Label("Sustaining effect", effect),
+    "pushed_back": Label("Brought back", pushed),
     "dns_empty_seconds": Label("DNS empty", duration),
     "trigger_start": Label("Fault began at", duration),
     "trigger_end": Label("Fault ended at", duration),

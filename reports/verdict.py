@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.labels import duration
+from services.event_kinds import EventKind
+from services.events import Event
 
 RECOVERED = "recovered"
 STUCK = "stuck"
@@ -136,6 +138,57 @@ def decide(
     return Decision(UNDECIDED, window=(int(trigger_end), end), level=level, recovering_since=held_since, worst=worst)
 
 
+def _push(push: Mapping[str, Any] | None) -> str:
+    if push is None:
+        return ""
+    back = f"every service was back at {push['recovered_at_s']:g} s"
+    if not push["actions"]:
+        return f" Later, {back}, with no operator action in between."
+    actions = ", ".join(f"{a['action']} ({a['t']:g} s)" for a in push["actions"])
+    return f" It came back only after a push from outside: the operators' {actions}; {back}."
+
+
+def recovery(seconds: Sequence[int], level: Level, after: float, until: float = math.inf) -> float | None:
+    """Seconds from `after` until `level` is back to RECOVERED_SHARE of its baseline and holds there HOLD_SECONDS,
+    looking no further than `until` (None: it did not)."""
+    held_since: int | None = None
+    for i, second in enumerate(seconds):
+        if second <= after:
+            continue
+        if second > until:
+            break
+        if level.share[i] >= RECOVERED_SHARE * level.baseline:
+            held_since = second if held_since is None else held_since
+            if second - held_since + 1 >= HOLD_SECONDS:
+                return round(held_since - after, 3)
+        else:
+            held_since = None
+    return None
+
+
+def pushed_back(
+    seconds: Sequence[int],
+    levels: Sequence[Level],
+    decision: Decision,
+    trigger_end: float | None,
+    events: Sequence[Event],
+) -> dict[str, Any] | None:
+    """A stuck run that came back later in the run: when every service was back (held, as for recovered), and the
+    operators' actions between the trigger's end and then (None: not stuck, or it never came back)."""
+    if decision.state != STUCK or decision.at is None or not levels:
+        return None
+    times = [recovery(seconds, level, decision.at) for level in levels]
+    if None in times:
+        return None
+    back = decision.at + max(t for t in times if t is not None)
+    actions = [
+        {"t": e.t, "action": str(e.data.get("action", ""))}
+        for e in events
+        if e.kind == EventKind.OPERATOR_ACTION and (trigger_end or 0) + 1 < e.t <= back
+    ]
+    return {"recovered_at_s": back, "actions": actions}
+
+
 def _whose(decision: Decision) -> str:
     return f"the {decision.worst} users'" if decision.worst else "DynamoDB's"
 
@@ -173,8 +226,15 @@ def _slope(values: Sequence[float]) -> float:
     return top / bottom
 
 
-def sentence(decision: Decision, horizon: Horizon, effect: Mapping[str, Any] | None, *, trigger: str) -> str:
-    """The verdict in a sentence, with the figures behind it."""
+def sentence(
+    decision: Decision,
+    horizon: Horizon,
+    effect: Mapping[str, Any] | None,
+    *,
+    trigger: str,
+    push: Mapping[str, Any] | None = None,
+) -> str:
+    """The verdict in a sentence, with the figures behind it (and, for a stuck run brought back later, how)."""
     state = decision.state
     if state == NO_FAULT:
         return "No fault: nothing to recover from, so no verdict."
@@ -194,7 +254,7 @@ def sentence(decision: Decision, horizon: Horizon, effect: Mapping[str, Any] | N
         return (
             f"Stuck (metastable): {duration(decision.since_trigger or 0)} after the {trigger} ended, "
             f"{_whose(decision)} success was {decision.level:.0%} of its level before and not coming back "
-            f"(the horizon: {duration(horizon.seconds)}, {horizon.basis()}).{loop}"
+            f"(the horizon: {duration(horizon.seconds)}, {horizon.basis()}).{loop}{_push(push)}"
         )
     if decision.recovering_since is not None:
         return (

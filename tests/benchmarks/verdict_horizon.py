@@ -23,9 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from reports.kpis import _recovery, assess
+from reports.kpis import assess
 from reports.render import run_rows
-from reports.verdict import RECOVERED, STUCK, Horizon
+from reports.verdict import RECOVERED, STUCK, Horizon, recovery
 from scenarios.horizon import horizon_of
 from scenarios.schema import load_scenario
 from services.events import read_events
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         decision, end = judged.decision, judged.trigger_end
         eventually = None
         if end is not None and judged.levels:
-            times = [_recovery(judged.seconds, lv.share, lv.baseline, end) for lv in judged.levels]
+            times = [recovery(judged.seconds, lv, end) for lv in judged.levels]
             eventually = None if None in times else max(t for t in times if t is not None)
         tail = min(sum(lv.share[-100:]) / 100 / lv.baseline for lv in judged.levels) if judged.levels else None
         wrong = (decision.state == STUCK and eventually is not None) or (

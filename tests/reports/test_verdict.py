@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from reports.kpis import compute
 from reports.verdict import MIN_HORIZON, Horizon
+from services.event_kinds import EventKind
+from services.events import Event
 from tests.reports.test_kpis import series
 
 DNS_OUT = range(30, 60)  # DNS empty for seconds 30-59: the trigger ends at 59
@@ -52,3 +54,13 @@ def test_a_run_without_a_fault_has_no_verdict_and_says_so() -> None:
     kpis = compute(series([10] * 100, empty=range(0)), [])
     assert kpis["verdict"] == "no fault"
     assert kpis["why_empty"]["time_to_recover_s"] == "no fault" and kpis["why_empty"]["trigger_start"] == "no fault"
+
+
+def test_a_stuck_run_brought_back_by_the_operators_says_which_push_did_it() -> None:
+    """Stuck at 179 (a horizon after the trigger); an operator action at 300, goodput back from 301 (its 10-s window at 310): the verdict
+    stays stuck, and pushed_back names the action and when the run came back."""
+    action = Event(300.0, EventKind.OPERATOR_ACTION, "operator", "throttle_dwfm", {"action": "throttle_dwfm"})
+    kpis = compute(series([10] * 29 + [3] * 271 + [10] * 100, empty=DNS_OUT), [action])
+    assert kpis["verdict"] == "stuck" and kpis["decided_at_s"] == 59 + MIN_HORIZON
+    assert kpis["pushed_back"] == {"recovered_at_s": 310, "actions": [{"t": 300.0, "action": "throttle_dwfm"}]}
+    assert "push from outside: the operators' throttle_dwfm (300 s)" in kpis["verdict_sentence"]
