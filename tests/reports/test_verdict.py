@@ -57,8 +57,8 @@ def test_a_run_without_a_fault_has_no_verdict_and_says_so() -> None:
 
 
 def test_a_stuck_run_brought_back_by_the_operators_says_which_push_did_it() -> None:
-    """Stuck at 179 (a horizon after the trigger); an operator action at 300, goodput back from 301 (its 10-s window at 310): the verdict
-    stays stuck, and pushed_back names the action and when the run came back."""
+    """Stuck at 179 (a horizon after the trigger); an operator action at 300, goodput back from 301 (its 10-s
+    window at 310): the verdict stays stuck, and pushed_back names the action and when the run came back."""
     action = Event(300.0, EventKind.OPERATOR_ACTION, "operator", "throttle_dwfm", {"action": "throttle_dwfm"})
     kpis = compute(series([10] * 29 + [3] * 271 + [10] * 100, empty=DNS_OUT), [action])
     assert kpis["verdict"] == "stuck" and kpis["decided_at_s"] == 59 + MIN_HORIZON
