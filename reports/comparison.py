@@ -2,6 +2,10 @@
 
 A KPI table across the policy sets with the best value of each column marked, goodput and DynamoDB load of every
 policy set overlaid on one fault timeline, and one small chart per policy set (what its clients got).
+
+A what-if comparison (comparison.json has "variants": the incident replayed as several named variants) leads with
+what its customers saw (reports/customers.py): each service's time in errors per variant beside the baseline's, the
+incident's length, which phases of AWS's timeline happened, and every variant's error windows on one time axis.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from reports.charts import line, series
 from reports.columns import CLIENTS_LOGICAL, CLIENTS_OK, DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED
+from reports.customers import PHASES, clock_text, delta_text, duration_text, label_of, service_order, shown_seconds
 from reports.labels import reading, title_of
 from reports.render import environment, plotly_js, read_json, run_events, run_rows
 from reports.timeline import Figure, Row, chart_layout, text
@@ -112,6 +117,193 @@ def comparison_charts(runs: Sequence[ComparedRun]) -> tuple[list[Figure], list[F
     return overlays, [_small_multiple(i, run) for i, run in enumerate(runs)]
 
 
+# --- a what-if comparison: what the customers saw ----------------------------------------------------------------
+
+
+def variants_in_order(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The variants of a what-if comparison, the baseline first (none for a policy comparison)."""
+    variants = [v for v in summary.get("variants") or [] if isinstance(v, Mapping)]
+    at = next((i for i, v in enumerate(variants) if v.get("name") == summary.get("baseline")), 0)
+    return [dict(v) for v in variants[at : at + 1] + variants[:at] + variants[at + 1 :]]
+
+
+def _impact(first: float | None, last: float | None) -> str:
+    return "" if first is None or last is None else f"{clock_text(first)}–{clock_text(last)}"
+
+
+def _change(seconds: float | None, baseline: float | None, is_baseline: bool) -> tuple[str | None, str]:
+    """The delta under a cell and its class ("better", "worse" or "same"); nothing for the baseline's own cells."""
+    if is_baseline or seconds is None or baseline is None:
+        return None, ""
+    change = shown_seconds(seconds) - shown_seconds(baseline)
+    return delta_text(change), "better" if round(change) < 0 else "worse" if round(change) > 0 else "same"
+
+
+def _service_cell(service: Mapping[str, Any] | None, base: Mapping[str, Any] | None, first: bool) -> dict[str, Any]:
+    if service is None:
+        return {"value": "–", "impact": "", "delta": None, "change": ""}
+    error = float(service.get("error_s") or 0)
+    delta, change = _change(error, None if base is None else float(base.get("error_s") or 0), first)
+    value = duration_text(error) if error else "no errors"
+    return {
+        "value": value,
+        "impact": _impact(service.get("first_s"), service.get("last_s")),
+        "delta": delta,
+        "change": change,
+    }
+
+
+def _incident_cell(incident: Mapping[str, Any], base: Mapping[str, Any], first: bool) -> dict[str, Any]:
+    length = incident.get("length_s")
+    baseline = base.get("length_s")
+    delta, change = _change(length or 0.0, baseline or 0.0, first)
+    value = "no errors" if length is None else duration_text(length)
+    return {
+        "value": value,
+        "impact": _impact(incident.get("first_s"), incident.get("last_s")),
+        "delta": delta,
+        "change": change,
+    }
+
+
+def _phase_cell(phase: Mapping[str, Any], base: Mapping[str, Any], first: bool) -> dict[str, Any]:
+    spans = phase.get("spans") or []
+    if not spans:
+        gone = not first and bool(base.get("spans"))
+        return {"value": "did not happen", "impact": "", "delta": None, "change": "better" if gone else "none"}
+    length = float(phase.get("length_s") or 0)
+    happened = bool(base.get("spans"))
+    delta, change = _change(length, float(base.get("length_s") or 0) if happened else None, first)
+    if not first and not happened:
+        delta, change = "did not happen in the baseline", "worse"
+    shown = ", ".join(f"{clock_text(a)}–{'end' if b is None else clock_text(b)}" for a, b in spans)
+    to_end = any(b is None for _, b in spans)
+    value = duration_text(length) + (" (to the end of the run)" if to_end else "")
+    return {"value": value, "impact": shown, "delta": delta, "change": change}
+
+
+def what_if_tables(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A what-if comparison's tables, ready to show: per service, for the incident and per phase, one cell per
+    variant (its value, first–last as h:mm, the change from the baseline); None for a policy comparison."""
+    variants = variants_in_order(summary)
+    if not variants:
+        return None
+    views = [v.get("customers") or {} for v in variants]
+    by_kind = [{s["kind"]: s for s in view.get("services") or []} for view in views]
+    kinds = service_order(kind for services in by_kind for kind in services)
+    services = [
+        {
+            "label": label_of(kind),
+            "cells": [_service_cell(seen.get(kind), by_kind[0].get(kind), i == 0) for i, seen in enumerate(by_kind)],
+        }
+        for kind in kinds
+    ]
+    incidents = [view.get("incident") or {} for view in views]
+    incident = [_incident_cell(seen, incidents[0], i == 0) for i, seen in enumerate(incidents)]
+    phase_maps = [view.get("phases") or {} for view in views]
+    keys = [*PHASES, *sorted({k for phases in phase_maps for k in phases} - set(PHASES))]
+    phases = [
+        {
+            "label": next((p[key]["label"] for p in phase_maps if key in p), PHASES.get(key, key)),
+            "cells": [
+                _phase_cell(p.get(key) or {}, phase_maps[0].get(key) or {}, i == 0) for i, p in enumerate(phase_maps)
+            ],
+        }
+        for key in keys
+    ]
+    return {
+        "question": summary.get("question") or "",
+        "baseline": variants[0].get("name", ""),
+        "variants": variants,
+        "services": services,
+        "incident": incident,
+        "phases": phases,
+    }
+
+
+HOUR = 3600.0
+
+
+def error_windows_chart(variants: Sequence[Mapping[str, Any]]) -> Figure:
+    """Every variant's error windows on one time axis in hours: a lane per (variant, service), the lanes of a
+    variant together, a bar per window."""
+    lanes: list[str] = []
+    traces: list[dict[str, Any]] = []
+    bands: list[dict[str, Any]] = []
+    end = 0.0
+    for i, variant in enumerate(variants):
+        view = variant.get("customers") or {}
+        name = text(variant.get("name", "?"))
+        first_lane = len(lanes)
+        starts, lengths, ys, hovers = [], [], [], []
+        for service in view.get("services") or []:
+            lane = f"{name} · {text(service.get('label', service.get('kind', '?')))}"
+            lanes.append(lane)
+            for start, stop in service.get("windows") or []:
+                starts.append(round(start / HOUR, 4))
+                lengths.append(round(max(stop - start, 1) / HOUR, 4))
+                ys.append(lane)
+                hovers.append(f"{lane}<br>{clock_text(start)}–{clock_text(stop)} ({duration_text(stop - start)})")
+                end = max(end, stop)
+        end = max(end, float(view.get("end_s") or 0))
+        colour = PALETTE[i % len(PALETTE)]
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "base": starts,
+                "x": lengths,
+                "y": ys,
+                "name": name,
+                "marker": {"color": colour},
+                "hovertext": hovers,
+                "hoverinfo": "text",
+            }
+        )
+        if i % 2 == 1 and len(lanes) > first_lane:
+            bands.append(
+                {
+                    "type": "rect",
+                    "xref": "paper",
+                    "yref": "y",
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": first_lane - 0.5,
+                    "y1": len(lanes) - 0.5,
+                    "fillcolor": "rgba(120, 120, 140, 0.08)",
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+    # Every lane drawn, those without an error too: a bar of no length in each.
+    traces.insert(
+        0,
+        {
+            "type": "bar",
+            "orientation": "h",
+            "base": [0] * len(lanes),
+            "x": [0] * len(lanes),
+            "y": lanes,
+            "showlegend": False,
+            "hoverinfo": "skip",
+            "marker": {"color": "rgba(0, 0, 0, 0)"},
+        },
+    )
+    layout = {
+        "title": {"text": "Error windows per variant", "x": 0, "font": {"size": 15}},
+        "height": 110 + 22 * max(len(lanes), 1),
+        "margin": {"l": max(90, 7 * max((len(lane) for lane in lanes), default=0)), "r": 20, "t": 40, "b": 40},
+        "barmode": "overlay",
+        "hovermode": "closest",
+        "xaxis": {"title": {"text": "hours since the run's start"}, "ticksuffix": " h", "range": [0, end / HOUR or 1]},
+        "yaxis": {"categoryorder": "array", "categoryarray": lanes, "autorange": "reversed", "fixedrange": True},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1, "yanchor": "bottom"},
+        "shapes": bands,
+        "plot_bgcolor": "#fbfbfd",
+    }
+    return {"id": "error-windows", "data": traces, "layout": layout}
+
+
 def load_comparison(root: Path) -> tuple[dict[str, Any], list[ComparedRun]]:
     summary = read_json(root / "comparison.json")
     runs = [
@@ -131,6 +323,8 @@ def render_comparison(root: Path) -> Path:
     """Write `root`/comparison.html from comparison.json and the run directories beside it; returns its path."""
     summary, runs = load_comparison(root)
     overlays, multiples = comparison_charts(runs)
+    what_if = what_if_tables(summary)
+    leading = [error_windows_chart(what_if["variants"])] if what_if else []
     interrupted = [run.policy for run in runs if read_json(root / run.directory / "meta.json").get("interrupted")]
     page = environment.get_template("comparison.html").render(
         summary=summary,
@@ -140,7 +334,9 @@ def render_comparison(root: Path) -> Path:
         definitions=summary.get("definitions", {}),
         overlays=overlays,
         multiples=multiples,
-        charts=overlays + multiples,
+        charts=leading + overlays + multiples,
+        what_if=what_if,
+        leading=leading,
         interrupted=interrupted,
         reading=reading,
         title_of=title_of,

@@ -46,13 +46,14 @@ class Axis:
         return cls(path, values, text)
 
 
-def steps(path: str, text: str) -> list[str | int]:
+def steps(path: str, text: str, where: str | None = None) -> list[str | int]:
     """`faults[0].duration` as ["faults", 0, "duration"]."""
     out: list[str | int] = []
     for part in path.split("."):
         match = _STEP.fullmatch(part)
         if match is None:
-            raise ScenarioError(f"--vary {text}: {path!r} is not a field path (e.g. faults[0].duration)")
+            said = f"--vary {text}" if where is None else where
+            raise ScenarioError(f"{said}: {path!r} is not a field path (e.g. faults[0].duration)")
         out.append(match.group(1))
         out.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
     return out
@@ -98,7 +99,7 @@ def with_values(base: Scenario, origin: str, setting: dict[Axis, Any]) -> Scenar
     """`base` with each axis at its value, validated whole; raises ScenarioError naming the axis at fault."""
     data = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     for axis, value in setting.items():
-        _put(data, steps(axis.path, axis.text), value, axis)
+        _put(data, steps(axis.path, axis.text), value, f"--vary {axis.text}")
     try:
         return parse_scenario(data, origin)
     except ScenarioError as exc:
@@ -106,24 +107,35 @@ def with_values(base: Scenario, origin: str, setting: dict[Axis, Any]) -> Scenar
         raise ScenarioError(f"--vary {named}: {str(exc).removeprefix(origin + ': ')}") from None
 
 
-def _put(data: Any, path: list[str | int], value: Any, axis: Axis) -> None:
+def with_settings(base: Scenario, origin: str, settings: dict[str, Any], where: str) -> Scenario:
+    """`base` with each dotted path set to its value (a what-if file's variant), validated whole; raises
+    ScenarioError as one line, `<where>: <path>: <problem>`."""
+    data = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for path, value in settings.items():
+        _put(data, steps(path, path, where), value, f"{where}: {path}")
+    try:
+        return parse_scenario(data, origin)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{where}: {str(exc).removeprefix(origin + ': ')}") from None
+
+
+def _put(data: Any, path: list[str | int], value: Any, label: str) -> None:
     where = data
     for depth, key in enumerate(path):
         last = depth == len(path) - 1
         shown = _shown(path[: depth + 1])
         if isinstance(key, int):
             if not isinstance(where, list):
-                raise ScenarioError(f"--vary {axis.text}: {_shown(path[:depth])} is not a list")
+                raise ScenarioError(f"{label}: {_shown(path[:depth])} is not a list")
             if key >= len(where):
                 raise ScenarioError(
-                    f"--vary {axis.text}: no {shown} (the scenario has {len(where)} "
-                    f"{'entry' if len(where) == 1 else 'entries'})"
+                    f"{label}: no {shown} (the scenario has {len(where)} {'entry' if len(where) == 1 else 'entries'})"
                 )
         else:
             if not isinstance(where, dict):
-                raise ScenarioError(f"--vary {axis.text}: {_shown(path[:depth])} has no fields")
+                raise ScenarioError(f"{label}: {_shown(path[:depth])} has no fields")
             if key not in where and not last:
-                raise ScenarioError(f"--vary {axis.text}: the scenario has no {shown}")
+                raise ScenarioError(f"{label}: the scenario has no {shown}")
         if last:
             where[key] = value
         else:

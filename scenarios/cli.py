@@ -7,7 +7,7 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import typer
@@ -27,14 +27,17 @@ from scenarios.cli_common import (
     load_or_exit,
     with_overrides,
 )
-from scenarios.console import kpi_table, verdict_line
+from scenarios.console import customer_table, kpi_table, verdict_line
 from scenarios.exec_command import exec_command
 from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
 from scenarios.listing import Field, Listing
 from scenarios.load_plan import load_plan
+from scenarios.problems import read_toml
 from scenarios.progress import RunProgress
 from scenarios.schema import Scenario, ScenarioError, load_scenario
 from scenarios.serve import ServeLoad, serve_live
+from scenarios.sweep import Cell
+from scenarios.what_if import WhatIf, is_what_if_file, load_what_if
 from services import runtime
 from services.errors import ListenError
 from services.net import LiveNetwork, require_loopback
@@ -141,62 +144,173 @@ def run(
 
 @app.command()
 def compare(
-    scenario: ScenarioPath,
-    policy: Annotated[list[str], typer.Option("--policy", "-p", help="A policy set to compare (repeat it).")],
+    scenario: Annotated[
+        Path,
+        typer.Argument(help="A scenario file (with -p), or a what-if file of variants (scenarios/what-if/*.toml)."),
+    ],
+    policy: Annotated[
+        list[str] | None, typer.Option("--policy", "-p", help="A policy set to compare (repeat it).")
+    ] = None,
     virtual: VirtualOption = False,
     seed: SeedOption = None,
     out: OutOption = Path("runs"),
     locust_workers: WorkersOption = 0,
     jobs: Annotated[
         int,
-        typer.Option(min=1, help="Virtual runs: how many policy sets run at once, one process each (default: cores)."),
+        typer.Option(min=1, help="Virtual runs: how many run at once, one process each (default: cores)."),
     ] = os.cpu_count() or 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Virtual runs on a Dask cluster, e.g. tcp://127.0.0.1:8786 (extra: cluster)."),
+    ] = None,
 ) -> None:
-    """Run a scenario once per policy set, then compare their KPIs side by side."""
+    """Run a scenario once per policy set, or a what-if file once per variant, then compare them side by side."""
+    try:
+        what_if = load_what_if(scenario, seed) if is_what_if_file(read_toml(scenario)) else None
+    except ScenarioError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    if what_if is not None:
+        if policy:
+            errors.print(
+                f"error: {scenario}: -p compares policy sets of a scenario file; a what-if file's variants set "
+                "`policy` themselves",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
+        _compare_what_if(what_if, virtual, out, locust_workers, jobs, scheduler)
+        return
+    if not policy:
+        errors.print(
+            f"error: {scenario}: give the policy sets to compare (-p NAME, repeated), or a what-if file",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     base = load_or_exit(scenario)
     variants = [
         with_overrides(base, scenario, name, seed) for name in policy
     ]  # every one checked before the first runs
     variants = variants if virtual else [live_or_exit(v, scenario) for v in variants]
     root = out / f"{base.name}-compare-{stamp_now()}"
-    options = RunOptions(virtual=virtual, locust_workers=locust_workers)
-    results: list[RunResult] = []
+    names = [Path(v.policy).stem for v in variants]
     if virtual:  # a comparison is a sweep whose one axis is the policy set
-        from scenarios.sweep import Sweep, run_sweep
+        from scenarios.sweep import Sweep
 
         planned = Sweep.plan(with_overrides(base, scenario, None, seed), str(scenario), [], policy, 1)
-        named = [dataclasses.replace(c, directory=c.policy) for c in planned.cells]  # runs named by policy set
-        for cell in run_sweep(named, root, console, jobs):
-            if cell.run is not None:  # None: skipped as done already (its KPIs kept), or never started
-                results.append(cell.run)
-            elif cell.kpis is not None:
-                results.append(RunResult(cell.directory, cell.kpis))
-    else:  # live runs share the machine's ports and cores: one after another
-        for variant in variants:
-            results.append(_execute(variant, root / Path(variant.policy).stem, options))
-            if results[-1].interrupted:
-                break
-    rows = [(Path(v.policy).stem, r.kpis) for v, r in zip(variants, results, strict=False)]
-    (root / "comparison.json").write_text(
-        json.dumps(
-            {
-                "scenario": base.name,
-                "mode": "virtual" if virtual else "live",
-                "runs": [
-                    {"policy": name, "directory": r.directory.name, "kpis": k}
-                    for (name, k), r in zip(rows, results, strict=True)
-                ],
-                "definitions": DEFINITIONS,
-            },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+        cells = [dataclasses.replace(c, directory=c.policy) for c in planned.cells]  # runs named by policy set
+        results = _virtual_cells(cells, root, jobs, scheduler)
+    else:
+        results = _live_runs(variants, names, root, RunOptions(virtual=False, locust_workers=locust_workers))
+    rows = [(name, r.kpis) for name, r in zip(names, results, strict=False)]
+    _write_comparison(root, base.name, virtual, rows, results, {})
     from reports.comparison import render_comparison
 
     page = render_comparison(root)
     console.print(kpi_table(rows, title=f"{base.name}: policies compared"))
+    console.print(f"comparison: {page} (data: {root / 'comparison.json'})", highlight=False)
+    _finish(results)
+
+
+def _virtual_cells(cells: list[Cell], root: Path, jobs: int, scheduler: str | None) -> list[RunResult]:
+    """The cells' runs, side by side (or on Dask); the results of those that ran or were done already."""
+    from scenarios.sweep import run_sweep
+
+    results: list[RunResult] = []
+    for cell in run_sweep(cells, root, console, jobs, scheduler):
+        if cell.run is not None:  # None: skipped as done already (its KPIs kept), or never started
+            results.append(cell.run)
+        elif cell.kpis is not None:
+            results.append(RunResult(cell.directory, cell.kpis))
+    return results
+
+
+def _live_runs(scenarios: list[Scenario], names: list[str], root: Path, options: RunOptions) -> list[RunResult]:
+    """Live runs share the machine's ports and cores: one after another, until one is interrupted."""
+    results: list[RunResult] = []
+    for variant, name in zip(scenarios, names, strict=True):
+        results.append(_execute(variant, root / name, options))
+        if results[-1].interrupted:
+            break
+    return results
+
+
+def _write_comparison(
+    root: Path,
+    scenario: str,
+    virtual: bool,
+    rows: list[tuple[str, dict[str, Any]]],
+    results: list[RunResult],
+    extra: dict[str, Any],
+) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    document = {
+        "scenario": scenario,
+        "mode": "virtual" if virtual else "live",
+        **extra,
+        "runs": [
+            {"policy": name, "directory": r.directory.name, "kpis": k}
+            for (name, k), r in zip(rows, results, strict=True)
+        ],
+        "definitions": DEFINITIONS,
+    }
+    (root / "comparison.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def _compare_what_if(
+    what_if: WhatIf, virtual: bool, out: Path, locust_workers: int, jobs: int, scheduler: str | None
+) -> None:
+    """Every variant of a what-if file, side by side (virtual) or one after another (live): a customer's view of
+    each beside the baseline's, in the console, comparison.json and comparison.html."""
+    from reports.comparison import render_comparison
+    from reports.customers import variant_entry
+
+    base = what_if.base
+    names = [v.name for v in what_if.variants]
+    scenarios = [v.scenario for v in what_if.variants]
+    if not virtual:
+        scenarios = [live_or_exit(s, what_if.path) for s in scenarios]
+    root = out / f"{base.name}-{what_if.path.stem}-{stamp_now()}"
+    console.print(
+        f"{what_if.path}: {len(names)} variants of {base.name} ({', '.join(names)}), "
+        + ("side by side in virtual time" if virtual else "live, one after another"),
+        highlight=False,
+    )
+    if virtual:
+        cells = [
+            Cell(i, (), Path(s.policy).stem, s.seed, s, directory=name)
+            for i, (s, name) in enumerate(zip(scenarios, names, strict=True))
+        ]
+        results = _virtual_cells(cells, root, jobs, scheduler)
+    else:
+        results = _live_runs(scenarios, names, root, RunOptions(virtual=False, locust_workers=locust_workers))
+    entries: list[dict[str, Any]] = []
+    baseline_view: dict[str, Any] | None = None
+    for variant, result in zip(what_if.variants, results, strict=False):
+        entry = variant_entry(
+            variant.name, variant.sentence, variant.settings, result.directory, result.kpis, baseline_view
+        )
+        if baseline_view is None:
+            baseline_view = entry["customers"]
+        entries.append(entry)
+    rows = [(name, r.kpis) for name, r in zip(names, results, strict=False)]
+    extra = {
+        "what_if": str(what_if.path),
+        "question": what_if.question,
+        "baseline": what_if.baseline.name,
+        "variants": entries,
+    }
+    _write_comparison(root, base.name, virtual, rows, results, extra)
+    page = render_comparison(root)
+    if entries:
+        console.print(customer_table(entries, what_if.baseline.name))
+    for entry in entries[1:]:
+        for line in entry["differences"]:
+            console.print(f"{entry['name']}: {line}", highlight=False, markup=False)
+    console.print(kpi_table(rows, title=f"{base.name}: variants compared"))
     console.print(f"comparison: {page} (data: {root / 'comparison.json'})", highlight=False)
     _finish(results)
 

@@ -48,6 +48,8 @@ def cloud_settings(scenario: Scenario, *, live: bool = False) -> CloudSettings:
             canary_interval=ec2.canary_interval,
             netmgr_workers=ec2.netmgr_workers,
             propagation_time=ec2.propagation_time,
+            dwfm_max_queue=ec2.dwfm_max_queue,
+            netmgr_max_queue=ec2.netmgr_max_queue,
         ),
         load_balancer="nginx" if live and scenario.dynamodb.load_balancer == "nginx" else "builtin",
         services=tuple(declared_settings(d) for d in scenario.services),
@@ -118,6 +120,7 @@ def dns_settings(scenario: Scenario, policy: PolicySet) -> DnsSettings:
         variant=Variant(enactors.variant),
         timing=EnactorTiming(enactors.poll_interval, enactors.transaction_time, enactors.lock_retry),
         cleanup_age=enactors.cleanup_age,
+        refuse_empty=enactors.refuse_empty,
     )
 
 

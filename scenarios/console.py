@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
+from reports.comparison import what_if_tables
 from reports.labels import reading, title_of
 from scenarios.listing import Field, Listing
 from services.cloud import Listener
@@ -106,3 +109,28 @@ TERMINAL_KPIS = (
     "lease_recovery_s",
     "slo_violation_minutes",
 )
+
+
+def customer_table(variants: list[dict[str, Any]], baseline: str) -> Table:
+    """What a what-if comparison's customers saw: a row per service (and the incident's length), a column per
+    variant (the baseline's first), each cell the time in errors and, beside the baseline, the change under it."""
+    tables = what_if_tables({"variants": variants, "baseline": baseline})
+    table = Table(title="What the customers saw", title_justify="left")
+    table.add_column("service", no_wrap=True, overflow="fold")
+    for i, variant in enumerate(tables["variants"] if tables else []):
+        name = str(variant.get("name", "?")) + (" (baseline)" if i == 0 else "")
+        table.add_column(name, no_wrap=True, overflow="fold")
+    if tables is None:
+        return table
+    rows = [(row["label"], row["cells"]) for row in tables["services"]] + [("incident length", tables["incident"])]
+    for label, cells in rows:
+        table.add_row(label, *(_customer_cell(cell) for cell in cells))
+    return table
+
+
+def _customer_cell(cell: dict[str, Any]) -> Text:
+    shown = Text(cell["value"])
+    if cell["delta"]:
+        style = {"better": "green", "worse": "red"}.get(cell["change"], "dim")
+        shown.append("\n" + cell["delta"], style=style)
+    return shown

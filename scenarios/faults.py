@@ -2,6 +2,11 @@
 
 A fault only changes a component's conditions (an Enactor's delay, the Planner's interval, a router's health);
 what follows from it is up to the simulated system. Windowed faults are undone when their window ends.
+
+An operator action comes at its second (`at`), or `delay` seconds after the first event of a kind (`after`: the
+record emptied, DWFM stopped progressing, an NLB flapping, or another operator action taken); with `when`, it is
+taken only if its condition holds at that moment, and otherwise skipped, which the log says (`operator_skipped`).
+So in a variant where DNS never empties, nobody restores it, nor throttles a DWFM that never collapsed.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from scenarios.schema import (
+    Condition,
     DisableNlbFailover,
     EnactorDelay,
     Fault,
     KillNode,
     LoadSpike,
+    OperatorAction,
     PlannerChurn,
     RelaxThrottles,
     RestartDwfm,
@@ -28,7 +35,9 @@ from scenarios.schema import (
 from services import runtime
 from services.capacity import CapacityModel
 from services.cloud import Cloud
-from services.event_kinds import EventKind, FaultKind, OperatorKind
+from services.dns import REGIONAL
+from services.event_kinds import EventKind, FaultKind
+from services.events import Event
 
 
 @dataclass(frozen=True)
@@ -49,23 +58,84 @@ def timeline(scenario: Scenario, cloud: Cloud) -> list[_Step]:
         window = (fault.at, None if fault.duration is None else fault.at + fault.duration)
         steps.extend(replace(s, fault=fault.kind, window=window) for s in _fault_steps(fault, cloud, len(steps)))
     for action in scenario.operator:
-        if isinstance(action, RestoreDns):
-            steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTORE_DNS, cloud.dns.restore_dns))
-        elif cloud.ec2 is not None and isinstance(action, ThrottleDwfm):
-            throttle = partial(cloud.ec2.dwfm.throttle, action.rate)
-            steps.append(_Step(action.at, len(steps), None, OperatorKind.THROTTLE_DWFM, throttle))
-        elif cloud.ec2 is not None and isinstance(action, RestartDwfm):
-            steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTART_DWFM, cloud.ec2.dwfm.restart))
-        elif cloud.ec2 is not None and isinstance(action, RelaxThrottles):
-            steps.append(_Step(action.at, len(steps), None, OperatorKind.RELAX_THROTTLES, cloud.ec2.dwfm.relax))
-        elif isinstance(action, DisableNlbFailover):
-            steps.append(
-                _Step(action.at, len(steps), None, OperatorKind.DISABLE_NLB_FAILOVER, cloud.disable_nlb_failover)
-            )
-        elif cloud.lambda_ is not None and isinstance(action, RestartPoller):
-            restart = partial(cloud.lambda_.poller.restart, "operator")
-            steps.append(_Step(action.at, len(steps), None, OperatorKind.RESTART_POLLER, restart))
+        if action.at is not None and (step := _operator_step(action, cloud, len(steps))) is not None:
+            steps.append(replace(step, at=action.at))
     return sorted(steps, key=lambda s: (s.at, s.order))
+
+
+def _operator_step(action: OperatorAction, cloud: Cloud, order: int) -> _Step | None:
+    """What an operator action does (None: this cloud has nothing it applies to), at its `at` or 0."""
+    apply: Callable[[], None] | None = None
+    if isinstance(action, RestoreDns):
+        apply = cloud.dns.restore_dns
+    elif cloud.ec2 is not None and isinstance(action, ThrottleDwfm):
+        apply = partial(cloud.ec2.dwfm.throttle, action.rate)
+    elif cloud.ec2 is not None and isinstance(action, RestartDwfm):
+        apply = cloud.ec2.dwfm.restart
+    elif cloud.ec2 is not None and isinstance(action, RelaxThrottles):
+        apply = cloud.ec2.dwfm.relax
+    elif isinstance(action, DisableNlbFailover):
+        apply = cloud.disable_nlb_failover
+    elif cloud.lambda_ is not None and isinstance(action, RestartPoller):
+        apply = partial(cloud.lambda_.poller.restart, "operator")
+    return None if apply is None else _Step(action.at or 0.0, order, None, action.kind, apply)
+
+
+def holds(condition: Condition, cloud: Cloud) -> bool:
+    """Whether an operator's condition holds now (schema.Condition says what each means)."""
+    if condition == "record_empty":
+        record = cloud.dns.zone.get(REGIONAL)
+        return record is None or record.empty
+    if condition == "nlb_flapping":
+        return any(nlb.flapping() for nlb in cloud.nlbs)
+    if condition == "poller_stuck":
+        return cloud.lambda_ is not None and cloud.lambda_.poller.stuck_since is not None
+    ec2 = cloud.ec2
+    if ec2 is None:
+        return False
+    if condition == "dwfm_stalled":
+        return ec2.dwfm.held() < ec2.dwfm.settings.droplets
+    return ec2.dwfm.intake is not None  # dwfm_throttled
+
+
+class _Anchors:
+    """When each kind of event first happened (an operator action's kind counts as one), and a way to wait for it."""
+
+    def __init__(self, cloud: Cloud) -> None:
+        self.seen: dict[str, float] = {}
+        self._waiting: dict[str, runtime.Event] = {}
+        for event in cloud.events.events:  # those kept from before the actions started playing
+            self._note(event)
+        cloud.events.subscribe(self._note)
+
+    def _note(self, event: Event) -> None:
+        kind = str(event.data.get("action")) if event.kind == EventKind.OPERATOR_ACTION else str(event.kind)
+        if kind not in self.seen:
+            self.seen[kind] = event.t
+            if kind in self._waiting:
+                self._waiting[kind].set()
+
+    async def first(self, kind: str) -> float:
+        """When `kind` first happened, waiting for it if it has not yet."""
+        if kind not in self.seen:
+            await self._waiting.setdefault(kind, runtime.Event()).wait()
+        return self.seen[kind]
+
+
+async def _when_seen(action: OperatorAction, step: _Step, anchors: _Anchors, cloud: Cloud) -> None:
+    assert action.after is not None
+    seen = await anchors.first(action.after)
+    await runtime.sleep(max(0.0, seen + action.delay - cloud.events.now()))
+    if action.when is not None and not holds(action.when, cloud):
+        cloud.events.emit(
+            EventKind.OPERATOR_SKIPPED,
+            "operator",
+            f"{action.kind} not taken: {action.delay:g} s after {action.after}, {action.when} no longer holds",
+            action=action.kind,
+            condition=action.when,
+        )
+        return
+    step.apply()
 
 
 def _fault_steps(fault: Fault, cloud: Cloud, base: int) -> list[_Step]:
@@ -142,10 +212,17 @@ def _capacity_of(cloud: Cloud, node: str) -> Callable[[], CapacityModel]:
 
 
 async def play(scenario: Scenario, cloud: Cloud) -> None:
-    """Apply each step when its time comes (relative to the event log's start); returns after the last."""
-    for step in timeline(scenario, cloud):
-        await runtime.sleep(max(0.0, step.at - cloud.events.now()))
-        if step.kind is not None:  # operator actions report themselves, with what they did
-            start, end = step.window
-            cloud.events.emit(step.kind, "faults", step.message, fault=step.fault, start=start, end=end)
-        step.apply()
+    """Apply each step when its time comes (relative to the event log's start), and each operator action timed from
+    an event once that event has come; returns after the last (an action whose event never comes waits until the
+    run ends)."""
+    anchors = _Anchors(cloud)
+    async with runtime.create_task_group() as tg:
+        for index, action in enumerate(scenario.operator):
+            if action.after is not None and (step := _operator_step(action, cloud, index)) is not None:
+                tg.start_soon(_when_seen, action, step, anchors, cloud)
+        for step in timeline(scenario, cloud):
+            await runtime.sleep(max(0.0, step.at - cloud.events.now()))
+            if step.kind is not None:  # operator actions report themselves, with what they did
+                start, end = step.window
+                cloud.events.emit(step.kind, "faults", step.message, fault=step.fault, start=start, end=end)
+            step.apply()

@@ -39,6 +39,8 @@ class EnactorsConfig(ConfigModel):
     transaction_time: Seconds = 0.2
     lock_retry: PositiveSeconds = 0.1
     cleanup_age: int = Field(10, ge=1)
+    # AWS's added protection: refuse any change (a plan's, a clean-up's) that would leave an endpoint empty
+    refuse_empty: bool = False
 
 
 class Ec2Config(ConfigModel):
@@ -57,6 +59,9 @@ class Ec2Config(ConfigModel):
     port: Port = 8000
     netmgr_workers: int = Field(1, ge=1)  # the Network Manager's propagation workers
     propagation_time: PositiveSeconds = 0.2  # seconds to push one instance's or droplet's network state
+    # AWS's fixes: admit new work only while fewer than this many items wait (None: the policy set decides)
+    dwfm_max_queue: int | None = Field(None, ge=1)  # DWFM's lease work
+    netmgr_max_queue: int | None = Field(None, ge=1)  # the Network Manager's propagation work
 
     @model_validator(mode="after")
     def _margin_fits(self) -> Ec2Config:
@@ -175,38 +180,87 @@ class LoadSpike(_Timed):
     duration: PositiveSeconds
 
 
-class RestoreDns(_Timed):
+# What an operator action can be timed from: an event the system emits (the first of its kind in the run), or
+# another operator action having been taken (its kind).
+AnchorKind = Literal[
+    "record_emptied",  # a DynamoDB record lost its addresses
+    "dynamodb_unreachable",  # DWFM cannot resolve DynamoDB
+    "leases_expiring",  # DWFM's droplets lose their leases
+    "dwfm_no_progress",  # DWFM's congestive collapse: DynamoDB answers, leases do not come back
+    "leases_recovered",  # every droplet holds a lease again
+    "launches_failing",  # RunInstances fails
+    "propagation_backlog",  # the Network Manager's queue is past its threshold
+    "nlb_flapping",  # an NLB's targets go out and come back again and again
+    "poller_stuck",  # Lambda's event-source poller stopped
+    "restore_dns",
+    "throttle_dwfm",
+    "restart_dwfm",
+    "restart_poller",
+    "disable_nlb_failover",
+    "relax_throttles",
+]
+# What an operator checks before acting, when the action's time comes (scenarios/faults.py reads each).
+Condition = Literal[
+    "record_empty",  # DynamoDB's regional record has no address
+    "dwfm_stalled",  # DWFM holds fewer leases than there are droplets
+    "poller_stuck",  # Lambda's poller is stuck
+    "nlb_flapping",  # an NLB's targets are flapping (services/nlb.py)
+    "dwfm_throttled",  # the operators' DWFM throttle is in place
+]
+
+
+class _OperatorTimed(ConfigModel):
+    """When an operator acts: at a fixed second (`at`), or `delay` seconds after an event (`after`); with `when`,
+    only if that condition still holds then (otherwise the action is skipped, and the log says so)."""
+
+    at: Seconds | None = None
+    after: AnchorKind | None = None
+    delay: Seconds = 0.0
+    when: Condition | None = None
+
+    @model_validator(mode="after")
+    def _one_time(self) -> _OperatorTimed:
+        if (self.at is None) == (self.after is None):
+            raise FieldProblem(
+                "at", self.at, "give either `at` (seconds) or `after` (an event) with a `delay`, not both or neither"
+            )
+        if self.at is not None and self.delay:
+            raise FieldProblem("delay", self.delay, "only with `after` (a delay counts from that event)")
+        return self
+
+
+class RestoreDns(_OperatorTimed):
     """The operators' manual repair of the zone."""
 
     kind: Literal[OperatorKind.RESTORE_DNS]
 
 
-class ThrottleDwfm(_Timed):
+class ThrottleDwfm(_OperatorTimed):
     """The operators limit the rate of incoming DWFM work."""
 
     kind: Literal[OperatorKind.THROTTLE_DWFM]
     rate: PositiveSeconds
 
 
-class RestartPoller(_Timed):
+class RestartPoller(_OperatorTimed):
     """The operators restart Lambda's stuck event-source poller."""
 
     kind: Literal[OperatorKind.RESTART_POLLER]
 
 
-class RelaxThrottles(_Timed):
+class RelaxThrottles(_OperatorTimed):
     """The operators lift the DWFM throttle once the system has recovered."""
 
     kind: Literal[OperatorKind.RELAX_THROTTLES]
 
 
-class DisableNlbFailover(_Timed):
+class DisableNlbFailover(_OperatorTimed):
     """The operators turn off the NLBs' automatic DNS failover: their nodes stay in DNS whatever the checks say."""
 
     kind: Literal[OperatorKind.DISABLE_NLB_FAILOVER]
 
 
-class RestartDwfm(_Timed):
+class RestartDwfm(_OperatorTimed):
     """The operators restart the DWFM hosts, clearing their queues."""
 
     kind: Literal[OperatorKind.RESTART_DWFM]
@@ -264,6 +318,10 @@ class Scenario(ConfigModel):
                 raise FieldProblem(f"operator[{i}].kind", action.kind, "needs an [ec2] section")
             if isinstance(action, RestartPoller) and self.lambda_ is None:
                 raise FieldProblem(f"operator[{i}].kind", action.kind, "needs a [lambda] section")
+            if action.when in ("dwfm_stalled", "dwfm_throttled") and self.ec2 is None:
+                raise FieldProblem(f"operator[{i}].when", action.when, "needs an [ec2] section")
+            if action.when == "poller_stuck" and self.lambda_ is None:
+                raise FieldProblem(f"operator[{i}].when", action.when, "needs a [lambda] section")
         if self.lambda_ is not None and self.ec2 is None:
             raise FieldProblem("lambda", "...", "needs an [ec2] section: Lambda scales out on EC2 instances")
         declared = {s.name for s in self.services}
@@ -316,7 +374,8 @@ def for_live(scenario: Scenario) -> Scenario:
     the run's end come k times sooner, counted from `live_from`, so an incident of hours keeps its phases' order
     and proportions in minutes of real time. `live_from` is when the incident begins (the race emptying the record,
     say): the trigger before it plays as written, and so do the faults, whose mechanics have their own time scale.
-    A time t after `live_from` becomes live_from + (t - live_from) / k."""
+    A time t after `live_from` becomes live_from + (t - live_from) / k; an operator action timed from an event
+    comes `delay` / k after it."""
     k = scenario.live_compression
     if k == 1:
         return scenario
@@ -332,7 +391,10 @@ def for_live(scenario: Scenario) -> Scenario:
     return scenario.model_copy(
         update={
             "duration": sooner(scenario.duration),
-            "operator": tuple(a.model_copy(update={"at": sooner(a.at)}) for a in scenario.operator),
+            "operator": tuple(
+                a.model_copy(update={"at": sooner(a.at)} if a.at is not None else {"delay": a.delay / k})
+                for a in scenario.operator
+            ),
             "load": load,
             "live_compression": 1.0,
             "live_from": 0.0,

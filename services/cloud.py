@@ -74,6 +74,8 @@ class Ec2Settings:
     canary_interval: float
     netmgr_workers: int = 1
     propagation_time: float = 0.2
+    dwfm_max_queue: int | None = None  # queue-size admission on DWFM's lease work (None: the policy set's)
+    netmgr_max_queue: int | None = None  # ... on the Network Manager's propagation work
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,8 @@ class Cloud:
             canary_interval=config.canary_interval,
             netmgr_workers=config.netmgr_workers,
             propagation_time=config.propagation_time,
+            dwfm_max_queue=config.dwfm_max_queue,
+            netmgr_max_queue=config.netmgr_max_queue,
             rng_for=rng_for,
             client_policy=self.client_policy,
             server_policy=self.server_policy,

@@ -29,6 +29,8 @@ class EventKind(StrEnum):
     FAULT_END = "fault_end"  # a windowed fault is undone
     # What the operators did (an OperatorKind, e.g. restore_dns or disable_nlb_failover): `action`.
     OPERATOR_ACTION = "operator_action"
+    # An operator action timed from an event whose condition no longer held when its time came: not taken.
+    OPERATOR_SKIPPED = "operator_skipped"
 
     # The DNS control plane: the Planner and the Enactors (services/dns/).
     PLAN_PUBLISHED = "plan_published"  # the Planner wrote plan generation N+1 for every endpoint
@@ -38,6 +40,7 @@ class EventKind(StrEnum):
     PLAN_APPLIED = "plan_applied"  # an Enactor wrote a plan onto an endpoint (`newest` says how stale it was)
     APPLY_SKIPPED = "apply_skipped"  # the fixed Enactor would not overwrite a record from a newer plan
     APPLY_BLOCKED = "apply_blocked"  # aws-2025: the endpoint's active plan was deleted, so no plan applies again
+    EMPTY_REFUSED = "empty_refused"  # the safeguard: an Enactor would not leave an endpoint without addresses
     CLEANUP = "cleanup"  # an Enactor deleted old plans (in aws-2025, with records still active: the race)
     # Route 53's zone (services/dns/control.py).
     RECORD_EMPTIED = "record_emptied"  # a DynamoDB name lost every address: DNS answers NODATA
@@ -62,6 +65,7 @@ class EventKind(StrEnum):
     PROPAGATION_BACKLOG_DRAINED = "propagation_backlog_drained"  # ... and empty again
     NLB_TARGET_OUT = "nlb_target_out"  # an NLB took a target out of service (its health checks failed)
     NLB_TARGET_IN = "nlb_target_in"  # ... and back in (they passed again)
+    NLB_FLAPPING = "nlb_flapping"  # an NLB took out a target it had put back in under 5 min before
 
     # Lambda (services/lambda_/).
     INVOCATIONS_FAILING = "invocations_failing"  # Invoke fails

@@ -47,6 +47,8 @@ from services.net import Network
 from services.nlb_health import CheckLoad, HealthBook, HealthRules
 from services.node import HttpNode
 
+FLAP_WINDOW = 300.0  # seconds: a target out again this soon after it came back is flapping
+
 
 @dataclass(frozen=True)
 class NlbSettings:
@@ -122,6 +124,9 @@ class NetworkLoadBalancer:
         self._turn = itertools.count()
         self._http = network.http_client(timeout=5.0, max_connections=16)
         self.removed_per_interval: list[int] = []  # for the tests and the report: how many went out each interval
+        self._back_in: dict[str, float] = {}  # when each target last came back into service
+        self.last_change: float | None = None  # when a target or node last went out or came back
+        self.flapping_since: float | None = None  # the current flapping episode (see `flapping`)
 
     async def run(self, *, task_status: runtime.TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
         """Launch the targets and the checkers, serve, publish DNS, then check and rotate until cancelled."""
@@ -197,6 +202,7 @@ class NetworkLoadBalancer:
                 self.events.emit(EventKind.NLB_TARGET_OUT, self.name, f"{name} out of service: health checks failed")
             for name in returned:
                 self.events.emit(EventKind.NLB_TARGET_IN, self.name, f"{name} back in service")
+            self._note_flapping(removed, returned)
             node_results = {
                 node.name: self._reachable(self.checkers[(k + len(self.targets)) % len(self.checkers)])
                 and node.up
@@ -208,6 +214,33 @@ class NetworkLoadBalancer:
                 self._publish()
             dns_changes = len(out) + len(back) if self.dns_failover else 0  # a node's change is a DNS update
             self.check_load.changed(len(removed) + len(returned) + dns_changes)
+
+    def flapping(self) -> bool:
+        """Whether its targets are flapping now: one went out again under FLAP_WINDOW after it came back, and
+        membership has changed within the last FLAP_WINDOW (failover disabled: no longer)."""
+        now = runtime.current_time()
+        recent = self.last_change is not None and now - self.last_change <= FLAP_WINDOW
+        return self.flapping_since is not None and recent and not self.disabled
+
+    def _note_flapping(self, removed: list[str], returned: list[str]) -> None:
+        """Keep track of flapping; say when an episode begins (the event an operator can act on)."""
+        now = runtime.current_time()
+        if self.flapping_since is not None and not self.flapping():
+            self.flapping_since = None  # quiet for FLAP_WINDOW: that episode is over
+        if removed or returned:
+            self.last_change = now
+        for name in returned:
+            self._back_in[name] = now
+        again = [name for name in removed if now - self._back_in.get(name, -FLAP_WINDOW - 1) <= FLAP_WINDOW]
+        if again and self.flapping_since is None:
+            self.flapping_since = now
+            self.events.emit(
+                EventKind.NLB_FLAPPING,
+                self.name,
+                f"{self.name}'s targets are flapping: {again[0]} out again "
+                f"{now - self._back_in[again[0]]:.0f} s after it came back",
+                target=again[0],
+            )
 
     def _reachable(self, instance: str) -> bool:
         return self.netmgr.reachable(instance)

@@ -42,6 +42,7 @@ class DnsSettings:
     variant: Variant = Variant.AWS_2025
     timing: EnactorTiming = field(default_factory=EnactorTiming)
     cleanup_age: int = 10
+    refuse_empty: bool = False  # the Enactors refuse a change that would leave an endpoint empty
 
 
 class DnsControlPlane:
@@ -86,6 +87,7 @@ class DnsControlPlane:
                 timing=settings.timing,
                 ttl=settings.ttl,
                 cleanup_age=settings.cleanup_age,
+                refuse_empty=settings.refuse_empty,
             )
             for name in ENACTOR_NAMES
         }

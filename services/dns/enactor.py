@@ -16,6 +16,10 @@ endpoint is blocked until an operator repairs the zone.
 `fixed` is AWS's remedy: the write is conditional (a record holding a newer generation is never overwritten) and
 clean-up never deletes a plan that a record still uses.
 
+`refuse_empty` is the further protection AWS announced ("add additional protections to prevent the application of
+incorrect DNS plans"), in either variant: an Enactor refuses any change that would leave an endpoint with no
+address, whether a plan's or a clean-up's; it says so (`empty_refused`) and the record keeps what it had.
+
 Nothing here deletes a record on a timer: the empty record only appears when an injected delay and the Planner's
 churn line up, and the event log says which apply and which clean-up did it.
 """
@@ -79,6 +83,7 @@ class Enactor:
         timing: EnactorTiming,
         ttl: int,
         cleanup_age: int,
+        refuse_empty: bool = False,
     ) -> None:
         self.name = name
         self.variant = variant
@@ -91,6 +96,7 @@ class Enactor:
         self.timing = timing
         self.ttl = ttl
         self.cleanup_age = cleanup_age
+        self.refuse_empty = refuse_empty
         self.source = f"enactor-{name}"
         # The injected fault: extra seconds spent (retrying) before each endpoint's change batch.
         self.delay = 0.0
@@ -156,6 +162,9 @@ class Enactor:
                         active=current.generation,
                     )
                     return
+            if self.refuse_empty and not plan.endpoints[endpoint]:
+                self._refused(endpoint, f"plan {plan.generation} has no address for it")
+                return
             self.zone.change(
                 [
                     Change(
@@ -203,6 +212,10 @@ class Enactor:
                 for rs in self.zone.record_sets()
                 if not rs.empty and rs.generation is not None and rs.generation < threshold
             ]
+        if emptied and self.refuse_empty:
+            for rs in emptied:
+                self._refused(rs.name, f"clean-up would delete the records of its active plan {rs.generation}")
+            emptied = []
         deleted = self.store.delete(old)
         if deleted or emptied:
             # Reported before the zone change, so the log reads cause first, then the record it emptied.
@@ -218,6 +231,9 @@ class Enactor:
             )
         if emptied:
             self.zone.change([Change(Action.UPSERT, RecordSet(rs.name, (), rs.ttl, rs.generation)) for rs in emptied])
+
+    def _refused(self, endpoint: str, why: str) -> None:
+        self._emit(EventKind.EMPTY_REFUSED, f"refused to leave {endpoint} empty: {why}", endpoint=endpoint)
 
     def _transaction_time(self) -> float:
         mean = self.timing.transaction_time

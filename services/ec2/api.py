@@ -128,6 +128,9 @@ class Ec2Api:
         count = body.get("MinCount", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
             raise Ec2Error("InvalidParameterValue", "MinCount must be an integer between 1 and 100")
+        if not self.netmgr.admits():  # AWS's fix: no new instance while its network state would wait in a backlog
+            self.launch_failures += 1
+            raise Ec2Error("RequestLimitExceeded", "Request limit exceeded.")
         fleet, now = self.fleet, runtime.current_time()
         hosts = [
             d

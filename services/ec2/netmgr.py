@@ -3,8 +3,12 @@
 A launched instance, and a droplet whose lease has just been (re-)established, is reachable only once its network
 state has gone through the Network Manager's queue, served by a few workers (a capacity model). After the outage
 every recovered droplet and every delayed launch arrives at once: the backlog leaves new instances without
-connectivity until it drains. Admission by queue size, AWS's post-incident fix, is the policy sets'
-`queue-size` admission applied to this queue.
+connectivity until it drains. (A policy set's `queue-size` admission applied to this queue refuses work, and a
+refused target counts as reachable: a shortcut of the policy sets, kept as it was.)
+
+`max_queue` is AWS's announced fix ("rate limit incoming work based on the size of the waiting queue"): while that
+many items wait, the EC2 API refuses new launches (RequestLimitExceeded), so no instance comes up without its
+network state; a re-established droplet's state is DWFM's own work and still queues.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class NetworkManager:
         workers: int = 1,
         propagation_time: float = 0.2,
         backlog_threshold: int = 20,
+        max_queue: int | None = None,
         admission: Admission | None = None,
         discipline: Discipline[Any] | None = None,
     ) -> None:
@@ -36,6 +41,7 @@ class NetworkManager:
         spec = CapacitySpec(workers, ServiceTime("constant", propagation_time), queue_limit=1_000_000)
         self.capacity = CapacityModel(spec, rng, admission=admission, discipline=discipline)
         self.backlog_threshold = backlog_threshold
+        self.max_queue = max_queue
         self.propagated = 0
         self.refused = 0
         self.pending: set[str] = set()
@@ -58,6 +64,10 @@ class NetworkManager:
             return
         self.pending.add(target)
         self._group.start_soon(self._work, target)
+
+    def admits(self) -> bool:
+        """Whether new incoming work (a launch) is taken now: always, unless `max_queue` items already wait."""
+        return self.max_queue is None or self.capacity.queue_depth < self.max_queue
 
     def reachable(self, target: str) -> bool:
         return target not in self.pending

@@ -1,4 +1,9 @@
-"""The EC2-like service assembled: DWFM, the API node behind `ec2.us-east-1.cloud.test`, and a launch canary."""
+"""The EC2-like service assembled: DWFM, the API node behind `ec2.us-east-1.cloud.test`, and a launch canary.
+
+DWFM's and the Network Manager's queues admit work as the policy set's servers do, unless the scenario gives
+either its own limit: `dwfm_max_queue` (lease work admitted by the size of DWFM's queue; the rest waits for the next
+scan) or `netmgr_max_queue` (launches refused while the propagation queue is that long; services/ec2/netmgr.py).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from services.events import EventLog
 from services.net import Address, Network
 from services.node import HttpNode
 from services.runtime import TaskStatus
+from services.throttling.admission import QueueSizeAdmission
 from services.throttling.base import ClientPolicy
 from services.throttling.settings import ServerPolicy
 
@@ -40,6 +46,8 @@ class Ec2Service:
         rng_for: Callable[[str], random.Random],
         netmgr_workers: int = 1,
         propagation_time: float = 0.2,
+        dwfm_max_queue: int | None = None,
+        netmgr_max_queue: int | None = None,
         client_policy: Callable[[str], ClientPolicy],
         server_policy: Callable[[], ServerPolicy],
     ) -> None:
@@ -60,7 +68,7 @@ class Ec2Service:
             self.dynamodb,
             events,
             rng_for("dwfm"),
-            admission=server.admission,
+            admission=server.admission if dwfm_max_queue is None else QueueSizeAdmission(max_queue=dwfm_max_queue),
             discipline=server.discipline,
             drop_expired=server.drop_expired,
         )
@@ -70,6 +78,7 @@ class Ec2Service:
             rng_for("netmgr"),
             workers=netmgr_workers,
             propagation_time=propagation_time,
+            max_queue=netmgr_max_queue,
             admission=net.admission,
             discipline=net.discipline,
         )
