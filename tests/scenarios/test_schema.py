@@ -145,16 +145,21 @@ def test_broken_variants_of_the_shipped_scenarios_each_get_one_line_and_exit_2(
 
 def test_a_live_run_compresses_the_times_after_live_from() -> None:
     """With live_compression k and live_from t0, a time t after t0 becomes t0 + (t - t0) / k (operator actions,
-    load stages, the end); the trigger before t0 and the faults play as written."""
+    load stages, the end); the trigger before t0 and the faults play as written. (An action timed from an event:
+    tests/scenarios/test_what_if.py.)"""
     from scenarios.schema import for_live
     from tests.helpers import changed, shipped
 
-    scenario = changed(shipped("aws-2025-10-19"), live_compression=100, live_from=20)
+    scenario = changed(shipped("cascade-operators"), live_compression=100, live_from=20)
     live = for_live(scenario)
     assert live.duration == pytest.approx(20 + (scenario.duration - 20) / 100)
-    assert [a.at for a in live.operator] == pytest.approx([20 + (a.at - 20) / 100 for a in scenario.operator])
+    assert [a.at for a in live.operator] == pytest.approx(
+        [20 + (a.at or 0) / 100 - 20 / 100 for a in scenario.operator]
+    )
     assert live.faults == scenario.faults
-    assert live.load is not None and scenario.load is not None
-    assert live.load.stages[-1].until == pytest.approx(20 + (scenario.load.stages[-1].until - 20) / 100)
+    replay = changed(shipped("aws-2025-10-19"), live_compression=100, live_from=20)
+    played = for_live(replay).load
+    assert played is not None and replay.load is not None
+    assert played.stages[-1].until == pytest.approx(20 + (replay.load.stages[-1].until - 20) / 100)
     assert (live.live_compression, live.live_from) == (1.0, 0.0)
     assert for_live(changed(scenario, live_from=0)).duration == pytest.approx(scenario.duration / 100)
