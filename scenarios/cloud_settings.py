@@ -87,7 +87,7 @@ def nlb_settings(nlb: NlbConfig) -> NlbSettings:
         targets=nlb.targets,
         nodes=nlb.nodes,
         check_interval=nlb.check_interval,
-        rules=HealthRules(nlb.healthy_threshold, nlb.unhealthy_threshold, nlb.max_removed_share),
+        rules=HealthRules(nlb.healthy_threshold, nlb.unhealthy_threshold, nlb.max_removed_share, nlb.velocity_window),
         checkers=nlb.checkers,
         checker_lifetime=nlb.checker_lifetime,
         dns_failover=nlb.dns_failover,

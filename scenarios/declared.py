@@ -80,6 +80,7 @@ class NlbConfig(ConfigModel):
     checker_lifetime: PositiveSeconds = 30.0  # one checker is replaced every checker_lifetime / checkers seconds
     dns_failover: bool = True  # a node whose checks fail leaves the service's DNS answer
     max_removed_share: float | None = Field(None, gt=0, le=1)  # velocity control: None (no limit) or a share
+    velocity_window: PositiveSeconds | None = None  # ... of the members over this many seconds (None: an interval)
     check_capacity: float | None = Field(None, gt=0)  # checks' worth of work the fleet does per interval
     change_cost: float = Field(0.0, ge=0)  # the work each membership change adds (DNS update, re-checks)
 

@@ -196,7 +196,7 @@ class NetworkLoadBalancer:
                 and target.name not in late
                 for k, target in enumerate(self.targets)
             }
-            removed, returned = self.target_health.record(results)
+            removed, returned = self.target_health.record(results, runtime.current_time())
             self.removed_per_interval.append(len(removed))
             for name in removed:
                 self.events.emit(EventKind.NLB_TARGET_OUT, self.name, f"{name} out of service: health checks failed")
@@ -209,7 +209,7 @@ class NetworkLoadBalancer:
                 and node.name not in late
                 for k, node in enumerate(self.nodes)
             }
-            out, back = self.node_health.record(node_results)
+            out, back = self.node_health.record(node_results, runtime.current_time())
             if out or back:
                 self._publish()
             dns_changes = len(out) + len(back) if self.dns_failover else 0  # a node's change is a DNS update

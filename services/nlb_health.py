@@ -4,7 +4,9 @@ Modelled on an NLB target group: a member leaves service after `unhealthy_thresh
 comes back after `healthy_threshold` passed ones. Velocity control, AWS's fix after 2025-10-20 ("a velocity
 control mechanism to limit the capacity a single NLB can remove when health check failures cause AZ failover"),
 caps how many members one interval may take out: `max_removed_share` of them (at least one); the others that have
-failed enough stay in service and are looked at again the next interval. A group never empties itself: when every
+failed enough stay in service and are looked at again the next interval. With a `velocity_window` (seconds), the cap
+holds over any window that long instead of one interval: once the share has been taken out, nothing more goes out
+until the oldest removal is that far behind (AWS gives no figure for either). A group never empties itself: when every
 member would be out, all stay in (an NLB fails open, sending to all targets when none is healthy).
 """
 
@@ -19,12 +21,15 @@ class HealthRules:
     healthy_threshold: int = 2  # passed checks in a row to come back (AWS's default for NLB target groups is 5)
     unhealthy_threshold: int = 2  # failed checks in a row to leave (AWS's default is 2)
     max_removed_share: float | None = None  # velocity control: None, no limit
+    velocity_window: float | None = None  # ... over this many seconds (None: per check interval)
 
     def __post_init__(self) -> None:
         if self.healthy_threshold < 1 or self.unhealthy_threshold < 1:
             raise ValueError("thresholds must be at least 1")
         if self.max_removed_share is not None and not 0 < self.max_removed_share <= 1:
             raise ValueError(f"max_removed_share = {self.max_removed_share}: must be in (0, 1]")
+        if self.velocity_window is not None and not self.velocity_window > 0:
+            raise ValueError(f"velocity_window = {self.velocity_window}: must be above 0")
 
 
 @dataclass
@@ -40,6 +45,7 @@ class HealthBook:
 
     rules: HealthRules
     members: dict[str, _Member] = field(default_factory=dict)
+    removals: list[float] = field(default_factory=list)  # when members were taken out (for a velocity window)
 
     def add(self, name: str, *, in_service: bool) -> None:
         self.members[name] = _Member(in_service=in_service)
@@ -47,8 +53,9 @@ class HealthBook:
     def in_service(self) -> list[str]:
         return [name for name, m in self.members.items() if m.in_service]
 
-    def record(self, results: dict[str, bool]) -> tuple[list[str], list[str]]:
-        """One interval's check results (member -> passed); returns (removed, returned) in this interval."""
+    def record(self, results: dict[str, bool], now: float = 0.0) -> tuple[list[str], list[str]]:
+        """One interval's check results (member -> passed) at `now`; returns (removed, returned) in this
+        interval."""
         due_out: list[str] = []
         returned: list[str] = []
         for name, passed in results.items():
@@ -65,7 +72,11 @@ class HealthBook:
         limit = len(due_out)
         if self.rules.max_removed_share is not None:
             limit = max(1, math.floor(self.rules.max_removed_share * len(self.members)))
+            if (window := self.rules.velocity_window) is not None:
+                self.removals = [t for t in self.removals if now - t < window]
+                limit = max(0, limit - len(self.removals))
         removed = due_out[:limit]
+        self.removals += [now] * len(removed)
         for name in removed:
             self.members[name].in_service = False
         return removed, returned

@@ -137,7 +137,7 @@ def test_the_shipped_what_if_file_loads_every_variant() -> None:
     """aws-fixes.toml: the baseline first, each fix changing what it says and nothing else."""
     what_if = load_what_if(Path("scenarios/what-if/aws-fixes.toml"))
     names = [v.name for v in what_if.variants]
-    assert names[0] == "as-it-happened" and len(names) == len(set(names)) == 7
+    assert names[0] == "as-it-happened" and len(names) == len(set(names)) == 8
     by_name = {v.name: v.scenario for v in what_if.variants}
     baseline = by_name["as-it-happened"]
     assert baseline == what_if.base

@@ -36,6 +36,16 @@ def test_velocity_control_caps_the_removals_of_one_interval() -> None:
     assert health.in_service() == ["t0", "t1"]
 
 
+def test_a_velocity_window_caps_the_removals_over_that_many_seconds() -> None:
+    """max_removed_share 0.25 of 8 over 10 s: two out at t=0, none more until t=10, then two more."""
+    health = book(8, unhealthy_threshold=1, max_removed_share=0.25, velocity_window=10.0)
+    checks = {f"t{i}": i < 2 for i in range(8)}
+    removed = [len(health.record(checks, now=float(t))[0]) for t in range(0, 14, 2)]
+    assert removed == [2, 0, 0, 0, 0, 2, 0]
+    with pytest.raises(ValueError, match="velocity_window"):
+        HealthRules(velocity_window=0)
+
+
 def test_a_group_fails_open_rather_than_empty_itself() -> None:
     """When every member fails, none is taken out: an NLB sends to all targets when none is healthy."""
     health = book(3, unhealthy_threshold=1)
