@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -187,3 +188,41 @@ def test_a_broken_what_if_file_is_one_line_and_runs_nothing(tmp_path: Path, vari
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {path}: {expected}"
     assert not out.exists()
+
+
+def test_compare_runs_a_what_if_file_and_sets_each_variant_beside_the_baseline(tmp_path: Path) -> None:
+    """`compare WHAT-IF --virtual` on the short cascade: one run per variant, comparison.json with every variant's
+    customer view and its differences from the baseline, comparison.html with the what-if tables and chart."""
+    scenario = tmp_path / "cascade.toml"
+    scenario.write_text(
+        Path("scenarios/cascade-operators.toml").read_text(encoding="utf-8")
+        + "\n[load]\nmix = { dynamodb = 2, ec2 = 1, lambda = 1 }\nstages = [{ until = 300, users = 8 }]\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "what-if.toml"
+    path.write_text(
+        f'scenario = "{scenario.name}"\nquestion = "Would the fixed Enactors have spared the cascade?"\n'
+        '[[variant]]\nname = "as-is"\nsentence = "As written."\n'
+        '[[variant]]\nname = "fixed"\nsentence = "The fixed Enactors."\nset = { "enactors.variant" = "fixed" }\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "runs"
+    done = subprocess.run(
+        [str(CLI), "compare", str(path), "--virtual", "--out", str(out), "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (root,) = out.iterdir()
+    summary = json.loads((root / "comparison.json").read_text(encoding="utf-8"))
+    assert summary["baseline"] == "as-is" and [v["name"] for v in summary["variants"]] == ["as-is", "fixed"]
+    as_is, fixed = (v["customers"] for v in summary["variants"])
+    launches = {s["kind"]: s for s in as_is["services"]}["ec2"]
+    assert launches["error_s"] > 30  # the cascade: launches fail while the leases are lost
+    assert all(s["error_s"] == 0 for s in fixed["services"])
+    assert summary["variants"][0]["differences"] == []
+    assert any(line.startswith("EC2 launches: ") for line in summary["variants"][1]["differences"])
+    page = (root / "comparison.html").read_text(encoding="utf-8")
+    assert "Would the fixed Enactors have spared the cascade?" in page and "Error windows per variant" in page
+    assert "EC2 launches" in done.stdout
