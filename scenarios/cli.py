@@ -52,7 +52,18 @@ app = typer.Typer(
 
 @app.command()
 def validate(scenario: ScenarioPath) -> None:
-    """Check a scenario file; print a one-line error and exit 2 if it is broken."""
+    """Check a scenario file (or a what-if file, every variant); print a one-line error and exit 2 if it is broken."""
+    try:
+        what_if = load_what_if(scenario) if is_what_if_file(read_toml(scenario)) else None
+    except ScenarioError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    if what_if is not None:
+        names = ", ".join(v.name for v in what_if.variants)
+        console.print(
+            f"{scenario}: ok ({what_if.base.name}: {len(what_if.variants)} variants: {names})", highlight=False
+        )
+        return
     loaded = load_or_exit(scenario)
     console.print(
         f"{scenario}: ok ({loaded.name}: {len(loaded.faults)} faults, {len(loaded.operator)} operator actions, "

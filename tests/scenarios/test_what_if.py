@@ -226,3 +226,18 @@ def test_compare_runs_a_what_if_file_and_sets_each_variant_beside_the_baseline(t
     page = (root / "comparison.html").read_text(encoding="utf-8")
     assert "Would the fixed Enactors have spared the cascade?" in page and "Error windows per variant" in page
     assert "EC2 launches" in done.stdout
+
+
+def test_validate_checks_every_variant_of_a_what_if_file(tmp_path: Path) -> None:
+    """`cascadesim validate` on the shipped what-if file: ok, naming its variants; on a broken one, the same line
+    compare gives, exit 2."""
+    done = subprocess.run(
+        [str(CLI), "validate", "scenarios/what-if/aws-fixes.toml"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "8 variants" in done.stdout
+    path = tmp_path / "w.toml"
+    replay = Path("scenarios/aws-2025-10-19.toml").resolve()
+    path.write_text(WHAT_IF.format(scenario=replay) + '[[variant]]\nname = "base"\nsentence = "again"\n')
+    done = subprocess.run([str(CLI), "validate", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {path}: variant 'base': variant[1].name: the name is given twice"
