@@ -174,6 +174,12 @@ def compare(
         str | None,
         typer.Option(help="Virtual runs on a Dask cluster, e.g. tcp://127.0.0.1:8786 (extra: cluster)."),
     ] = None,
+    into: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help="The comparison directory itself; run again into it, virtual runs done there are kept."
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario once per policy set, or a what-if file once per variant, then compare them side by side."""
     try:
@@ -191,7 +197,14 @@ def compare(
                 soft_wrap=True,
             )
             raise typer.Exit(2)
-        _compare_what_if(what_if, virtual, out, locust_workers, jobs, scheduler)
+        _compare_what_if(
+            what_if,
+            virtual,
+            into or out / f"{what_if.base.name}-{what_if.path.stem}-{stamp_now()}",
+            locust_workers,
+            jobs,
+            scheduler,
+        )
         return
     if not policy:
         errors.print(
@@ -206,7 +219,7 @@ def compare(
         with_overrides(base, scenario, name, seed) for name in policy
     ]  # every one checked before the first runs
     variants = variants if virtual else [live_or_exit(v, scenario) for v in variants]
-    root = out / f"{base.name}-compare-{stamp_now()}"
+    root = into or out / f"{base.name}-compare-{stamp_now()}"
     names = [Path(v.policy).stem for v in variants]
     if virtual:  # a comparison is a sweep whose one axis is the policy set
         from scenarios.sweep import Sweep
@@ -272,7 +285,7 @@ def _write_comparison(
 
 
 def _compare_what_if(
-    what_if: WhatIf, virtual: bool, out: Path, locust_workers: int, jobs: int, scheduler: str | None
+    what_if: WhatIf, virtual: bool, root: Path, locust_workers: int, jobs: int, scheduler: str | None
 ) -> None:
     """Every variant of a what-if file, side by side (virtual) or one after another (live): a customer's view of
     each beside the baseline's, in the console, comparison.json and comparison.html."""
@@ -284,7 +297,6 @@ def _compare_what_if(
     scenarios = [v.scenario for v in what_if.variants]
     if not virtual:
         scenarios = [live_or_exit(s, what_if.path) for s in scenarios]
-    root = out / f"{base.name}-{what_if.path.stem}-{stamp_now()}"
     console.print(
         f"{what_if.path}: {len(names)} variants of {base.name} ({', '.join(names)}), "
         + ("side by side in virtual time" if virtual else "live, one after another"),
