@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -112,25 +113,36 @@ TERMINAL_KPIS = (
 
 
 def customer_table(variants: list[dict[str, Any]], baseline: str) -> Table:
-    """What a what-if comparison's customers saw: a row per service (and the incident's length), a column per
-    variant (the baseline's first), each cell the time in errors and, beside the baseline, the change under it."""
+    """What a what-if comparison's customers saw: a row per variant (the baseline's first), a column per service
+    and one for the incident's length; each cell the time in errors and, beside the baseline, the change under it
+    (compact, "7h58m" and "−5h21m", so that eight variants fit a terminal's width)."""
     tables = what_if_tables({"variants": variants, "baseline": baseline})
-    table = Table(title="What the customers saw", title_justify="left")
-    table.add_column("service", no_wrap=True, overflow="fold")
-    for i, variant in enumerate(tables["variants"] if tables else []):
-        name = str(variant.get("name", "?")) + (" (baseline)" if i == 0 else "")
-        table.add_column(name, no_wrap=True, overflow="fold")
+    table = Table(
+        title="What the customers saw: time in errors (change from the baseline, the first row)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("variant", no_wrap=True)
     if tables is None:
         return table
-    rows = [(row["label"], row["cells"]) for row in tables["services"]] + [("incident length", tables["incident"])]
-    for label, cells in rows:
-        table.add_row(label, *(_customer_cell(cell) for cell in cells))
+    columns = [(row["label"], row["cells"]) for row in tables["services"]] + [("incident", tables["incident"])]
+    for label, _ in columns:
+        table.add_column(label, overflow="fold", min_width=6)
+    for i, variant in enumerate(tables["variants"]):
+        table.add_row(str(variant.get("name", "?")), *(_customer_cell(cells[i]) for _, cells in columns))
     return table
 
 
+def _compact(text: str) -> str:
+    """ "7 h 58 min" as "7h58m", "no errors" as "none", "no change" as "="."""
+    shown = text.replace(" h ", "h").replace(" min", "m").replace(" s", "s")
+    return {"no errors": "none", "no change": "="}.get(text, shown)
+
+
 def _customer_cell(cell: dict[str, Any]) -> Text:
-    shown = Text(cell["value"])
+    shown = Text(_compact(cell["value"]))
     if cell["delta"]:
         style = {"better": "green", "worse": "red"}.get(cell["change"], "dim")
-        shown.append("\n" + cell["delta"], style=style)
+        shown.append("\n" + _compact(cell["delta"]), style=style)
     return shown
