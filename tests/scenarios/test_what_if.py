@@ -144,7 +144,10 @@ def test_the_shipped_what_if_file_loads_every_variant() -> None:
     assert baseline == what_if.base
     assert by_name["enactors-fixed"].enactors.variant == "fixed" and by_name["enactors-fixed"].enactors.refuse_empty
     assert by_name["enactors-fixed"].model_copy(update={"enactors": baseline.enactors}) == baseline
-    assert by_name["operators-sooner"].operator[1].after == "dwfm_no_progress" and by_name["operators-sooner"].ec2 == baseline.ec2
+    assert (
+        by_name["operators-sooner"].operator[1].after == "dwfm_no_progress"
+        and by_name["operators-sooner"].ec2 == baseline.ec2
+    )
 
 
 WHAT_IF = 'scenario = "{scenario}"\n[[variant]]\nname = "base"\nsentence = "As is."\n'
