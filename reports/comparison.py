@@ -139,31 +139,27 @@ def _change(seconds: float | None, baseline: float | None, is_baseline: bool) ->
     return delta_text(change), "better" if round(change) < 0 else "worse" if round(change) > 0 else "same"
 
 
+def _time_cell(seconds: float | None, base: float | None, first: bool, span: Mapping[str, Any]) -> dict[str, Any]:
+    """A cell of time in errors (None: none at all), its first–last minutes from `span`, and its change from the
+    baseline's `base` (None: nothing to compare with)."""
+    delta, change = _change(seconds or 0.0, base, first)
+    return {
+        "value": "no errors" if seconds is None else duration_text(seconds),
+        "impact": _impact(span.get("first_s"), span.get("last_s")),
+        "delta": delta,
+        "change": change,
+    }
+
+
 def _service_cell(service: Mapping[str, Any] | None, base: Mapping[str, Any] | None, first: bool) -> dict[str, Any]:
     if service is None:
         return {"value": "–", "impact": "", "delta": None, "change": ""}
-    error = float(service.get("error_s") or 0)
-    delta, change = _change(error, None if base is None else float(base.get("error_s") or 0), first)
-    value = duration_text(error) if error else "no errors"
-    return {
-        "value": value,
-        "impact": _impact(service.get("first_s"), service.get("last_s")),
-        "delta": delta,
-        "change": change,
-    }
+    baseline = None if base is None else float(base.get("error_s") or 0)
+    return _time_cell(float(service.get("error_s") or 0) or None, baseline, first, service)
 
 
 def _incident_cell(incident: Mapping[str, Any], base: Mapping[str, Any], first: bool) -> dict[str, Any]:
-    length = incident.get("length_s")
-    baseline = base.get("length_s")
-    delta, change = _change(length or 0.0, baseline or 0.0, first)
-    value = "no errors" if length is None else duration_text(length)
-    return {
-        "value": value,
-        "impact": _impact(incident.get("first_s"), incident.get("last_s")),
-        "delta": delta,
-        "change": change,
-    }
+    return _time_cell(incident.get("length_s"), base.get("length_s") or 0.0, first, incident)
 
 
 def _phase_cell(phase: Mapping[str, Any], base: Mapping[str, Any], first: bool) -> dict[str, Any]:

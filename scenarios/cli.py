@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import typer
 
-from reports.kpis import DEFINITIONS
 from scenarios.cli_common import (
     OutOption,
     PolicyOption,
@@ -27,17 +25,16 @@ from scenarios.cli_common import (
     load_or_exit,
     with_overrides,
 )
-from scenarios.console import customer_table, kpi_table, verdict_line
+from scenarios.comparing import compare_policies, compare_what_if, execute_with_progress
+from scenarios.console import kpi_table, verdict_line
 from scenarios.exec_command import exec_command
-from scenarios.execute import RunOptions, RunResult, execute, run_directory, stamp_now, write_scenario
+from scenarios.execute import RunOptions, RunResult, run_directory, stamp_now, write_scenario
 from scenarios.listing import Field, Listing
 from scenarios.load_plan import load_plan
 from scenarios.problems import read_toml
-from scenarios.progress import RunProgress
 from scenarios.schema import Scenario, ScenarioError, load_scenario
 from scenarios.serve import ServeLoad, serve_live
-from scenarios.sweep import Cell
-from scenarios.what_if import WhatIf, is_what_if_file, load_what_if
+from scenarios.what_if import is_what_if_file, load_what_if
 from services import runtime
 from services.errors import ListenError
 from services.net import LiveNetwork, require_loopback
@@ -119,15 +116,6 @@ def serve(
         raise typer.Exit(130)
 
 
-def _label(scenario: Scenario, options: RunOptions) -> str:
-    return f"{scenario.name} · {Path(scenario.policy).stem} · {'virtual' if options.virtual else 'live'}"
-
-
-def _execute(scenario: Scenario, directory: Path, options: RunOptions) -> RunResult:
-    with RunProgress(console, _label(scenario, options), scenario.duration) as progress:
-        return execute(scenario, directory, options, on_second=progress.second, sinks=(progress,))
-
-
 @app.command()
 def run(
     scenario: ScenarioPath,
@@ -144,7 +132,7 @@ def run(
     loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed, users)
     loaded = loaded if virtual else live_or_exit(loaded, scenario)
     directory = run_directory(out, loaded, stamp_now())
-    result = _execute(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
+    result = execute_with_progress(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
     console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
     said = verdict_line(result.kpis)
     if said is not None:
@@ -197,7 +185,7 @@ def compare(
                 soft_wrap=True,
             )
             raise typer.Exit(2)
-        _compare_what_if(
+        results = compare_what_if(
             what_if,
             virtual,
             into or out / f"{what_if.base.name}-{what_if.path.stem}-{stamp_now()}",
@@ -205,6 +193,7 @@ def compare(
             jobs,
             scheduler,
         )
+        _finish(results)
         return
     if not policy:
         errors.print(
@@ -214,127 +203,9 @@ def compare(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    base = load_or_exit(scenario)
-    variants = [
-        with_overrides(base, scenario, name, seed) for name in policy
-    ]  # every one checked before the first runs
-    variants = variants if virtual else [live_or_exit(v, scenario) for v in variants]
-    root = into or out / f"{base.name}-compare-{stamp_now()}"
-    names = [Path(v.policy).stem for v in variants]
-    if virtual:  # a comparison is a sweep whose one axis is the policy set
-        from scenarios.sweep import Sweep
-
-        planned = Sweep.plan(with_overrides(base, scenario, None, seed), str(scenario), [], policy, 1)
-        cells = [dataclasses.replace(c, directory=c.policy) for c in planned.cells]  # runs named by policy set
-        results = _virtual_cells(cells, root, jobs, scheduler)
-    else:
-        results = _live_runs(variants, names, root, RunOptions(virtual=False, locust_workers=locust_workers))
-    rows = [(name, r.kpis) for name, r in zip(names, results, strict=False)]
-    _write_comparison(root, base.name, virtual, rows, results, {})
-    from reports.comparison import render_comparison
-
-    page = render_comparison(root)
-    console.print(kpi_table(rows, title=f"{base.name}: policies compared"))
-    console.print(f"comparison: {page} (data: {root / 'comparison.json'})", highlight=False)
-    _finish(results)
-
-
-def _virtual_cells(cells: list[Cell], root: Path, jobs: int, scheduler: str | None) -> list[RunResult]:
-    """The cells' runs, side by side (or on Dask); the results of those that ran or were done already."""
-    from scenarios.sweep import run_sweep
-
-    results: list[RunResult] = []
-    for cell in run_sweep(cells, root, console, jobs, scheduler):
-        if cell.run is not None:  # None: skipped as done already (its KPIs kept), or never started
-            results.append(cell.run)
-        elif cell.kpis is not None:
-            results.append(RunResult(cell.directory, cell.kpis))
-    return results
-
-
-def _live_runs(scenarios: list[Scenario], names: list[str], root: Path, options: RunOptions) -> list[RunResult]:
-    """Live runs share the machine's ports and cores: one after another, until one is interrupted."""
-    results: list[RunResult] = []
-    for variant, name in zip(scenarios, names, strict=True):
-        results.append(_execute(variant, root / name, options))
-        if results[-1].interrupted:
-            break
-    return results
-
-
-def _write_comparison(
-    root: Path,
-    scenario: str,
-    virtual: bool,
-    rows: list[tuple[str, dict[str, Any]]],
-    results: list[RunResult],
-    extra: dict[str, Any],
-) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    document = {
-        "scenario": scenario,
-        "mode": "virtual" if virtual else "live",
-        **extra,
-        "runs": [
-            {"policy": name, "directory": r.directory.name, "kpis": k}
-            for (name, k), r in zip(rows, results, strict=True)
-        ],
-        "definitions": DEFINITIONS,
-    }
-    (root / "comparison.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-
-
-def _compare_what_if(
-    what_if: WhatIf, virtual: bool, root: Path, locust_workers: int, jobs: int, scheduler: str | None
-) -> None:
-    """Every variant of a what-if file, side by side (virtual) or one after another (live): a customer's view of
-    each beside the baseline's, in the console, comparison.json and comparison.html."""
-    from reports.comparison import render_comparison
-    from reports.customers import variant_entry
-
-    base = what_if.base
-    names = [v.name for v in what_if.variants]
-    scenarios = [v.scenario for v in what_if.variants]
-    if not virtual:
-        scenarios = [live_or_exit(s, what_if.path) for s in scenarios]
-    console.print(
-        f"{what_if.path}: {len(names)} variants of {base.name} ({', '.join(names)}), "
-        + ("side by side in virtual time" if virtual else "live, one after another"),
-        highlight=False,
+    results = compare_policies(
+        load_or_exit(scenario), scenario, policy, seed, virtual, into, out, locust_workers, jobs, scheduler
     )
-    if virtual:
-        cells = [
-            Cell(i, (), Path(s.policy).stem, s.seed, s, directory=name)
-            for i, (s, name) in enumerate(zip(scenarios, names, strict=True))
-        ]
-        results = _virtual_cells(cells, root, jobs, scheduler)
-    else:
-        results = _live_runs(scenarios, names, root, RunOptions(virtual=False, locust_workers=locust_workers))
-    entries: list[dict[str, Any]] = []
-    baseline_view: dict[str, Any] | None = None
-    for variant, result in zip(what_if.variants, results, strict=False):
-        entry = variant_entry(
-            variant.name, variant.sentence, variant.settings, result.directory, result.kpis, baseline_view
-        )
-        if baseline_view is None:
-            baseline_view = entry["customers"]
-        entries.append(entry)
-    rows = [(name, r.kpis) for name, r in zip(names, results, strict=False)]
-    extra = {
-        "what_if": str(what_if.path),
-        "question": what_if.question,
-        "baseline": what_if.baseline.name,
-        "variants": entries,
-    }
-    _write_comparison(root, base.name, virtual, rows, results, extra)
-    page = render_comparison(root)
-    if entries:
-        console.print(customer_table(entries, what_if.baseline.name))
-    for entry in entries[1:]:
-        for line in entry["differences"]:
-            console.print(f"{entry['name']}: {line}", highlight=False, markup=False)
-    console.print(kpi_table(rows, title=f"{base.name}: variants compared"))
-    console.print(f"comparison: {page} (data: {root / 'comparison.json'})", highlight=False)
     _finish(results)
 
 
