@@ -1,5 +1,5 @@
 """cascadesim's pytest plugin as pytest loads it (entry point `pytest11`): the `cascadesim` marker and the
-`cascadesim_cloud` fixture; scenarios/pytest_plugin.py does the work.
+`cascadesim_cloud` fixture; scenarios/guest/pytest_plugin.py does the work.
 
     @pytest.mark.cascadesim("scenarios/dns-race.toml")  # also: policy=, compress=, load=, out=, free_ports=
     def test_reads_come_back(cascadesim_cloud): ...
@@ -35,8 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def cascadesim_cloud(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The live cloud of the scenario named by the test's `cascadesim` marker, for the length of the test: a
-    scenarios.pytest_plugin.CloudUnderTest."""
-    from scenarios.pytest_plugin import run_cloud
+    scenarios.guest.pytest_plugin.CloudUnderTest."""
+    from scenarios.guest.pytest_plugin import run_cloud
 
     yield from run_cloud(request, RUN_DIRECTORY, CALL_FAILED)
 

@@ -13,7 +13,7 @@ Configuration comes from the environment, set by `cascadesim run` and `cascadesi
 The load shape follows the plan's stages on the run's own clock, so stage times, fault times and the per-second
 outcomes line up. Users of each kind are Locust user classes weighted by the plan's mix.
 
-A request is the same logical request as everywhere else (services/exchange.py: policy, resolution, address,
+A request is the same logical request as everywhere else (services/client/exchange.py: policy, resolution, address,
 headers, classification, retries); this module is only its gevent engine: the shared resolver asked over a UDP
 socket through the same caching stub logic (services/dns/stub.py), FastHttpUser's client, gevent's sleep.
 Each attempt is reported to Locust's statistics under the task's name, its failure named by class ("dns",
@@ -36,13 +36,13 @@ from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner
 
 from loadgen.behaviour import CUSTOMER_TABLE_DEFINITION, SecondOutcomes, UserBehaviour, UserLoop, classify, stage_at
-from loadgen.harness import LoadGauge
+from loadgen.load_gauge import LoadGauge
 from loadgen.plan import LoadPlan
+from services.client.exchange import NoReply, Perform, Reply, Request, Resolve, Result, Send, Step, exchange, outcome_of
 from services.dns.stub import Answer, Found, StubCache, lookup
 from services.dynamodb.calls import operation, until_done_steps
 from services.errors import DnsError
-from services.exchange import NoReply, Perform, Reply, Request, Resolve, Result, Send, Step, exchange, outcome_of
-from services.sansio import drive
+from services.runtime.sansio import drive
 from services.throttling.settings import client_policy
 
 PLAN = LoadPlan.from_json(Path(os.environ.get("CASCADESIM_LOAD_PLAN", "load-plan.json")).read_text())
@@ -154,7 +154,7 @@ class CascadeUser(FastHttpUser):
         )
 
     def drive(self, steps: Generator[Step, Any, T], name: str) -> T:
-        """Run a sans-I/O client generator (services/exchange.py) to its end with gevent's I/O; each attempt is
+        """Run a sans-I/O client generator (services/client/exchange.py) to its end with gevent's I/O; each attempt is
         reported to Locust under `name`."""
 
         def perform(step: Step) -> Any:
@@ -240,7 +240,7 @@ def _create_customer_table(environment: Any, **kwargs: Any) -> None:
 
 @events.init.add_listener
 def _watch_this_process(environment: Any, **kwargs: Any) -> None:
-    """This process's event-loop lag and CPU each second (loadgen/harness.py), every process, master too."""
+    """This process's event-loop lag and CPU each second (loadgen/load_gauge.py), every process, master too."""
 
     def watch() -> None:
         gauge = LoadGauge()

@@ -1,6 +1,6 @@
 """A load plan: everything a load engine needs to know about a run, as plain data.
 
-`scenarios/load_plan.py` makes one from a scenario; virtual users take it directly, and Locust's processes read
+`scenarios/config/load_plan.py` makes one from a scenario; virtual users take it directly, and Locust's processes read
 it as JSON (`CASCADESIM_LOAD_PLAN`), so that nothing under loadgen/ depends on the scenario file format.
 """
 

@@ -24,13 +24,13 @@ from loadgen.behaviour import (
 )
 from loadgen.plan import LoadPlan
 from services import runtime
-from services.client import ServiceClient
-from services.cloud import Cloud, rng_factory
+from services.client.service_client import ServiceClient
 from services.dns.stub import StubResolver
 from services.dynamodb.calls import until_done
-from services.net import Network
+from services.net.network import Network
 from services.throttling.base import ClientPolicy
 from services.throttling.settings import client_policy
+from services.topology.cloud import Cloud, rng_factory
 
 
 class VirtualUsers:

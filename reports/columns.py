@@ -1,11 +1,11 @@
-"""The columns of a run's timeseries.csv, named once: scenarios/sampler.py writes them; the KPIs, the charts, the
+"""The columns of a run's timeseries.csv, named once: scenarios/run/sampler.py writes them; the KPIs, the charts, the
 terminal's progress bar and the tests read them by these names.
 
 One row per simulated second (the row for second N covers N-1 to N):
 
     second                                  the second the row closes
     dns_<label>_addresses                   addresses DNS gives for each of DynamoDB's names, as of the second's end
-    <node>_<counter>                        a node's capacity counters over the second (services.capacity.COUNTERS)
+    <node>_<counter>                        a node's capacity counters over the second (services.node.capacity.COUNTERS)
     <node>_queue, <node>_in_flight          its queue depth and work in flight, as of the second's end
     <node>_p50_ms, <node>_p99_ms            its latency over the second (the worst node's, where there are several)
     dwfm_leases                             droplet leases DWFM holds (a run with [ec2])
@@ -16,9 +16,9 @@ One row per simulated second (the row for second N covers N-1 to N):
     clients_<kind>_logical, clients_<kind>_ok   the same for one user kind (the [load] mix's dynamodb, ec2, lambda)
     app_<node>_<outcome>                    calls from outside the cloud (the user's program under `cascadesim exec`
                                             or the pytest plugin) that a node answered: ok, throttled, server_error,
-                                            client_error (services/outside.py); runs with a program only
+                                            client_error (services/net/outside.py); runs with a program only
     app_lookups_<outcome>                   that program's lookups of the cloud's names: answered, no_address,
-                                            no_such_name, resolver_unavailable (scenarios/app_hook/)
+                                            no_such_name, resolver_unavailable (scenarios/guest/app_hook/)
 """
 
 from __future__ import annotations
@@ -116,9 +116,9 @@ def client_kinds(columns: Iterable[str]) -> list[str]:
 
 
 # The user's own program (`cascadesim exec`, the pytest plugin): its calls that reached a node, by how they ended
-# (services.outside.OUTSIDE_OUTCOMES), and its lookups of the cloud's names, by what DNS said
-# (scenarios/app_hook/cascadesim_names.py, which cannot import this module: the names are checked alike by a test).
-APP_NODES = {"dynamodb": DYNAMODB, "ec2": EC2_API, "lambda": LAMBDA}  # by service (services.cloud.Cloud's keys)
+# (services.net.outside.OUTSIDE_OUTCOMES), and its lookups of the cloud's names, by what DNS said
+# (scenarios/guest/app_hook/cascadesim_names.py, which cannot import this module: a test checks the names alike).
+APP_NODES = {"dynamodb": DYNAMODB, "ec2": EC2_API, "lambda": LAMBDA}  # by service (the keys of topology.cloud.Cloud)
 APP_CALL_OUTCOMES = ("ok", "throttled", "server_error", "client_error")
 LOOKUP_OUTCOMES = ("answered", "no_address", "no_such_name", "resolver_unavailable")
 LOOKUP_FAILURES = LOOKUP_OUTCOMES[1:]
@@ -134,7 +134,7 @@ def app_lookups(outcome: str) -> str:
     return f"app_lookups_{outcome}"
 
 
-# The machine under a live run (loadgen/harness.py): each second, the cloud's process's event-loop lag and CPU (a
+# The machine under a live run (loadgen/load_gauge.py): each second, the cloud's process's event-loop lag and CPU (a
 # share of one core), and the worst of the Locust processes'. Virtual runs have none of these columns.
 HARNESS_CLOUD_LAG_MS = "harness_cloud_lag_ms"
 HARNESS_CLOUD_CPU = "harness_cloud_cpu"

@@ -30,7 +30,7 @@ FIRST = ("dynamodb", "ec2", "lambda")  # the services the incident is known by l
 
 # An NLB's target changes less than this apart are one stretch of flapping.
 NLB_QUIET_S = 300.0
-NLB_FLAPPING = EventKind.NLB_FLAPPING  # an NLB's flapping began (services/nlb.py): a change of its stretch
+NLB_FLAPPING = EventKind.NLB_FLAPPING  # an NLB's flapping began (services/topology/nlb.py): a change of its stretch
 
 # The phases of AWS's timeline, in its order: key → what a person calls it.
 PHASES = {

@@ -19,8 +19,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
 from reports.charts import run_charts
+from reports.guest_calls import program_chart
 from reports.labels import in_order, reading, title_of
-from reports.program import program_chart
 from reports.timeline import OBSERVED, Figure, Row
 from services.event_kinds import EventKind
 from services.events import Event, read_events

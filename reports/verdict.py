@@ -15,9 +15,9 @@ than about the system. The rule here, scanning the seconds after the trigger's e
   under 95 %. H is long against the system's own time constants: HORIZON_FACTOR times the longest of them (its
   timeouts, backoff caps, TTLs, leases; `Horizon`), and at least MIN_HORIZON.
 - Otherwise the run is **undecided** at its end: a virtual run goes on past its written end until one of the two
-  holds, up to a cap (scenarios/verdict_watch.py); a live run, or one stopped early, says why it is undecided.
+  holds, up to a cap (scenarios/run/verdict_watch.py); a live run, or one stopped early, says why it is undecided.
 
-The figures of docs/verdicts.md (`python -m tests.benchmarks.verdict_horizon`) are what the constants rest on: every
+The figures of docs/verdicts.md (`python -m benchmarks.verdict_horizon`) are what the constants rest on: every
 run of the retry-storm map that came back within 1,200 s came back well within its horizon, and every run called
 stuck at its horizon was still down at 1,200 s.
 """

@@ -1,5 +1,5 @@
 """Scenario files, their validation, the fault timeline, the runner and the `cascadesim` command."""
 
-from scenarios.schema import Scenario, ScenarioError, load_scenario
+from scenarios.config.schema import Scenario, ScenarioError, load_scenario
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario"]

@@ -1,1 +1,1 @@
-"""The simulated cloud. Importing it starts nothing; `services.cloud.Cloud` builds and runs a topology."""
+"""The simulated cloud. Importing it starts nothing; `services.topology.cloud.Cloud` builds and runs a topology."""

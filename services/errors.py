@@ -11,9 +11,9 @@ Most are defined here; the others live next to the code that raises them, and th
      ├── NodeUnreachable           nothing listens at the address a request was sent to
      ├── CallFailed                an internal call got no response at all (DNS, connection, timeout)
      ├── ListenError               a node could not listen on its address (usually: already in use)
-     ├── Overloaded                services/capacity.py: the node's queue is full, the request was not queued
-     ├── DeadlineExceeded          services/capacity.py: the deadline had passed when a worker picked it up
-     ├── Shed                      services/capacity.py: the queue discipline dropped the request as it waited
+     ├── Overloaded                services/node/capacity.py: the node's queue is full, the request was not queued
+     ├── DeadlineExceeded          services/node/capacity.py: the deadline had passed when a worker picked it up
+     ├── Shed                      services/node/capacity.py: the queue discipline dropped the request as it waited
      ├── DynamoError               services/dynamodb/errors.py: answered with DynamoDB's `__type` and status
      │    ├── ValidationException                  400  bad parameters or expressions
      │    ├── SerializationException               400  the body is not the JSON the operation expects
@@ -27,13 +27,13 @@ Most are defined here; the others live next to the code that raises them, and th
      ├── Ec2Error                  services/ec2/api.py: answered as EC2's {"Error": {"Code", "Message"}}
      ├── LeaseWorkFailed           services/ec2/dwfm.py: a DynamoDB call of a lease work item did not succeed
      ├── LambdaError               services/lambda_/function.py: answered with Lambda's error code and status
-     ├── StalledError              services/virtual.py: every task of a virtual run waits, and nothing is scheduled
-     ├── NginxUnavailable          services/nginx.py: nginx is not installed, too old, or would not start
-     ├── DependencyFailed          services/declared.py: a declared service's call failed and no cached answer stood in
-     └── ScenarioError             scenarios/problems.py (re-exported by scenarios.schema): a scenario or policy
+     ├── StalledError              services/runtime/kernel.py: every task of a virtual run waits, nothing is scheduled
+     ├── NginxUnavailable          services/topology/nginx.py: nginx is not installed, too old, or would not start
+     ├── DependencyFailed          services/topology/declared.py: a declared call failed, no cached answer stood in
+     └── ScenarioError             scenarios/config/problems.py (re-exported by config.schema): a scenario or policy
                                    set is invalid; one line that names the file, the field and the problem
 
-The virtual kernel's `Cancelled` (services/virtual.py) is not an error but control flow, as trio's is: a
+The virtual kernel's `Cancelled` (services/runtime/kernel.py) is not an error but control flow, as trio's is: a
 BaseException, so that no `except Exception` in a service swallows a cancellation.
 
 Bad arguments to a constructor (a negative latency, a non-loopback address) raise the built-in ValueError: they are

@@ -24,7 +24,7 @@ class EventKind(StrEnum):
     PROGRAM_STARTED = "program_started"  # the user's program (`cascadesim exec`) started
     PROGRAM_EXITED = "program_exited"  # ... and ended (`status`: its exit status); the run ends with it
 
-    # The scenario's faults (scenarios/faults.py); `fault` names a FaultKind, `start` and `end` its window.
+    # The scenario's faults (scenarios/run/faults.py); `fault` names a FaultKind, `start` and `end` its window.
     FAULT_START = "fault_start"  # a fault begins
     FAULT_END = "fault_end"  # a windowed fault is undone
     # What the operators did (an OperatorKind, e.g. restore_dns or disable_nlb_failover): `action`.
@@ -46,7 +46,7 @@ class EventKind(StrEnum):
     RECORD_EMPTIED = "record_emptied"  # a DynamoDB name lost every address: DNS answers NODATA
     RECORD_FILLED = "record_filled"  # the name has addresses again
 
-    # Nodes (services/node.py, services/ec2/netmgr.py) and DynamoDB's routers.
+    # Nodes (services/node/restartable.py, services/ec2/netmgr.py) and DynamoDB's routers.
     NODE_KILLED = "node_killed"  # the kill_node fault: a node's process is gone
     NODE_REVIVED = "node_revived"  # ... and is back
     INTERNAL_ERROR = "internal_error"  # a bug of ours that a router answered with a 500 (the first few, in full)

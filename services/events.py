@@ -2,8 +2,9 @@
 
 Every component reports through one `EventLog`, naming what happened with an `EventKind` (services/event_kinds.py);
 sinks (the console stream, `events.jsonl`) subscribe to it.
-The log takes its clock as a function, so that it reads the run's own clock (the virtual clock of services/virtual.py
-in virtual runs, trio's MockClock in unit tests, the event loop's clock in live runs) and never the wall clock.
+The log takes its clock as a function, so that it reads the run's own clock (the virtual clock of
+services/runtime/kernel.py in virtual runs, trio's MockClock in unit tests, the event loop's clock in live runs)
+and never the wall clock.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Scenarios are changed as models, never as TOML text: load one (`shipped`), copy it with changes (`changed`,
 `on_free_ports`), and where a subprocess or the CLI needs a file, write it with the runs' own writer
-(`scenario_file`, which is `scenarios.execute.write_scenario`).
+(`scenario_file`, which is `scenarios.run.execute.write_scenario`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from scenarios.execute import write_scenario
-from scenarios.free_ports import free_port as free_port  # re-exported: the tests' helpers, the plugin's too
-from scenarios.free_ports import on_free_ports as on_free_ports
-from scenarios.schema import Scenario, load_scenario
+from scenarios.config.free_ports import free_port as free_port  # re-exported: the tests' helpers, the plugin's too
+from scenarios.config.free_ports import on_free_ports as on_free_ports
+from scenarios.config.schema import Scenario, load_scenario
+from scenarios.run.execute import write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("cascadesim")

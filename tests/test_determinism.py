@@ -9,8 +9,8 @@ import sys
 PROGRAM = """
 import hashlib, sys, tempfile
 from pathlib import Path
-from scenarios.execute import RunOptions, execute
-from scenarios.schema import load_scenario
+from scenarios.run.execute import RunOptions, execute
+from scenarios.config.schema import load_scenario
 scenario = load_scenario("scenarios/cascade-live.toml").model_copy(update={"duration": 40})
 with tempfile.TemporaryDirectory() as tmp:
     run = execute(scenario, Path(tmp) / "run", RunOptions(virtual=True))

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from services import runtime
-from services.virtual import StalledError, run_in_virtual_time
+from services.runtime.kernel import StalledError, run_in_virtual_time
 
 
 def test_hours_of_sleep_pass_at_once_and_the_clock_lands_on_each_deadline() -> None:

@@ -21,7 +21,7 @@ import dns.rrset
 from services import runtime
 from services.dns.wire import IN, Query, parse_query, respond, to_wire
 from services.dns.zone import WeightedAddress, Zone
-from services.net import Address, Network
+from services.net.network import Address, Network
 from services.runtime import TaskStatus
 
 

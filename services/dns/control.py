@@ -16,7 +16,8 @@ from services.dns.resolver import SharedResolver
 from services.dns.zone import Action, Change, RecordSet, RecordSetChange, Zone
 from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
-from services.net import Address, Network
+from services.net.addresses import DNS_AUTHORITY_PORT, DNS_HOST, DNS_RESOLVER_PORT
+from services.net.network import Address, Network
 from services.runtime import TaskStatus
 
 ZONE = "cloud.test"
@@ -33,8 +34,8 @@ class DnsSettings:
 
     ttl: int = 5
     negative_ttl: int = 5
-    authority: Address = ("127.0.0.1", 5300)
-    resolver: Address = ("127.0.0.1", 5301)
+    authority: Address = (DNS_HOST, DNS_AUTHORITY_PORT)
+    resolver: Address = (DNS_HOST, DNS_RESOLVER_PORT)
     serve_stale: bool = False
     last_known_good: bool = False
     plan_interval: float = 2.0

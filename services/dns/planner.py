@@ -18,7 +18,7 @@ from services.dns.plans import Plan, PlanStore
 from services.dns.zone import WeightedAddress
 from services.event_kinds import EventKind
 from services.events import EventLog
-from services.net import Address, Network
+from services.net.network import Address, Network
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from services import runtime
 from services.dns.cache import Answer, Cached, Key, ResolverCache
 from services.dns.wire import Query, copy_rrset, parse_query, respond, to_wire
 from services.errors import NodeUnreachable
-from services.net import Address, Network
+from services.net.network import Address, Network
 from services.runtime import TaskStatus
 
 

@@ -20,8 +20,8 @@ import dns.rdatatype
 
 from services import runtime
 from services.errors import DnsError, NameNotFound, NoAnswer, NodeUnreachable, ResolverUnavailable
-from services.net import Address, Network
-from services.sansio import drive_async
+from services.net.network import Address, Network
+from services.runtime.sansio import drive_async
 
 Found = list[str] | DnsError
 

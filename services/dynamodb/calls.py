@@ -6,9 +6,9 @@ import json
 from collections.abc import Generator
 from typing import Any
 
-from services.client import ServiceClient
-from services.exchange import Perform, Request, Result, Sleep
-from services.http import HttpResponse
+from services.client.exchange import Perform, Request, Result, Sleep
+from services.client.service_client import ServiceClient
+from services.net.http import HttpResponse
 
 JSON = {"content-type": "application/x-amz-json-1.0"}
 TARGET = "DynamoDB_20120810"
@@ -31,7 +31,7 @@ async def call(client: ServiceClient, name: str, body: dict[str, Any], deadline:
 def until_done_steps(request: Request, *, attempts: int | None = None) -> Generator[Perform | Sleep, Any, bool]:
     """Repeat, a second apart, until the operation succeeds (a table that already exists counts); False if
     `attempts` ran out first. For set-up writes that must happen whatever DynamoDB is going through; any client
-    engine drives it (services/exchange.py)."""
+    engine drives it (services/client/exchange.py)."""
     tried = 0
     while attempts is None or tried < attempts:
         tried += 1

@@ -6,7 +6,7 @@ touching the storage it shares with the other routers. It also answers `GET /hea
 `GET /metrics` in the Prometheus text format.
 
 A bug of ours inside a request (any exception but DynamoDB's own errors) is answered as DynamoDB answers it, 500
-InternalServerError, and reported to the event log (services/internal_errors.py).
+InternalServerError, and reported to the event log (services/node/internal_errors.py).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services import runtime
-from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
-from services.client import DEADLINE_HEADER, parse_deadline
+from services.client.service_client import DEADLINE_HEADER, parse_deadline
 from services.dynamodb import items, reads
 from services.dynamodb.errors import (
     DynamoError,
@@ -31,9 +30,10 @@ from services.dynamodb.errors import (
 )
 from services.dynamodb.tables import Storage
 from services.events import EventLog
-from services.http import HttpRequest, HttpResponse, Routes, json_response, respond, text_response
-from services.internal_errors import InternalErrors
-from services.metrics import CONTENT_TYPE, prometheus_text
+from services.net.http import HttpRequest, HttpResponse, Routes, json_response, respond, text_response
+from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
+from services.node.internal_errors import InternalErrors
+from services.node.metrics import CONTENT_TYPE, prometheus_text
 from services.throttling.admission import Admission
 from services.throttling.disciplines import Discipline
 

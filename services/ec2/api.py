@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services import runtime
-from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
-from services.client import DEADLINE_HEADER, parse_deadline
+from services.client.service_client import DEADLINE_HEADER, parse_deadline
 from services.ec2.dwfm import DropletWorkflowManager
 from services.ec2.netmgr import NetworkManager
 from services.errors import CascadesimError
 from services.events import EventLog
-from services.http import JSON, EncodedJson, HttpRequest, HttpResponse, Routes, encode_json, json_response, respond
-from services.internal_errors import InternalErrors
-from services.metrics import CONTENT_TYPE, prometheus_text
+from services.net.http import JSON, EncodedJson, HttpRequest, HttpResponse, Routes, encode_json, json_response, respond
+from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
+from services.node.internal_errors import InternalErrors
+from services.node.metrics import CONTENT_TYPE, prometheus_text
 
 STATUS = {"InsufficientInstanceCapacity": 500, "RequestLimitExceeded": 503, "InternalError": 500}
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 from services import runtime
-from services.client import ServiceClient
+from services.client.service_client import ServiceClient
 from services.errors import CallFailed
 from services.event_kinds import EventKind
 from services.events import EventLog
-from services.http import HttpResponse
+from services.net.http import HttpResponse
 
 
 class LaunchCanary:

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from services import runtime
-from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
-from services.client import ServiceClient
+from services.client.service_client import ServiceClient
 from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
 from services.event_kinds import EventKind, OperatorKind
 from services.events import EventLog
+from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.runtime import TaskStatus
 from services.throttling.admission import Admission, TokenBucketLimit
 from services.throttling.disciplines import Discipline

@@ -17,9 +17,9 @@ import random
 from typing import Any
 
 from services import runtime
-from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.event_kinds import EventKind
 from services.events import EventLog
+from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.throttling.admission import Admission
 from services.throttling.disciplines import Discipline
 

@@ -11,16 +11,16 @@ import random
 from collections.abc import Callable
 
 from services import runtime
-from services.capacity import CapacitySpec
-from services.client import ServiceClient
+from services.client.service_client import ServiceClient
 from services.dns.stub import StubResolver
 from services.ec2.api import Ec2Api, Fleet
 from services.ec2.canary import LaunchCanary
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
 from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
-from services.net import Address, Network
-from services.node import HttpNode
+from services.net.network import Address, Network
+from services.node.capacity import CapacitySpec
+from services.node.restartable import HttpNode
 from services.runtime import TaskStatus
 from services.throttling.admission import QueueSizeAdmission
 from services.throttling.base import ClientPolicy

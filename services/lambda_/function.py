@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from services import runtime
-from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
-from services.client import ServiceClient
+from services.client.service_client import ServiceClient
 from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
 from services.events import EventLog
-from services.http import HttpRequest, HttpResponse, Routes, json_response, respond
-from services.internal_errors import InternalErrors
-from services.metrics import CONTENT_TYPE, prometheus_text
+from services.net.http import HttpRequest, HttpResponse, Routes, json_response, respond
+from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
+from services.node.internal_errors import InternalErrors
+from services.node.metrics import CONTENT_TYPE, prometheus_text
 
 TABLE = "lambda-functions"
 

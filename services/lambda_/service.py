@@ -7,14 +7,14 @@ import random
 from collections.abc import Callable
 
 from services import runtime
-from services.client import ServiceClient
+from services.client.service_client import ServiceClient
 from services.errors import CallFailed
 from services.event_kinds import EventKind
 from services.events import EventLog
 from services.lambda_.function import LambdaService, LambdaSettings
 from services.lambda_.poller import EventSourcePoller
-from services.net import Address, Network
-from services.node import HttpNode
+from services.net.network import Address, Network
+from services.node.restartable import HttpNode
 from services.runtime import TaskStatus
 
 LAMBDA_NAME = "lambda.us-east-1.cloud.test"

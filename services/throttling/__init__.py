@@ -4,7 +4,7 @@ Client side (`ClientPolicy`: one object per client, `new_call()` per request):
     backoff.NoRetry, ImmediateRetry, FixedDelay, ExponentialBackoff (none/full/equal/decorrelated jitter)
     aws.AwsStandard, AwsAdaptive
     budgets.GrpcRetryThrottling, FinagleRetryBudget, SreAdaptiveThrottling, CircuitBreaker
-Server side (plugged into services.capacity.CapacityModel):
+Server side (plugged into services.node.capacity.CapacityModel):
     admission.AdmitAll, TokenBucketLimit, ConcurrencyLimit, QueueSizeAdmission, AimdLimit, VegasLimit, GradientLimit
     disciplines.Fifo, Lifo, QueueAgeShedding, CoDel
     (deadline-aware dropping of expired work is CapacitySpec.drop_expired)

@@ -1,6 +1,6 @@
 """A policy set's choices as plain settings, and the policy objects built from them.
 
-`scenarios/policies.py` validates a policy set file and hands these settings down; services and load generators
+`scenarios/config/policies.py` validates a policy set file and hands these settings down; services and load generators
 build their own policy objects from them (one client policy per client, one server policy per node: quotas,
 budgets and adaptive limits are per client and per node).
 """
@@ -66,7 +66,7 @@ class ServerSettings:
     discipline: DisciplineKind = "fifo"
     max_age: float = 0.1
     drop_expired: bool = False
-    nlb_max_removed_share: float | None = None  # velocity control for the NLBs (services/nlb_health.py)
+    nlb_max_removed_share: float | None = None  # velocity control for the NLBs (services/topology/nlb_health.py)
 
 
 def client_policy(settings: ClientSettings, rng: random.Random) -> ClientPolicy:

@@ -16,8 +16,8 @@ from locust.env import Environment
 
 from loadgen import locustfile
 from loadgen.behaviour import classify
+from services.client.exchange import Request
 from services.dns.stub import Answer
-from services.exchange import Request
 
 SERVICE = "replay.cloud.test"
 

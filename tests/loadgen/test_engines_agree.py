@@ -19,11 +19,11 @@ from starlette.routing import Route
 
 from loadgen.behaviour import classify
 from loadgen.plan import LoadPlan, UserKind
-from services.client import ServiceClient
-from services.net import LiveNetwork, Network
+from services.client.service_client import ServiceClient
+from services.net.network import LiveNetwork, Network
+from services.net.virtual_network import VirtualNetwork
 from services.throttling.backoff import ImmediateRetry
 from services.throttling.settings import ClientSettings
-from services.virtual_network import VirtualNetwork
 from tests.helpers import ROOT, free_port
 from tests.services.replies import CASES, Captured, capture
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadgen.harness import LoadGauge
+from loadgen.load_gauge import LoadGauge
 
 
 class Clocks:

@@ -7,17 +7,17 @@ import random
 
 from loadgen.behaviour import EC2_USER, SecondOutcomes, Stage, UserLoop, classify, stage_at
 from loadgen.virtual import VirtualUsers
-from scenarios.policies import policy_sets
-from scenarios.runner import run_scenario
-from scenarios.schema import load_scenario
+from scenarios.config.policies import policy_sets
+from scenarios.config.schema import load_scenario
+from scenarios.run.runner import run_scenario
 from services import runtime
 from services.dns.stub import StubResolver
 from services.event_kinds import EventKind
 from services.events import EventLog
+from services.net.virtual_network import VirtualNetwork
+from services.runtime.kernel import run_in_virtual_time
 from services.throttling.outcome import LOCAL, Outcome
 from services.throttling.settings import client_policy
-from services.virtual import run_in_virtual_time
-from services.virtual_network import VirtualNetwork
 
 
 def test_outcomes_are_classified_as_the_reports_name_them() -> None:

@@ -24,7 +24,7 @@ from reports.customers import (
     shown_seconds,
     variant_entry,
 )
-from scenarios.console import customer_table
+from scenarios.run.console import customer_table
 from services.event_kinds import EventKind, OperatorKind
 from services.events import Event
 from tests.reports.test_render import write_comparison

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from reports.guest_calls import DEFINITIONS as PROGRAM_DEFINITIONS
 from reports.kpis import DEFINITIONS
 from reports.labels import LABELS, in_order, reading, title_of
-from reports.program import DEFINITIONS as PROGRAM_DEFINITIONS
 
 
 def test_every_kpi_has_a_title() -> None:

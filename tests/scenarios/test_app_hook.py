@@ -22,8 +22,8 @@ import dns.rrset
 import pytest
 
 from reports.columns import LOOKUP_OUTCOMES
-from scenarios.app_hook import cascadesim_names
-from scenarios.program import HOOK_DIR
+from scenarios.guest.app_hook import cascadesim_names
+from scenarios.guest.program import HOOK_DIR
 
 pytestmark = pytest.mark.live
 
@@ -231,7 +231,7 @@ def test_bytes_names_and_numeric_only_lookups_are_answered_as_glibc_would(resolv
 def test_a_python_without_dnspython_borrows_cascadesims(resolver: FakeResolver, tmp_path: Path) -> None:
     """The user's interpreter may lack dnspython: the hook then adds a directory holding only cascadesim's, last on
     the path, and resolves as before (Debian's own sitecustomize still runs)."""
-    from scenarios.program import program_environment
+    from scenarios.guest.program import program_environment
 
     env = program_environment({"dynamodb": "http://x.cloud.test:8000"}, resolver.address, tmp_path, "0.0 0.0")
     code = PROBE + "; print(socket.getaddrinfo('a.cloud.test', 80)[0][4][0][:8])"

@@ -6,7 +6,7 @@ from functools import cache
 
 import pytest
 
-from scenarios.runner import VirtualRun, run_virtual
+from scenarios.run.runner import VirtualRun, run_virtual
 from services.dns import REGIONAL
 from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import changed, shipped

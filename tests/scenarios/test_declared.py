@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 import tomli_w
 
-from scenarios.declared import Call, DeclaredService, Operation
-from scenarios.runner import run_scenario
-from scenarios.schema import LoadConfig, LoadStage, Scenario, ScenarioError, parse_scenario
+from scenarios.config.declared_services import Call, DeclaredService, Operation
+from scenarios.config.schema import LoadConfig, LoadStage, Scenario, ScenarioError, parse_scenario
+from scenarios.run.runner import run_scenario
 from services import runtime
-from services.client import ServiceClient
-from services.cloud import Cloud, declared_name
+from services.client.service_client import ServiceClient
 from services.dns.stub import StubResolver
 from services.events import EventLog
-from services.virtual import run_in_virtual_time
-from services.virtual_network import VirtualNetwork
+from services.net.virtual_network import VirtualNetwork
+from services.runtime.kernel import run_in_virtual_time
+from services.topology.cloud import Cloud, declared_name
 from tests.helpers import CLI, changed, on_free_ports, only_run, read_json, scenario_file, shipped
 
 PAYMENTS = DeclaredService(

@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 from reports.columns import CLIENTS_OK, DNS_REGIONAL_ADDRESSES
-from scenarios.execute import RunOptions, execute
-from scenarios.schema import Scenario, load_scenario
+from scenarios.config.schema import Scenario, load_scenario
+from scenarios.run.execute import RunOptions, execute
 from tests.helpers import CLI, changed, read_json, scenario_file, shipped
 
 FILES = ("scenario.toml", "meta.json", "events.jsonl", "timeseries.csv", "outcomes.csv", "kpis.json")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from loadgen.behaviour import SecondOutcomes
-from scenarios.runner import run_virtual
-from scenarios.schema import KillNode, LoadStage, Scenario
+from scenarios.config.schema import KillNode, LoadStage, Scenario
+from scenarios.run.runner import run_virtual
 from services.event_kinds import EventKind, FaultKind
 from tests.helpers import CLI, changed, event_records, locust_processes, on_free_ports, scenario_file, shipped
 

@@ -3,8 +3,8 @@ not."""
 
 from __future__ import annotations
 
-from scenarios.runner import run_virtual
-from scenarios.schema import LoadSpike
+from scenarios.config.schema import LoadSpike
+from scenarios.run.runner import run_virtual
 from tests.helpers import shipped
 
 

@@ -10,10 +10,10 @@ from rich.console import Console, RenderableType
 
 from reports.labels import title_of
 from scenarios import cli
-from scenarios.console import TERMINAL_KPIS, kpi_table
-from scenarios.listing import Field, Listing
-from scenarios.policies import POLICY_DIR, load_policy_set
-from scenarios.schema import load_scenario
+from scenarios.config.policies import POLICY_DIR, load_policy_set
+from scenarios.config.schema import load_scenario
+from scenarios.run.console import TERMINAL_KPIS, kpi_table
+from scenarios.run.listing import Field, Listing
 
 WIDTHS = (50, 60, 80, 100, 160)
 LONG = ("naive", "grpc-retry-throttling", "adaptive-concurrency", "aws-sdk-standard", "queue-admission")

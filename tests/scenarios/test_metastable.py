@@ -8,7 +8,7 @@ import pytest
 
 from reports.columns import DYNAMODB_COMPLETED, DYNAMODB_WASTED
 from reports.render import run_rows
-from scenarios.execute import RunOptions, execute
+from scenarios.run.execute import RunOptions, execute
 from tests.helpers import shipped
 
 pytestmark = pytest.mark.slow

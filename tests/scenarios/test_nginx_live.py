@@ -16,8 +16,8 @@ import boto3
 import dns.resolver
 import pytest
 
-from scenarios.schema import load_scenario
-from services.nginx import NginxUnavailable, backend_address, nginx_binary, require_nginx
+from scenarios.config.schema import load_scenario
+from services.topology.nginx import NginxUnavailable, backend_address, nginx_binary, require_nginx
 from tests.helpers import (
     CLI,
     ROOT,
@@ -110,7 +110,7 @@ def test_without_nginx_a_live_run_is_one_line_naming_the_package(
 ) -> None:
     """No nginx: the message names Debian's package; `cascadesim run` says it in one line with the file and the
     field, exit 2, and a virtual run (the built-in model) does not need nginx at all."""
-    monkeypatch.setattr("services.nginx.nginx_binary", lambda: None)
+    monkeypatch.setattr("services.topology.nginx.nginx_binary", lambda: None)
     with pytest.raises(NginxUnavailable, match=r"^nginx is not installed \(Debian: apt-get install nginx\)$"):
         require_nginx()
     env = os.environ | {"CASCADESIM_NGINX": "/nonexistent/nginx"}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from scenarios.capacity_config import CapacityConfig, ServiceTimeConfig
-from scenarios.declared import Call, DeclaredService, NlbConfig, Operation
-from scenarios.runner import run_virtual
-from scenarios.schema import DisableNlbFailover
+from scenarios.config.capacity_config import CapacityConfig, ServiceTimeConfig
+from scenarios.config.declared_services import Call, DeclaredService, NlbConfig, Operation
+from scenarios.config.schema import DisableNlbFailover
+from scenarios.run.runner import run_virtual
 from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import changed, shipped
 

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from scenarios.progress import RunBar, progress_display
+from scenarios.run.progress import RunBar, progress_display
 from services.event_kinds import EventKind
 from services.events import Event
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from scenarios.runner import run_virtual
-from scenarios.schema import Scenario
+from scenarios.config.schema import Scenario
+from scenarios.run.runner import run_virtual
 from services import runtime
 from services.dns import REGIONAL, DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
 from services.event_kinds import EventKind
 from services.events import EventLog
-from services.virtual import run_in_virtual_time
-from services.virtual_network import VirtualNetwork
+from services.net.virtual_network import VirtualNetwork
+from services.runtime.kernel import run_in_virtual_time
 from tests.helpers import shipped
 
 ROUTERS = [RouterTarget(f"router-{i}", (f"127.0.1.{i}", 8000)) for i in (1, 2, 3)]

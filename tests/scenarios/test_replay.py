@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenarios.execute import RunOptions, execute
-from scenarios.schema import for_live
+from scenarios.config.schema import for_live
+from scenarios.run.execute import RunOptions, execute
 from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import event_records, read_json, shipped
 

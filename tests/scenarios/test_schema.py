@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.schema import ScenarioError, load_scenario
+from scenarios.config.schema import ScenarioError, load_scenario
 from tests.helpers import CLI
 
 SHIPPED = sorted(Path("scenarios").glob("*.toml"))
@@ -147,7 +147,7 @@ def test_a_live_run_compresses_the_times_after_live_from() -> None:
     """With live_compression k and live_from t0, a time t after t0 becomes t0 + (t - t0) / k (operator actions,
     load stages, the end); the trigger before t0 and the faults play as written. (An action timed from an event:
     tests/scenarios/test_what_if.py.)"""
-    from scenarios.schema import for_live
+    from scenarios.config.schema import for_live
     from tests.helpers import changed, shipped
 
     scenario = changed(shipped("cascade-operators"), live_compression=100, live_from=20)

@@ -17,7 +17,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from scenarios.schema import Scenario
+from scenarios.config.schema import Scenario
 from services.event_kinds import EventKind
 from tests.helpers import CLI, assert_port_free, event_records, eventually, on_free_ports, reap, scenario_file
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.axes import Axis, with_values
-from scenarios.problems import ScenarioError
-from scenarios.sweep import Sweep, plan
-from scenarios.threshold import Search
+from scenarios.config.axes import Axis, with_values
+from scenarios.config.problems import ScenarioError
+from scenarios.sweep.grid import Sweep, plan
+from scenarios.sweep.threshold import Search
 from tests.helpers import CLI, ROOT, eventually, free_port, read_json, reap, shipped
 
 RETRY_STORM = str(ROOT / "scenarios" / "retry-storm.toml")
@@ -268,7 +268,7 @@ def test_a_scheduler_without_dask_installed_is_one_line_naming_the_extra(
     """--scheduler needs the `cluster` extra; without Dask the error says which extra to install."""
     from rich.console import Console
 
-    from scenarios.cluster import run_on_dask
+    from scenarios.sweep.cluster import run_on_dask
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now fails, as when not installed
     with pytest.raises(ScenarioError, match=r"--scheduler tcp://127.0.0.1:1: Dask is not installed.*\[cluster\]"):

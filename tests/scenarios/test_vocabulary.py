@@ -12,13 +12,13 @@ from reports.charts import OUTCOMES
 from reports.kpis import HARMLESS
 from reports.render import NOTABLE
 from reports.timeline import OBSERVED
-from scenarios.console import STYLES, VERBOSE_ONLY
-from scenarios.execute import RunOptions, execute
-from scenarios.progress import PHASES
-from scenarios.runner import run_virtual
-from scenarios.schema import Fault, OperatorAction
-from services.capacity import COUNTERS
+from scenarios.config.schema import Fault, OperatorAction
+from scenarios.run.console import STYLES, VERBOSE_ONLY
+from scenarios.run.execute import RunOptions, execute
+from scenarios.run.progress import PHASES
+from scenarios.run.runner import run_virtual
 from services.event_kinds import CONTROL_PLANE_STEPS, EventKind, FaultKind, OperatorKind
+from services.node.capacity import COUNTERS
 from tests.helpers import changed, shipped
 
 

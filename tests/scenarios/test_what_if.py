@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.runner import VirtualRun, run_virtual
-from scenarios.schema import OperatorAction, Scenario, ScenarioError, for_live, load_scenario, parse_scenario
-from scenarios.what_if import load_what_if
+from scenarios.config.schema import OperatorAction, Scenario, ScenarioError, for_live, load_scenario, parse_scenario
+from scenarios.config.what_if import load_what_if
+from scenarios.run.runner import VirtualRun, run_virtual
 from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import CLI, changed, shipped
 

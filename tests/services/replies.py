@@ -15,7 +15,6 @@ from typing import Any
 import anyio
 import httpx
 
-from services.capacity import CapacityModel, CapacitySpec
 from services.dynamodb import Router
 from services.dynamodb.tables import Storage, Table
 from services.ec2.api import Ec2Api, Fleet
@@ -24,6 +23,7 @@ from services.ec2.netmgr import NetworkManager
 from services.errors import CallFailed
 from services.events import EventLog
 from services.lambda_.function import LambdaService, LambdaSettings
+from services.node.capacity import CapacityModel, CapacitySpec
 from services.throttling.admission import TokenBucketLimit
 
 

@@ -13,7 +13,7 @@ import trio
 import trio.testing
 
 from services import runtime
-from services.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime
+from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime
 
 
 async def nothing() -> None:

@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.capacity import CapacitySpec, ServiceTime
-from services.client import ServiceClient
+from services.client.service_client import ServiceClient
 from services.dns.authority import Authority
 from services.dns.cache import ResolverCache
 from services.dns.resolver import SharedResolver
@@ -25,8 +24,9 @@ from services.dns.stub import StubResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.dynamodb import Router
 from services.errors import CallFailed
+from services.net.virtual_network import VirtualNetwork
+from services.node.capacity import CapacitySpec, ServiceTime
 from services.throttling.backoff import FixedDelay
-from services.virtual_network import VirtualNetwork
 
 NAME = "dynamodb.us-east-1.cloud.test"
 

@@ -7,12 +7,12 @@ import random
 from typing import Any
 
 from services import runtime
-from services.capacity import CapacitySpec, ServiceTime
 from services.ec2.api import Ec2Api, Fleet, Instance
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
 from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
-from services.http import HttpRequest, json_response
+from services.net.http import HttpRequest, json_response
+from services.node.capacity import CapacitySpec, ServiceTime
 
 
 async def describe(api: Ec2Api, **extra: Any) -> bytes:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.http import HttpRequest, HttpResponse, Routes, json_response
+from services.net.http import HttpRequest, HttpResponse, Routes, json_response
 
 CASES = [
     ("POST", "/items", b'{"n": 1}'),  # JSON in, JSON out

@@ -7,13 +7,13 @@ import random
 
 import anyio
 
-from services.capacity import CapacitySpec
 from services.ec2.api import Ec2Api, Fleet
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
 from services.ec2.netmgr import NetworkManager
 from services.event_kinds import EventKind
 from services.events import EventLog
 from services.lambda_.function import LambdaService, LambdaSettings
+from services.node.capacity import CapacitySpec
 from tests.services.replies import INVOKE, FakeDynamoDb, post
 
 

@@ -17,8 +17,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from services.errors import ListenError, NodeUnreachable
-from services.net import Address, HttpClient, LiveNetwork
-from services.virtual_network import VirtualNetwork
+from services.net.network import Address, HttpClient, LiveNetwork
+from services.net.virtual_network import VirtualNetwork
 from tests.helpers import assert_port_free, free_port
 
 

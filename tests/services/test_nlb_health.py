@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.nlb_health import CheckLoad, HealthBook, HealthRules
+from services.topology.nlb_health import CheckLoad, HealthBook, HealthRules
 
 
 def book(n: int, **rules: object) -> HealthBook:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from services import runtime
 from services.events import EventLog
-from services.http import Routes, json_response
-from services.node import HttpNode
-from services.virtual import run_in_virtual_time
-from services.virtual_network import VirtualNetwork
+from services.net.http import Routes, json_response
+from services.net.virtual_network import VirtualNetwork
+from services.node.restartable import HttpNode
+from services.runtime.kernel import run_in_virtual_time
 
 
 def test_a_revive_right_after_a_kill_brings_the_node_back() -> None:

@@ -15,7 +15,7 @@ from services.dns.authority import Authority
 from services.dns.cache import ResolverCache
 from services.dns.resolver import SharedResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
-from services.net import Address, LiveNetwork
+from services.net.network import Address, LiveNetwork
 
 NAME = "dynamodb.us-east-1.cloud.test"
 

@@ -17,7 +17,7 @@ from services.dns.resolver import SharedResolver
 from services.dns.stub import StubResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.errors import NameNotFound, NoAnswer, ResolverUnavailable
-from services.virtual_network import VirtualNetwork
+from services.net.virtual_network import VirtualNetwork
 
 NAME = "dynamodb.us-east-1.cloud.test"
 AUTHORITY = ("127.0.0.1", 5300)

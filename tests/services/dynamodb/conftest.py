@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 import trio
 
-from services.capacity import CapacitySpec
 from services.dynamodb import Router
-from services.net import LiveNetwork
+from services.net.network import LiveNetwork
+from services.node.capacity import CapacitySpec
 from tests.helpers import free_port
 
 

@@ -13,8 +13,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
+from services.node.capacity import CapacitySpec, ServiceTime
 from tests.services.dynamodb.conftest import LiveRouter, serve_in_thread
 
 pytestmark = pytest.mark.live

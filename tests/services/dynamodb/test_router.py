@@ -11,13 +11,13 @@ import httpx
 import trio
 import trio.testing
 
-from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
 from services.dynamodb.tables import Storage
 from services.event_kinds import EventKind
 from services.events import EventLog
-from services.internal_errors import IN_FULL as INTERNAL_ERRORS_IN_FULL
-from services.virtual_network import VirtualNetwork
+from services.net.virtual_network import VirtualNetwork
+from services.node.capacity import CapacitySpec, ServiceTime
+from services.node.internal_errors import IN_FULL as INTERNAL_ERRORS_IN_FULL
 
 ADDRESS = ("127.0.1.1", 8000)
 URL = "http://127.0.1.1:8000/"

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import httpx
 
 from services import runtime
-from services.capacity import CapacitySpec, ServiceTime
 from services.dynamodb import Router
+from services.net.virtual_network import VirtualNetwork
+from services.node.capacity import CapacitySpec, ServiceTime
+from services.runtime.kernel import run_in_virtual_time
 from services.throttling.backoff import ExponentialBackoff, Jitter
-from services.virtual import run_in_virtual_time
-from services.virtual_network import VirtualNetwork
 
 URL = "http://127.0.1.1:8000/"
 CLIENTS = 50

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.policies import PolicySet, load_policy_set, policy_sets
-from scenarios.schema import ScenarioError
+from scenarios.config.policies import PolicySet, load_policy_set, policy_sets
+from scenarios.config.schema import ScenarioError
 from services import runtime
-from services.capacity import CapacitySpec, ServiceTime
-from services.client import ServiceClient
+from services.client.service_client import ServiceClient
 from services.dns.authority import Authority
 from services.dns.cache import ResolverCache
 from services.dns.resolver import SharedResolver
@@ -21,9 +20,10 @@ from services.dns.stub import StubResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.dynamodb import Router
 from services.errors import CallFailed
+from services.net.virtual_network import VirtualNetwork
+from services.node.capacity import CapacitySpec, ServiceTime
+from services.runtime.kernel import run_in_virtual_time
 from services.throttling.settings import client_policy, server_policy
-from services.virtual import run_in_virtual_time
-from services.virtual_network import VirtualNetwork
 
 NAME = "dynamodb.us-east-1.cloud.test"
 REQUIRED = {

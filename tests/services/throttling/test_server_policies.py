@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from services.capacity import CapacityModel, CapacitySpec, Overloaded, ServiceTime, Shed
+from services.node.capacity import CapacityModel, CapacitySpec, Overloaded, ServiceTime, Shed
 from services.throttling.admission import (
     AimdLimit,
     ConcurrencyLimit,
