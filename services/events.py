@@ -85,9 +85,6 @@ class EventLog:
             sink(event)
         return event
 
-    def of_kind(self, *kinds: EventKind) -> list[Event]:
-        return [e for e in self.events if e.kind in kinds]
-
 
 class JsonlSink:
     """Writes each event as one JSON line and flushes it, so an interrupted run keeps what it saw."""

@@ -13,15 +13,26 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from loadgen.virtual import VirtualUsers
 from scenarios.config.free_ports import free_port as free_port  # re-exported: the tests' helpers, the plugin's too
 from scenarios.config.free_ports import on_free_ports as on_free_ports
+from scenarios.config.load_plan import load_plan
 from scenarios.config.schema import Scenario, load_scenario
 from scenarios.run.execute import write_scenario
+from scenarios.run.runner import run_scenario
+from services import runtime
+from services.dns.planner import HealthProbe
+from services.event_kinds import EventKind
+from services.events import Event, EventLog, Sink
+from services.net.virtual_network import VirtualNetwork
+from services.runtime.kernel import run_in_virtual_time
+from services.topology.cloud import Cloud
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("cascadesim")
@@ -142,3 +153,55 @@ def only_run(out: Path) -> Path:
     """The one run directory that a `cascadesim run --out OUT` left."""
     (directory,) = out.iterdir()
     return directory
+
+
+# Runs in memory
+
+
+@dataclass
+class VirtualRun:
+    """A virtual run kept in memory: the cloud as the run left it, every event, and the virtual users."""
+
+    cloud: Cloud
+    events: EventLog
+    users: VirtualUsers | None
+
+
+def run_virtual(
+    scenario: Scenario,
+    *,
+    duration: float | None = None,
+    latency: float = 0.0005,
+    probe: HealthProbe | None = None,
+    sinks: tuple[Sink, ...] = (),
+    load: bool = True,
+) -> VirtualRun:
+    """Run a scenario in virtual time, in memory; the same scenario and seed give the same events every time.
+
+    The cloud and its fault timeline as a run drives them (`run_scenario`), without the run directory, sampler and
+    report of `execute`: for tests that look at the cloud's state and events themselves.
+With `load` (and a [load] section), virtual users play the clients that Locust plays in live runs.
+    """
+
+    async def main() -> VirtualRun:
+        events = EventLog(runtime.current_time)
+        for sink in sinks:
+            events.subscribe(sink)
+        users: list[VirtualUsers] = []
+
+        async def clients(cloud: Cloud) -> None:
+            users.append(VirtualUsers.for_plan(load_plan(scenario), cloud))
+            await users[0].run(start=runtime.current_time() - events.now())
+
+        wanted = clients if load and scenario.load is not None else None
+        cloud = await run_scenario(
+            scenario, VirtualNetwork(latency), events, duration=duration, probe=probe, clients=wanted
+        )
+        return VirtualRun(cloud, events, users[0] if users else None)
+
+    return run_in_virtual_time(main)
+
+
+def of_kind(log: EventLog, *kinds: EventKind) -> list[Event]:
+    """The events of these kinds, in order."""
+    return [e for e in log.events if e.kind in kinds]

@@ -1,5 +1,5 @@
 """The `cascadesim` command (typer): one function per command, the work done by the packages beside it."""
 
-from scenarios.cli.app import app, main
+from scenarios.cli.commands import app, main
 
 __all__ = ["app", "main"]

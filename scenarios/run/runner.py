@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
-from loadgen.virtual import VirtualUsers
 from scenarios.config.cloud_settings import cloud_settings
-from scenarios.config.load_plan import load_plan
 from scenarios.config.schema import Scenario
 from scenarios.run.faults import play
 from scenarios.run.verdict_watch import RunStop
 from services import runtime
 from services.dns.planner import HealthProbe
 from services.event_kinds import EventKind
-from services.events import EventLog, Sink
+from services.events import EventLog
 from services.net.network import LiveNetwork, Network
-from services.net.virtual_network import VirtualNetwork
-from services.runtime.kernel import run_in_virtual_time
 from services.topology.cloud import Cloud
 
 SETTLE = 1e-6
@@ -69,43 +64,3 @@ async def _stop_when_asked(stop: RunStop, events: EventLog, scope: runtime.Cance
     assert stop.at is not None
     await runtime.sleep(max(0.0, stop.at - events.now()) + SETTLE)
     scope.cancel()
-
-
-@dataclass
-class VirtualRun:
-    cloud: Cloud
-    events: EventLog
-    users: VirtualUsers | None
-
-
-def run_virtual(
-    scenario: Scenario,
-    *,
-    duration: float | None = None,
-    latency: float = 0.0005,
-    probe: HealthProbe | None = None,
-    sinks: tuple[Sink, ...] = (),
-    load: bool = True,
-) -> VirtualRun:
-    """Run a scenario in virtual time; the same scenario and seed give the same events every time.
-
-    With `load` (and a [load] section), virtual users play the clients that Locust plays in live runs.
-    """
-
-    async def main() -> VirtualRun:
-        events = EventLog(runtime.current_time)
-        for sink in sinks:
-            events.subscribe(sink)
-        users: list[VirtualUsers] = []
-
-        async def clients(cloud: Cloud) -> None:
-            users.append(VirtualUsers.for_plan(load_plan(scenario), cloud))
-            await users[0].run(start=runtime.current_time() - events.now())
-
-        wanted = clients if load and scenario.load is not None else None
-        cloud = await run_scenario(
-            scenario, VirtualNetwork(latency), events, duration=duration, probe=probe, clients=wanted
-        )
-        return VirtualRun(cloud, events, users[0] if users else None)
-
-    return run_in_virtual_time(main)

@@ -19,29 +19,17 @@ asks the policy whether, and after how long, to try again.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.errors import DnsError
+from services.net.http import DEADLINE_HEADER
 from services.net.outside import OWN_AGENT
 from services.net.protocol import error_code
 from services.throttling.base import Call
 from services.throttling.outcome import LOCAL, Outcome
-
-DEADLINE_HEADER = "x-deadline"
-
-
-def parse_deadline(value: str | None) -> float | None:
-    """The `x-deadline` header as a simulated time, or None; an unreadable one is ignored, as AWS ignores
-    headers it does not know."""
-    try:
-        deadline = float(value) if value is not None else math.nan
-    except ValueError:
-        return None
-    return deadline if math.isfinite(deadline) else None
 
 
 @dataclass(slots=True)

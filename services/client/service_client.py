@@ -16,7 +16,6 @@ import httpx
 
 from services import runtime
 from services.client.exchange import (
-    DEADLINE_HEADER,
     NoReply,
     Perform,
     Reply,
@@ -27,7 +26,6 @@ from services.client.exchange import (
     Sleep,
     Step,
     exchange,
-    parse_deadline,
 )
 from services.dns.stub import StubResolver
 from services.errors import CallFailed
@@ -36,7 +34,7 @@ from services.net.network import Network
 from services.throttling.backoff import NoRetry
 from services.throttling.base import ClientPolicy
 
-__all__ = ["DEADLINE_HEADER", "ServiceClient", "parse_deadline"]
+__all__ = ["ServiceClient"]
 
 T = TypeVar("T")
 

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from services import runtime
-from services.client.service_client import DEADLINE_HEADER, parse_deadline
 from services.dynamodb import items, reads
 from services.dynamodb.errors import (
     DynamoError,
@@ -30,7 +29,16 @@ from services.dynamodb.errors import (
 )
 from services.dynamodb.tables import Storage
 from services.events import EventLog
-from services.net.http import HttpRequest, HttpResponse, Routes, json_response, respond, text_response
+from services.net.http import (
+    DEADLINE_HEADER,
+    HttpRequest,
+    HttpResponse,
+    Routes,
+    json_response,
+    parse_deadline,
+    respond,
+    text_response,
+)
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.node.internal_errors import InternalErrors
 from services.node.metrics import CONTENT_TYPE, prometheus_text
@@ -102,7 +110,6 @@ class Router:
                 ("GET", "/metrics", self._metrics),
             ]
         )
-        self.app = self.routes.asgi
 
     def set_healthy(self, healthy: bool) -> None:
         """What the health check reports from now on (the router_down fault turns it off for a while)."""

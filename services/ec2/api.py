@@ -14,12 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services import runtime
-from services.client.service_client import DEADLINE_HEADER, parse_deadline
 from services.ec2.dwfm import DropletWorkflowManager
 from services.ec2.netmgr import NetworkManager
 from services.errors import CascadesimError
 from services.events import EventLog
-from services.net.http import JSON, EncodedJson, HttpRequest, HttpResponse, Routes, encode_json, json_response, respond
+from services.net.http import (
+    DEADLINE_HEADER,
+    JSON,
+    EncodedJson,
+    HttpRequest,
+    HttpResponse,
+    Routes,
+    encode_json,
+    json_response,
+    parse_deadline,
+    respond,
+)
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.node.internal_errors import InternalErrors
 from services.node.metrics import CONTENT_TYPE, prometheus_text
@@ -84,7 +94,6 @@ class Ec2Api:
                 ("GET", "/metrics", self._metrics),
             ]
         )
-        self.app = self.routes.asgi
 
     async def _health(self, request: HttpRequest) -> HttpResponse:
         return json_response({"status": "ok", "node": self.name})

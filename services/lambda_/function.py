@@ -92,7 +92,6 @@ class LambdaService:
                 ("GET", "/metrics", self._metrics),
             ]
         )
-        self.app = self.routes.asgi
 
     async def _health(self, request: HttpRequest) -> HttpResponse:
         return json_response({"status": "ok"})

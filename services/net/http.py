@@ -14,16 +14,28 @@ nodes were first served with; tests/services/test_http.py holds the live app to 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import cached_property
 from typing import Any
 
 from services.net.outside import OutsideCalls, from_outside
 
+DEADLINE_HEADER = "x-deadline"  # when the caller stops waiting, on the run's clock: clients set it, servers read it
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 # Starlette's JSONResponse encoding, built once (json.dumps with arguments builds an encoder per call).
 _STARLETTE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
+def parse_deadline(value: str | None) -> float | None:
+    """The `x-deadline` header as a simulated time, or None; an unreadable one is ignored, as AWS ignores
+    headers it does not know."""
+    try:
+        deadline = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    return deadline if math.isfinite(deadline) else None
 
 
 class Headers(dict[str, str]):

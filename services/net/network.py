@@ -34,8 +34,6 @@ from services.net.outside import OWN_AGENT
 
 Address = tuple[str, int]
 UdpHandler = Callable[[bytes, Address], Awaitable[bytes | None]]
-ASGIApp = Callable[..., Awaitable[None]]
-HttpApp = Routes | ASGIApp  # a node's routes (services/net/http.py), or any ASGI app
 
 MAX_UDP_PAYLOAD = 65535
 LISTEN_BACKLOG = 100  # Hypercorn's default
@@ -57,9 +55,9 @@ class Network(ABC):
 
     @abstractmethod
     async def serve_http(
-        self, app: HttpApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self, routes: Routes, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Serve a node's routes (or an ASGI app) at `address` until cancelled; report the bound address through
+        """Serve a node's routes at `address` until cancelled; report the bound address through
         task_status."""
 
     @abstractmethod
@@ -158,13 +156,11 @@ class LiveNetwork(Network):
     """Real sockets on loopback: Hypercorn for HTTP, UDP datagram sockets for DNS."""
 
     async def serve_http(
-        self, app: HttpApp, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+        self, routes: Routes, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         from hypercorn.config import Config, Sockets
         from hypercorn.utils import wrap_app
 
-        if isinstance(app, Routes):
-            app = app.asgi
         require_loopback(address[0])
         config = Config()
         config.accesslog = None
@@ -183,7 +179,7 @@ class LiveNetwork(Network):
         # while it stops), so it runs shielded, and a cancellation here pulls the trigger and bounds the stop.
         shutdown = anyio.Event()
         stopping = anyio.CancelScope(shield=True)
-        serve = partial(worker_serve, wrap_app(cast(Any, app), config.wsgi_max_body_size, "asgi"), config)
+        serve = partial(worker_serve, wrap_app(cast(Any, routes.asgi), config.wsgi_max_body_size, "asgi"), config)
         try:
             async with anyio.create_task_group() as tg:
                 # Not `tg.start`: anyio waits for a task it is starting to end if the start is cancelled, and a

@@ -13,7 +13,7 @@ from services import runtime
 from services.errors import NodeUnreachable
 from services.net.addresses import IN_PROCESS_PEER
 from services.net.http import HttpRequest, HttpResponse, Routes
-from services.net.network import Address, ASGIApp, HttpApp, HttpClient, Network, UdpHandler, require_loopback
+from services.net.network import Address, HttpClient, Network, UdpHandler, require_loopback
 from services.runtime import TaskStatus
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
@@ -57,12 +57,12 @@ class VirtualNetwork(Network):
         return (host, port)
 
     async def serve_http(
-        self, app: HttpApp, address: Address, *, task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED
+        self, routes: Routes, address: Address, *, task_status: TaskStatus[Address] = runtime.TASK_STATUS_IGNORED
     ) -> None:
         # Requests run in the node's own task group, so a client that gives up does not cancel the server's work.
         async with runtime.create_task_group() as node:
             bound = self._claim(self._http, address, None)
-            self._http[bound] = (app.handle if isinstance(app, Routes) else _asgi_handler(app, bound), node)
+            self._http[bound] = (routes.handle, node)
             try:
                 task_status.started(bound)
                 await runtime.sleep_forever()
@@ -155,57 +155,6 @@ class _VirtualClient(HttpClient):
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
-
-
-def _asgi_handler(app: ASGIApp, address: Address) -> Handler:
-    """Any ASGI app, called the way a server would call it, for the nodes that are not built on services/net/http.py."""
-
-    async def handle(request: HttpRequest) -> HttpResponse:
-        done = runtime.Event()
-        status: list[int] = []
-        headers: dict[str, str] = {}
-        chunks: list[bytes] = []
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": request.body, "more_body": False}
-            await done.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-                headers.update(
-                    (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in message.get("headers", [])
-                )
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": request.method,
-            "scheme": "http",
-            "path": request.path,
-            "raw_path": request.path.encode(),
-            "query_string": request.query.encode(),
-            "root_path": "",
-            "headers": [(k.encode(), v.encode()) for k, v in request.headers.items()]
-            + [(b"content-length", str(len(request.body)).encode())],
-            "client": IN_PROCESS_PEER,
-            "server": address,
-        }
-        try:
-            await app(scope, receive, send)
-        finally:
-            done.set()
-        return HttpResponse(status[0] if status else 500, headers, b"".join(chunks))
-
-    return handle
 
 
 class _Trip:

@@ -13,7 +13,8 @@ from typing import Protocol
 from services import runtime
 from services.event_kinds import EventKind
 from services.events import EventLog
-from services.net.network import Address, HttpApp, Network
+from services.net.http import Routes
+from services.net.network import Address, Network
 from services.runtime import TaskStatus
 
 
@@ -80,13 +81,13 @@ class RestartableNode:
 class HttpNode(RestartableNode):
     """A node's routes served at `address` on the Network, which faults can kill and revive."""
 
-    def __init__(self, name: str, network: Network, app: HttpApp, address: Address, events: EventLog) -> None:
+    def __init__(self, name: str, network: Network, routes: Routes, address: Address, events: EventLog) -> None:
         super().__init__(name, address, events)
         self.network = network
-        self.app = app
+        self.routes = routes
 
     async def _serve(self, *, task_status: TaskStatus[Address]) -> None:
-        await self.network.serve_http(self.app, self.address, task_status=task_status)
+        await self.network.serve_http(self.routes, self.address, task_status=task_status)
 
 
 def _at(address: Address) -> str:

@@ -20,13 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services import runtime
-from services.client.exchange import DEADLINE_HEADER, parse_deadline
 from services.client.service_client import ServiceClient
 from services.dynamodb.calls import call as dynamodb_call
 from services.dynamodb.calls import until_done
 from services.errors import CallFailed, CascadesimError
 from services.lambda_.service import FUNCTION
-from services.net.http import HttpRequest, HttpResponse, Routes, json_response
+from services.net.http import DEADLINE_HEADER, HttpRequest, HttpResponse, Routes, json_response, parse_deadline
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.topology.nlb import NlbSettings
 
@@ -68,7 +67,6 @@ class DeclaredService:
         self._retired: list[str] = []  # replaced hosts not yet terminated (EC2 failed to; asked again next time)
         self.answers: dict[str, list[int]] = {op: [0, 0] for op in settings.operations}  # op -> [ok, failed]
         self.routes = Routes([("POST", "/{operation}", self._operation), ("GET", "/health", self._health)])
-        self.app = self.routes.asgi
 
     async def set_up(self) -> None:
         """Create the DynamoDB tables the operations use (a table that already exists counts)."""

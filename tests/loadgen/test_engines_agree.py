@@ -12,14 +12,11 @@ from typing import Any
 
 import pytest
 import trio
-from starlette.applications import Starlette
-from starlette.requests import Request as HttpRequest
-from starlette.responses import Response
-from starlette.routing import Route
 
 from loadgen.behaviour import classify
 from loadgen.plan import LoadPlan, UserKind
 from services.client.service_client import ServiceClient
+from services.net.http import HttpRequest, HttpResponse, Routes
 from services.net.network import LiveNetwork, Network
 from services.net.virtual_network import VirtualNetwork
 from services.throttling.backoff import ImmediateRetry
@@ -31,15 +28,15 @@ SERVICE = "replay.cloud.test"
 ATTEMPTS = 3  # immediate retries, three attempts in all: a retryable reply is sent three times
 
 
-def replay(replies: dict[str, Captured]) -> Starlette:
-    """A server that answers `POST /case/NAME` with that case's captured reply, byte for byte."""
+def replay(replies: dict[str, Captured]) -> Routes:
+    """A node that answers `POST /case/NAME` with that case's captured reply, byte for byte."""
 
-    async def answer(request: HttpRequest) -> Response:
+    async def answer(request: HttpRequest) -> HttpResponse:
         reply = replies[request.path_params["name"]]
         headers = {k: v for k, v in reply.headers if k.lower() not in ("content-length", "date", "server")}
-        return Response(reply.body, status_code=reply.status, headers=headers)
+        return HttpResponse(reply.status, headers, reply.body)
 
-    return Starlette(routes=[Route("/case/{name}", answer, methods=["POST"])])
+    return Routes([("POST", "/case/{name}", answer)])
 
 
 class HereStub:

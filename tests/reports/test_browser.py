@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scenarios.cli.app import app
+from scenarios.cli.commands import app
 from tests.helpers import CLI, ROOT, changed, scenario_file, shipped
 
 pytestmark = pytest.mark.browser

@@ -6,10 +6,9 @@ from functools import cache
 
 import pytest
 
-from scenarios.run.runner import VirtualRun, run_virtual
 from services.dns import REGIONAL
 from services.event_kinds import EventKind, OperatorKind
-from tests.helpers import changed, shipped
+from tests.helpers import VirtualRun, changed, of_kind, run_virtual, shipped
 
 PHASES = [
     EventKind.RECORD_EMPTIED,
@@ -41,7 +40,7 @@ def test_naive_collapses_and_stays_collapsed_after_dns_returns() -> None:
     cascade = run("cascade")
     times = [first(cascade, kind) for kind in [*PHASES, EventKind.DWFM_NO_PROGRESS]]
     assert times == sorted(times)
-    assert not cascade.events.of_kind(EventKind.LEASES_RECOVERED)
+    assert not of_kind(cascade.events, EventKind.LEASES_RECOVERED)
     fleet = cascade.cloud.ec2.dwfm.settings.droplets  # type: ignore[union-attr]
     assert held_at_end(cascade) < fleet // 10
     restored = first(cascade, EventKind.RECORD_FILLED)
@@ -62,13 +61,13 @@ def test_operators_or_a_policy_set_recover_every_lease(name: str) -> None:
         collapse, action = first(recovered, EventKind.DWFM_NO_PROGRESS), first(recovered, EventKind.OPERATOR_ACTION)
         assert (
             collapse
-            < [e.t for e in recovered.events.of_kind(EventKind.OPERATOR_ACTION)][-1]
+            < [e.t for e in of_kind(recovered.events, EventKind.OPERATOR_ACTION)][-1]
             < first(recovered, EventKind.LEASES_RECOVERED)
         )
         assert action < collapse  # the first operator action is restore_dns, before the collapse is seen
         assert first(recovered, EventKind.LEASES_RECOVERED) < first(recovered, EventKind.PROPAGATION_BACKLOG_DRAINED)
     else:
-        assert not recovered.events.of_kind(EventKind.DWFM_NO_PROGRESS)
+        assert not of_kind(recovered.events, EventKind.DWFM_NO_PROGRESS)
     assert recovered.cloud.ec2.canary.results[-1][1] == "ok"  # type: ignore[union-attr]
 
 
@@ -77,7 +76,7 @@ def test_the_collapse_comes_from_the_dynamics_not_a_script() -> None:
     calm = changed(shipped("cascade"), faults=(), operator=())
     quiet = run_virtual(calm, duration=200)
     assert held_at_end(quiet) == quiet.cloud.ec2.dwfm.settings.droplets  # type: ignore[union-attr]
-    assert not quiet.events.of_kind(EventKind.DWFM_NO_PROGRESS, EventKind.LEASES_EXPIRING, EventKind.LAUNCHES_FAILING)
+    assert not of_kind(quiet.events, EventKind.DWFM_NO_PROGRESS, EventKind.LEASES_EXPIRING, EventKind.LAUNCHES_FAILING)
 
 
 def test_lambda_fails_during_the_outage_and_recovers_after() -> None:
@@ -97,12 +96,12 @@ def test_the_unsupervised_poller_stays_stuck_until_the_operator_restarts_it() ->
     stuck = first(operators, EventKind.POLLER_STUCK)
     restarted = next(
         e.t
-        for e in operators.events.of_kind(EventKind.OPERATOR_ACTION)
+        for e in of_kind(operators.events, EventKind.OPERATOR_ACTION)
         if e.data.get("action") == OperatorKind.RESTART_POLLER
     )
     assert stuck < first(operators, EventKind.RECORD_FILLED) < restarted
-    assert not operators.events.of_kind(EventKind.POLLER_RESTARTED)
-    assert len([e for e in operators.events.of_kind(EventKind.POLLER_STUCK)]) == 1
+    assert not of_kind(operators.events, EventKind.POLLER_RESTARTED)
+    assert len([e for e in of_kind(operators.events, EventKind.POLLER_STUCK)]) == 1
     poller = operators.cloud.lambda_.poller  # type: ignore[union-attr]
     assert poller.stuck_since is None and poller.processed > 0
 
@@ -112,10 +111,10 @@ def test_a_supervised_poller_recovers_by_itself() -> None:
     operators = shipped("cascade-operators")
     scenario = changed(operators, lambda_={"poller_supervised": True}, operator=operators.operator[:1])  # restore_dns
     supervised = run_virtual(scenario)
-    restarts = supervised.events.of_kind(EventKind.POLLER_RESTARTED)
+    restarts = of_kind(supervised.events, EventKind.POLLER_RESTARTED)
     restored = first(supervised, EventKind.RECORD_FILLED)
     assert restarts and any(e.t > restored for e in restarts)
     settled = restored + 2 * scenario.dns.negative_ttl  # a cached NODATA may still answer for a few seconds
-    assert not [e for e in supervised.events.of_kind(EventKind.POLLER_STUCK) if e.t > settled]
+    assert not [e for e in of_kind(supervised.events, EventKind.POLLER_STUCK) if e.t > settled]
     poller = supervised.cloud.lambda_.poller  # type: ignore[union-attr]
     assert poller.stuck_since is None and len(poller.queue) < 50

@@ -10,9 +10,17 @@ import pytest
 
 from loadgen.behaviour import SecondOutcomes
 from scenarios.config.schema import KillNode, LoadStage, Scenario
-from scenarios.run.runner import run_virtual
 from services.event_kinds import EventKind, FaultKind
-from tests.helpers import CLI, changed, event_records, locust_processes, on_free_ports, scenario_file, shipped
+from tests.helpers import (
+    CLI,
+    changed,
+    event_records,
+    locust_processes,
+    on_free_ports,
+    run_virtual,
+    scenario_file,
+    shipped,
+)
 
 EC2_DOWN = (10.0, 18.0)
 LAMBDA_DOWN = (22.0, 30.0)

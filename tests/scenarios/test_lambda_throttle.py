@@ -4,8 +4,7 @@ not."""
 from __future__ import annotations
 
 from scenarios.config.schema import LoadSpike
-from scenarios.run.runner import run_virtual
-from tests.helpers import shipped
+from tests.helpers import run_virtual, shipped
 
 
 def test_lambda_callers_are_throttled_and_retry_during_the_spike() -> None:

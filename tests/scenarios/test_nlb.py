@@ -5,9 +5,8 @@ from __future__ import annotations
 from scenarios.config.capacity_config import CapacityConfig, ServiceTimeConfig
 from scenarios.config.declared_services import Call, DeclaredService, NlbConfig, Operation
 from scenarios.config.schema import DisableNlbFailover
-from scenarios.run.runner import run_virtual
 from services.event_kinds import EventKind, OperatorKind
-from tests.helpers import changed, shipped
+from tests.helpers import changed, run_virtual, shipped
 
 CONNECT = DeclaredService(
     name="connect",

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 import pytest
 
 from scenarios.config.schema import Scenario
-from scenarios.run.runner import run_virtual
 from services import runtime
 from services.dns import REGIONAL, DnsControlPlane, DnsSettings, EnactorTiming, RouterTarget, Variant
 from services.event_kinds import EventKind
 from services.events import EventLog
 from services.net.virtual_network import VirtualNetwork
 from services.runtime.kernel import run_in_virtual_time
-from tests.helpers import shipped
+from tests.helpers import run_virtual, shipped
 
 ROUTERS = [RouterTarget(f"router-{i}", (f"127.0.1.{i}", 8000)) for i in (1, 2, 3)]
 

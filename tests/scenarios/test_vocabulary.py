@@ -16,10 +16,9 @@ from scenarios.config.schema import Fault, OperatorAction
 from scenarios.run.console import STYLES, VERBOSE_ONLY
 from scenarios.run.execute import RunOptions, execute
 from scenarios.run.progress import PHASES
-from scenarios.run.runner import run_virtual
 from services.event_kinds import CONTROL_PLANE_STEPS, EventKind, FaultKind, OperatorKind
 from services.node.capacity import COUNTERS
-from tests.helpers import changed, shipped
+from tests.helpers import changed, run_virtual, shipped
 
 
 def test_every_event_of_a_cascade_is_an_event_kind() -> None:

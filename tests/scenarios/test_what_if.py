@@ -11,9 +11,8 @@ import pytest
 
 from scenarios.config.schema import OperatorAction, Scenario, ScenarioError, for_live, load_scenario, parse_scenario
 from scenarios.config.what_if import load_what_if
-from scenarios.run.runner import VirtualRun, run_virtual
 from services.event_kinds import EventKind, OperatorKind
-from tests.helpers import CLI, changed, shipped
+from tests.helpers import CLI, VirtualRun, changed, of_kind, run_virtual, shipped
 
 
 def reacting(scenario: Scenario, **timing: dict[str, object]) -> Scenario:
@@ -51,7 +50,7 @@ def first(run: VirtualRun, kind: EventKind) -> float:
 
 
 def actions(run: VirtualRun) -> dict[str, float]:
-    return {str(e.data["action"]): e.t for e in run.events.of_kind(EventKind.OPERATOR_ACTION)}
+    return {str(e.data["action"]): e.t for e in of_kind(run.events, EventKind.OPERATOR_ACTION)}
 
 
 def test_operators_act_a_delay_after_what_they_see() -> None:
@@ -65,24 +64,24 @@ def test_operators_act_a_delay_after_what_they_see() -> None:
     assert taken[OperatorKind.RESTART_DWFM] == pytest.approx(collapse + 40, abs=1e-6)
     assert taken[OperatorKind.RESTART_POLLER] == pytest.approx(first(baseline, EventKind.POLLER_STUCK) + 200, abs=1e-6)
     assert first(baseline, EventKind.LEASES_RECOVERED) > taken[OperatorKind.RESTART_DWFM]
-    assert not baseline.events.of_kind(EventKind.OPERATOR_SKIPPED)
+    assert not of_kind(baseline.events, EventKind.OPERATOR_SKIPPED)
 
 
 def test_with_the_enactors_fixed_nothing_empties_and_nobody_acts() -> None:
     """The same slow Enactor and churning Planner against the fixed Enactors with the safeguard: the record never
     empties, so no lease is lost, no restore, no DWFM throttle (their events never come)."""
     fixed = run("enactors-fixed")
-    assert not fixed.events.of_kind(EventKind.RECORD_EMPTIED, EventKind.LEASES_EXPIRING, EventKind.DWFM_NO_PROGRESS)
+    assert not of_kind(fixed.events, EventKind.RECORD_EMPTIED, EventKind.LEASES_EXPIRING, EventKind.DWFM_NO_PROGRESS)
     assert actions(fixed) == {}
-    assert fixed.events.of_kind(EventKind.APPLY_SKIPPED)  # the race was there: the fixed Enactors refused it
+    assert of_kind(fixed.events, EventKind.APPLY_SKIPPED)  # the race was there: the fixed Enactors refused it
 
 
 def test_dwfm_admission_keeps_dwfm_from_collapsing() -> None:
     """DWFM admitting lease work by its queue's size re-establishes every lease once DNS is back: no collapse, and
     so no throttle or restart; the restore still comes (the DNS phase is not this fix's)."""
     admitted = run("dwfm-admission")
-    assert admitted.events.of_kind(EventKind.LEASES_EXPIRING)
-    assert not admitted.events.of_kind(EventKind.DWFM_NO_PROGRESS)
+    assert of_kind(admitted.events, EventKind.LEASES_EXPIRING)
+    assert not of_kind(admitted.events, EventKind.DWFM_NO_PROGRESS)
     assert set(actions(admitted)) == {OperatorKind.RESTORE_DNS, OperatorKind.RESTART_POLLER}
     assert first(admitted, EventKind.LEASES_RECOVERED) < first(admitted, EventKind.RECORD_FILLED) + 60
 
@@ -95,7 +94,7 @@ def test_an_action_whose_condition_no_longer_holds_is_skipped() -> None:
     )
     twice = changed(base, operator=(*base.operator, late))
     result = run_virtual(twice, duration=200)
-    skipped = result.events.of_kind(EventKind.OPERATOR_SKIPPED)
+    skipped = of_kind(result.events, EventKind.OPERATOR_SKIPPED)
     assert [e.data["action"] for e in skipped] == [OperatorKind.RESTORE_DNS]
     assert len([a for a in actions(result) if a == OperatorKind.RESTORE_DNS]) == 1
 
@@ -104,8 +103,8 @@ def test_the_safeguard_alone_refuses_to_empty_the_record() -> None:
     """The unfixed Enactors still race, but the safeguard refuses the clean-up that would empty the record."""
     race = changed(shipped("dns-race"), enactors={"refuse_empty": True})
     guarded = run_virtual(race)
-    assert guarded.events.of_kind(EventKind.EMPTY_REFUSED)
-    assert not guarded.events.of_kind(EventKind.RECORD_EMPTIED)
+    assert of_kind(guarded.events, EventKind.EMPTY_REFUSED)
+    assert not of_kind(guarded.events, EventKind.RECORD_EMPTIED)
 
 
 @pytest.mark.parametrize(

@@ -116,26 +116,27 @@ async def capture() -> dict[str, Captured]:
     replies: dict[str, Captured] = {}
 
     throttled = Router("router-1", admission=TokenBucketLimit(rate=ONE_TOKEN, burst=1))
-    await _post(throttled.app, "/", TABLE, _dynamodb("CreateTable"))
-    replies["dynamodb-throttling"] = await _post(throttled.app, "/", GET, _dynamodb("GetItem"))
-    replies["dynamodb-500"] = await _post(Router("router-2", BrokenStorage()).app, "/", GET, _dynamodb("GetItem"))
-    replies["dynamodb-4xx"] = await _post(Router("router-3").app, "/", GET, _dynamodb("GetItem"))
+    await _post(throttled.routes.asgi, "/", TABLE, _dynamodb("CreateTable"))
+    replies["dynamodb-throttling"] = await _post(throttled.routes.asgi, "/", GET, _dynamodb("GetItem"))
+    broken = Router("router-2", BrokenStorage())
+    replies["dynamodb-500"] = await _post(broken.routes.asgi, "/", GET, _dynamodb("GetItem"))
+    replies["dynamodb-4xx"] = await _post(Router("router-3").routes.asgi, "/", GET, _dynamodb("GetItem"))
 
     events = EventLog(anyio.current_time)
     rng = random.Random(1)
     dwfm = DropletWorkflowManager(DwfmSettings(droplets=1), None, events, rng)  # type: ignore[arg-type]
     api = Ec2Api("ec2-1", dwfm, Fleet(), CapacitySpec(), rng, NetworkManager(events, rng))
-    replies["ec2-500"] = await _post(api.app, "/", {"Action": "RunInstances", "MinCount": 1})  # no lease held
-    replies["ec2-4xx"] = await _post(api.app, "/", {"Action": "RebootEverything"})
+    replies["ec2-500"] = await _post(api.routes.asgi, "/", {"Action": "RunInstances", "MinCount": 1})  # no lease held
+    replies["ec2-4xx"] = await _post(api.routes.asgi, "/", {"Action": "RebootEverything"})
     api.capacity = CapacityModel(CapacitySpec(), rng, admission=TokenBucketLimit(rate=ONE_TOKEN, burst=1))
-    await _post(api.app, "/", {"Action": "DescribeInstances"})
-    replies["ec2-request-limit"] = await _post(api.app, "/", {"Action": "DescribeInstances"})
+    await _post(api.routes.asgi, "/", {"Action": "DescribeInstances"})
+    replies["ec2-request-limit"] = await _post(api.routes.asgi, "/", {"Action": "DescribeInstances"})
 
     busy = _lambda(FakeDynamoDb(FUNCTION))
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_post, busy.app, INVOKE, {"order": 1})  # takes the only sandbox for a second
+        tg.start_soon(_post, busy.routes.asgi, INVOKE, {"order": 1})  # takes the only sandbox for a second
         await anyio.sleep(0.1)
-        replies["lambda-429"] = await _post(busy.app, INVOKE, {"order": 2})
-    replies["lambda-500"] = await _post(_lambda(FakeDynamoDb(None, fails=True)).app, INVOKE, {"order": 3})
-    replies["lambda-4xx"] = await _post(_lambda(FakeDynamoDb(None)).app, INVOKE, {"order": 4})
+        replies["lambda-429"] = await _post(busy.routes.asgi, INVOKE, {"order": 2})
+    replies["lambda-500"] = await _post(_lambda(FakeDynamoDb(None, fails=True)).routes.asgi, INVOKE, {"order": 3})
+    replies["lambda-4xx"] = await _post(_lambda(FakeDynamoDb(None)).routes.asgi, INVOKE, {"order": 4})
     return replies

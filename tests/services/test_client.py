@@ -11,10 +11,6 @@ from dataclasses import dataclass
 import pytest
 import trio
 import trio.testing
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from services.client.service_client import ServiceClient
 from services.dns.authority import Authority
@@ -24,6 +20,7 @@ from services.dns.stub import StubResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.dynamodb import Router
 from services.errors import CallFailed
+from services.net.http import HttpRequest, HttpResponse, Routes, json_response
 from services.net.virtual_network import VirtualNetwork
 from services.node.capacity import CapacitySpec, ServiceTime
 from services.throttling.backoff import FixedDelay
@@ -31,14 +28,15 @@ from services.throttling.backoff import FixedDelay
 NAME = "dynamodb.us-east-1.cloud.test"
 
 
-async def echo(request: Request) -> JSONResponse:
-    return JSONResponse(
-        {
-            "host": request.headers.get("host"),
-            "deadline": request.headers.get("x-deadline"),
-            "me": request.scope["server"][0],
-        }
-    )
+def echo(me: str) -> Routes:
+    """A node at `me` that answers with what a request carried and who answered it."""
+
+    async def answer(request: HttpRequest) -> HttpResponse:
+        return json_response(
+            {"host": request.headers.get("host"), "deadline": request.headers.get("x-deadline"), "me": me}
+        )
+
+    return Routes([("GET", "/", answer)])
 
 
 @dataclass
@@ -70,9 +68,8 @@ async def world() -> AsyncIterator[World]:
 async def test_calls_resolve_the_name_and_carry_host_and_deadline(autojump_clock: trio.testing.MockClock) -> None:
     """Each call goes to one of the resolved addresses, with Host = the logical name and x-deadline set."""
     async with world() as w:
-        app = Starlette(routes=[Route("/", echo)])
         for ip in ("127.0.1.1", "127.0.1.2"):
-            await w.nursery.start(w.network.serve_http, app, (ip, 8000))
+            await w.nursery.start(w.network.serve_http, echo(ip), (ip, 8000))
         w.point("127.0.1.1", "127.0.1.2")
         client = w.client()
         seen = set()
@@ -98,7 +95,7 @@ async def test_the_policy_sees_each_outcome_and_decides_retries(autojump_clock: 
         router = Router(
             "router-1", spec=CapacitySpec(workers=1, service_time=ServiceTime("constant", 0.02), queue_limit=0)
         )
-        await w.nursery.start(w.network.serve_http, router.app, ("127.0.1.1", 8000))
+        await w.nursery.start(w.network.serve_http, router.routes, ("127.0.1.1", 8000))
         w.point("127.0.1.1")
         client = w.client(policy=FixedDelay(wait=0.05, max_attempts=5))
         headers = {"x-amz-target": "DynamoDB_20120810.ListTables", "content-type": "application/x-amz-json-1.0"}
@@ -125,7 +122,7 @@ async def test_deadlines_reach_the_router_and_late_work_is_counted_wasted(
         router = Router(
             "router-1", spec=CapacitySpec(workers=1, service_time=ServiceTime("constant", 0.5), queue_limit=10)
         )
-        await w.nursery.start(w.network.serve_http, router.app, ("127.0.1.1", 8000))
+        await w.nursery.start(w.network.serve_http, router.routes, ("127.0.1.1", 8000))
         w.point("127.0.1.1")
         client = w.client()
         headers = {"x-amz-target": "DynamoDB_20120810.ListTables", "content-type": "application/x-amz-json-1.0"}

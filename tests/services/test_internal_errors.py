@@ -14,6 +14,7 @@ from services.event_kinds import EventKind
 from services.events import EventLog
 from services.lambda_.function import LambdaService, LambdaSettings
 from services.node.capacity import CapacitySpec
+from tests.helpers import of_kind
 from tests.services.replies import INVOKE, FakeDynamoDb, post
 
 
@@ -35,9 +36,9 @@ async def test_a_bug_in_the_ec2_api_is_a_500_internal_error_and_an_event() -> No
     rng = random.Random(1)
     dwfm = DropletWorkflowManager(DwfmSettings(droplets=1), None, events, rng)  # type: ignore[arg-type]
     api = Ec2Api("ec2-1", dwfm, BrokenFleet(), CapacitySpec(), rng, NetworkManager(events, rng), events)
-    response = await post(api.app, "/", {"Action": "DescribeInstances"})
+    response = await post(api.routes.asgi, "/", {"Action": "DescribeInstances"})
     assert response.status_code == 500 and response.json()["Error"]["Code"] == "InternalError"
-    [event] = events.of_kind(EventKind.INTERNAL_ERROR)
+    [event] = of_kind(events, EventKind.INTERNAL_ERROR)
     assert event.source == "ec2-1" and event.data["error"] == "RuntimeError" and api.internal_errors.count == 1
 
 
@@ -46,7 +47,7 @@ async def test_a_bug_in_lambda_is_a_500_service_exception_and_an_event() -> None
     events = EventLog(anyio.current_time)
     broken = {"name": {"S": "orders-handler"}, "duration": {"N": "not a number"}}  # a config it cannot read
     service = LambdaService(LambdaSettings(), FakeDynamoDb(broken), FakeDynamoDb(None), random.Random(1), events)  # type: ignore[arg-type]
-    response = await post(service.app, INVOKE, {"order": 1})
+    response = await post(service.routes.asgi, INVOKE, {"order": 1})
     assert response.status_code == 500 and response.headers["x-amzn-ErrorType"] == "ServiceException"
-    [event] = events.of_kind(EventKind.INTERNAL_ERROR)
+    [event] = of_kind(events, EventKind.INTERNAL_ERROR)
     assert event.source == "lambda" and event.data["error"] == "ValueError"

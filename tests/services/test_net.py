@@ -11,27 +11,24 @@ import httpx
 import pytest
 import trio
 import trio.testing
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 from services.errors import ListenError, NodeUnreachable
+from services.net.http import HttpRequest, HttpResponse, Routes, text_response
 from services.net.network import Address, HttpClient, LiveNetwork
 from services.net.virtual_network import VirtualNetwork
 from tests.helpers import assert_port_free, free_port
 
 
-async def hello(request: Request) -> PlainTextResponse:
-    return PlainTextResponse(f"hello from {request.url.hostname}")
+async def hello(request: HttpRequest) -> HttpResponse:
+    return text_response(f"hello from {request.headers['host'].partition(':')[0]}")
 
 
-async def slow(request: Request) -> PlainTextResponse:
+async def slow(request: HttpRequest) -> HttpResponse:
     await anyio.sleep(10)
-    return PlainTextResponse("late")
+    return text_response("late")
 
 
-APP = Starlette(routes=[Route("/", hello), Route("/slow", slow)])
+APP = Routes([("GET", "/", hello), ("GET", "/slow", slow)])
 
 
 async def echo(payload: bytes, peer: Address) -> bytes | None:

@@ -12,6 +12,7 @@ from services.dns.plans import PlanStore
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.event_kinds import EventKind
 from services.events import EventLog
+from tests.helpers import of_kind
 
 E = "dynamodb.us-east-1.cloud.test"
 E2 = "dynamodb.us-east-1.api.cloud.test"
@@ -88,7 +89,7 @@ async def test_aws_2025_clean_up_empties_a_record_whose_plan_is_old(autojump_clo
     record = zone.get(E)
     assert record is not None and record.empty and record.generation == 3
     assert 3 not in store
-    assert events.of_kind(EventKind.CLEANUP)[0].data["emptied"] == [E]
+    assert of_kind(events, EventKind.CLEANUP)[0].data["emptied"] == [E]
 
 
 async def test_fixed_clean_up_keeps_plans_that_records_use(autojump_clock: trio.testing.MockClock) -> None:
@@ -110,7 +111,7 @@ async def test_aws_2025_apply_is_blocked_once_the_active_plan_is_gone(autojump_c
     await enactor.enact_once()
     record = zone.get(E)
     assert record is not None and record.empty
-    assert events.of_kind(EventKind.APPLY_BLOCKED)[0].data["active"] == 3
+    assert of_kind(events, EventKind.APPLY_BLOCKED)[0].data["active"] == 3
 
 
 async def test_an_endpoint_held_by_another_enactor_is_retried(autojump_clock: trio.testing.MockClock) -> None:
@@ -122,6 +123,6 @@ async def test_an_endpoint_held_by_another_enactor_is_retried(autojump_clock: tr
         await trio.sleep(2)
         assert zone.get(E) is None
         enactor.locks.release(E, "B")
-    assert events.of_kind(EventKind.ENDPOINT_HELD)[0].message.endswith("held by enactor-B")
+    assert of_kind(events, EventKind.ENDPOINT_HELD)[0].message.endswith("held by enactor-B")
     record = zone.get(E)
     assert record is not None and record.generation == 30

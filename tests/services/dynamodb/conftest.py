@@ -30,7 +30,7 @@ def serve_in_thread(router: Router, host: str) -> Iterator[LiveRouter]:
         stop = trio.Event()
         holder["stop"], holder["token"] = stop, trio.lowlevel.current_trio_token()
         async with trio.open_nursery() as nursery:
-            await nursery.start(LiveNetwork().serve_http, router.app, (host, port))
+            await nursery.start(LiveNetwork().serve_http, router.routes, (host, port))
             ready.set()
             await stop.wait()
             nursery.cancel_scope.cancel()

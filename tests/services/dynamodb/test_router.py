@@ -18,6 +18,7 @@ from services.events import EventLog
 from services.net.virtual_network import VirtualNetwork
 from services.node.capacity import CapacitySpec, ServiceTime
 from services.node.internal_errors import IN_FULL as INTERNAL_ERRORS_IN_FULL
+from tests.helpers import of_kind
 
 ADDRESS = ("127.0.1.1", 8000)
 URL = "http://127.0.1.1:8000/"
@@ -50,7 +51,7 @@ async def test_every_acknowledged_write_survives_overload(autojump_clock: trio.t
     acked: list[int] = []
     statuses: list[int] = []
     async with trio.open_nursery() as nursery:
-        await nursery.start(network.serve_http, router.app, ADDRESS)
+        await nursery.start(network.serve_http, router.routes, ADDRESS)
         async with network.http_client(timeout=30) as client:
             assert (await call(client, "CreateTable", TABLE)).status_code == 200
 
@@ -236,7 +237,7 @@ async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_cl
     rng = random.Random(20251019)
     seen: dict[str, int] = {}
     async with trio.open_nursery() as nursery:
-        await nursery.start(network.serve_http, router.app, ADDRESS)
+        await nursery.start(network.serve_http, router.routes, ADDRESS)
         async with network.http_client(timeout=30) as client:
             assert (await call(client, "CreateTable", TABLE)).status_code == 200
             for _ in range(1500):
@@ -250,7 +251,7 @@ async def test_a_thousand_malformed_requests_get_dynamodb_shaped_4xx(autojump_cl
                     seen[code] = seen.get(code, 0) + 1
             assert (await call(client, "DescribeTable", {"TableName": "tbl"})).status_code == 200
         nursery.cancel_scope.cancel()
-    assert router.internal_errors.count == 0, [e.data["traceback"] for e in events.of_kind(EventKind.INTERNAL_ERROR)]
+    assert router.internal_errors.count == 0, [e.data["traceback"] for e in of_kind(events, EventKind.INTERNAL_ERROR)]
     assert sum(seen.values()) >= 1000 and {
         "ValidationException",
         "SerializationException",
@@ -263,7 +264,7 @@ async def test_metrics_are_prometheus_text(autojump_clock: trio.testing.MockCloc
     network = VirtualNetwork()
     router = Router("router-1", rng=random.Random(3))
     async with trio.open_nursery() as nursery:
-        await nursery.start(network.serve_http, router.app, ADDRESS)
+        await nursery.start(network.serve_http, router.routes, ADDRESS)
         async with network.http_client(timeout=30) as client:
             for _ in range(5):
                 await call(client, "ListTables", {})
@@ -290,7 +291,7 @@ async def test_a_bug_inside_a_router_is_a_dynamodb_500_and_an_event(autojump_clo
     events = EventLog(trio.current_time)
     router = Router("router-1", BrokenStorage(), rng=random.Random(4), events=events)
     async with trio.open_nursery() as nursery:
-        await nursery.start(network.serve_http, router.app, ADDRESS)
+        await nursery.start(network.serve_http, router.routes, ADDRESS)
         async with network.http_client(timeout=30) as client:
             responses = [await call(client, "CreateTable", TABLE) for _ in range(150)]
         nursery.cancel_scope.cancel()
@@ -301,10 +302,10 @@ async def test_a_bug_inside_a_router_is_a_dynamodb_500_and_an_event(autojump_clo
         "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
         "message": "Internal server error",
     }
-    full = events.of_kind(EventKind.INTERNAL_ERROR)
+    full = of_kind(events, EventKind.INTERNAL_ERROR)
     assert len(full) == INTERNAL_ERRORS_IN_FULL and router.internal_errors.count == 150
     assert {(e.source, e.message, e.data["target"]) for e in full} == {
         ("router-1", "RuntimeError: a bug of ours", "DynamoDB_20120810.CreateTable")
     }
     assert "in create_table" in full[0].data["traceback"]
-    assert [e.data["count"] for e in events.of_kind(EventKind.INTERNAL_ERRORS_COUNTED)] == [100]
+    assert [e.data["count"] for e in of_kind(events, EventKind.INTERNAL_ERRORS_COUNTED)] == [100]

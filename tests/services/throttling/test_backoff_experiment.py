@@ -43,7 +43,7 @@ def contend(jitter: Jitter, seed: int) -> Result:
         calls = 0
         finished: list[float] = []
         async with runtime.create_task_group() as nursery:
-            await nursery.start(network.serve_http, router.app, ("127.0.1.1", 8000))
+            await nursery.start(network.serve_http, router.routes, ("127.0.1.1", 8000))
             async with network.http_client(timeout=60) as client:
                 key = {"pk": {"S": "counter"}}
                 await post(

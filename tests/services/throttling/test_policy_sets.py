@@ -70,7 +70,7 @@ def overload(policy: PolicySet, seed: int = 1, seconds: float = 5.0, offered: fl
             await nursery.start(Authority(zone, random.Random(seed)).serve, network, ("127.0.0.1", 5300))
             resolver = SharedResolver(network, ("127.0.0.1", 5300), ResolverCache(), random.Random(seed))
             await nursery.start(resolver.serve, ("127.0.0.1", 5301))
-            await nursery.start(network.serve_http, router.app, ("127.0.1.1", 8000))
+            await nursery.start(network.serve_http, router.routes, ("127.0.1.1", 8000))
             stub = StubResolver(network, ("127.0.0.1", 5301), random.Random(seed))
             clients = [
                 ServiceClient(

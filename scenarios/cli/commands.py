@@ -329,17 +329,16 @@ def policies(
     ] = None,
 ) -> None:
     """List the throttling policy sets; a broken file gets a one-line error and exit 2."""
-    from scenarios.config.policies import POLICY_DIR, load_policy_set
+    from scenarios.config.policies import load_policy_set, policy_sets
 
-    files = paths or sorted(POLICY_DIR.glob("*.toml"))
     fields = [Field("name", "name"), Field("client", "text"), Field("server", "text"), Field("description", "text")]
     table = Listing("policy sets", fields)
-    for path in files:
-        try:
-            policy = load_policy_set(path)
-        except ScenarioError as exc:
-            errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+    try:  # the shipped sets (each named as its file), or the files given
+        sets = list(policy_sets().values()) if not paths else [load_policy_set(path) for path in paths]
+    except ScenarioError as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for policy in sets:
         table.add_row(*policy.summary())
     console.print(table)
 
