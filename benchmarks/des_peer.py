@@ -1,6 +1,6 @@
 """Benchmark (not a test): cascadesim's virtual time against a plain SimPy model of the same retry storm.
 
-The peer is the discrete-event simulator a user would otherwise write (issue 14): a SimPy model of
+The peer is the discrete-event simulator a user would otherwise write: a SimPy model of
 `scenarios/retry-storm.toml`, built from the scenario's own parameters, the same load plan the virtual users get
 (scenarios/config/load_plan.py) and its policy set. It models, as cascadesim does:
 
@@ -32,7 +32,7 @@ run, KPIs), then `cascadesim run SCENARIO --virtual` as scenarios.run.execute.ex
 users, the run directory and its report). For each it prints the wall time, simulated seconds and attempts per
 wall second, the attempts (ours: outcomes.csv's `attempts` column; the peer's: the same count of its own), and
 whether the system was metastable (reports/kpis.py's definition, applied to the peer's per-second outcomes too),
-then the ratio of our attempts per wall second to the peer's (issue 14's target: at least 0.25). The two agree
+then the ratio of our attempts per wall second to the peer's (the target: at least 0.25). The two agree
 when their attempts are within 15 % and they say the same about metastability; exit status 1 if not. Run:
 
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python -m benchmarks.des_peer
@@ -72,7 +72,7 @@ from services.node.capacity import CapacitySpec
 from services.topology.cloud import rng_factory
 
 ATTEMPTS_TOLERANCE = 0.15
-TARGET_RATIO = 0.25  # issue 14: our attempts per wall second against the peer's
+TARGET_RATIO = 0.25  # our attempts per wall second against the peer's
 KIND = "dynamodb"
 
 Process = Generator[simpy.Event, Any, Any]

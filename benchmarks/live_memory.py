@@ -33,7 +33,8 @@ def main() -> None:
         started = time.monotonic()
         run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         root = psutil.Process(run.pid)
-        peak_total, peaks = 0, {}
+        peak_total = 0
+        peaks: dict[tuple[int, str], int] = {}
         while run.poll() is None:
             total = 0
             try:

@@ -37,10 +37,9 @@ from pathlib import Path
 
 from loadgen.behaviour import SecondOutcomes
 from scenarios.config.schema import LoadSpike, Scenario, for_live
-from scenarios.run.runner import run_virtual
 from services.dns import REGIONAL
 from services.events import Event, read_events
-from tests.helpers import CLI, on_free_ports, scenario_file, shipped
+from tests.helpers import CLI, on_free_ports, run_virtual, scenario_file, shipped
 
 ERROR_SHARE_TOLERANCE = 0.10
 PEAK_TOLERANCE = 0.30

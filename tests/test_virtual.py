@@ -145,7 +145,9 @@ def test_start_returns_what_the_child_reports_and_an_event_wakes_its_waiters() -
     """`start` waits for task_status.started(value); Event.set wakes every waiter at that instant."""
     woke: list[float] = []
 
-    async def server(event: runtime.Event, *, task_status: runtime.TaskStatus[str] = runtime.TASK_STATUS_IGNORED):
+    async def server(
+        event: runtime.Event, *, task_status: runtime.TaskStatus[str] = runtime.TASK_STATUS_IGNORED
+    ) -> None:
         await runtime.sleep(1)
         task_status.started("listening")
         await runtime.sleep(2)

@@ -72,4 +72,5 @@ class OrderService:
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         item = self.dynamodb.get_item(TableName=self.table, Key={"order_id": {"S": order_id}}, ConsistentRead=True)
-        return item.get("Item")
+        found: dict[str, Any] | None = item.get("Item")  # absent when there is no such order
+        return found

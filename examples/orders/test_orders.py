@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 from orders import OrderService
+
+if TYPE_CHECKING:
+    from scenarios.guest.pytest_plugin import CloudUnderTest
 
 MODES = ("legacy", "standard", "adaptive")
 EVERY = 0.5  # seconds between one service's orders
@@ -39,7 +44,9 @@ class Order:
     attempts: int
 
 
-def place_orders(service: OrderService, mode: str, clock, stop: threading.Event, end: float) -> list[Order]:
+def place_orders(
+    service: OrderService, mode: str, clock: Callable[[], float], stop: threading.Event, end: float
+) -> list[Order]:
     """Orders every EVERY seconds until told to stop and the last one succeeded (or the run is about to end)."""
     orders: list[Order] = []
     while not (stop.is_set() and orders and orders[-1].placed) and clock() < end:
@@ -56,7 +63,20 @@ def place_orders(service: OrderService, mode: str, clock, stop: threading.Event,
     return orders
 
 
-def summary(mode: str, orders: list[Order], filled: float) -> dict[str, object]:
+Summary = TypedDict(
+    "Summary",
+    {
+        "mode": str,
+        "orders": int,
+        "failed": int,
+        "attempts per order": float,
+        "slowest order (s)": float,
+        "recovered after DNS (s)": float | None,
+    },
+)
+
+
+def summary(mode: str, orders: list[Order], filled: float) -> Summary:
     recovered = min((o.ended for o in orders if o.placed and o.ended >= filled), default=None)
     return {
         "mode": mode,
@@ -68,7 +88,7 @@ def summary(mode: str, orders: list[Order], filled: float) -> dict[str, object]:
     }
 
 
-def table(rows: list[dict[str, object]]) -> str:
+def table(rows: Sequence[Mapping[str, object]]) -> str:
     header = list(rows[0])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join("–" if r[h] is None else str(r[h]) for h in header) + " |" for r in rows]
@@ -76,7 +96,7 @@ def table(rows: list[dict[str, object]]) -> str:
 
 
 @pytest.fixture
-def services():
+def services() -> Iterator[dict[str, OrderService]]:
     made = {mode: OrderService(mode) for mode in MODES}
     yield made
     for service in made.values():
@@ -85,7 +105,9 @@ def services():
 
 @pytest.mark.live
 @pytest.mark.cascadesim("outage.toml")
-def test_orders_across_the_outage_by_retry_mode(cascadesim_cloud, services):
+def test_orders_across_the_outage_by_retry_mode(
+    cascadesim_cloud: CloudUnderTest, services: dict[str, OrderService]
+) -> None:
     """Orders before the race succeed, every mode recovers within 20 s of DNS coming back, no acknowledged order is
     lost; legacy mode keeps a customer waiting 25 s and fails fewer orders, standard and adaptive fail fast."""
     cloud = cascadesim_cloud

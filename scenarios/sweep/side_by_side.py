@@ -1,6 +1,6 @@
 """Virtual runs side by side, one process per core: what `compare --virtual` uses for its policy sets.
 
-A virtual run is single-threaded and independent of any other, so on this 2-core machine two at a time halve a
+A virtual run is single-threaded and independent of any other, so on a 2-core machine two at a time halve a
 comparison's wall time. Each child process runs `execute` exactly as a lone run does (its own run directory and
 report); the parent draws one progress bar per run from the seconds and phases the children send it.
 

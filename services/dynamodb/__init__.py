@@ -1,4 +1,4 @@
-"""The mock DynamoDB: its request routers (and, later, the JSON protocol and tables)."""
+"""The mock DynamoDB: request routers speaking DynamoDB's JSON protocol, over tables kept in memory."""
 
 from services.dynamodb.router import Router
 

@@ -14,9 +14,9 @@ The kernel drives coroutines itself, the way trio's core and SimPy's environment
   timers that cancel a scope, a shield stops a cancellation from outside, and a task group waits for its children
   and raises their errors as an exception group.
 
-Why not asyncio with a jumping clock (what ran here before): each primitive went through anyio's dispatch and
-asyncio's handles, futures and selector; a sleep's wake-up cost 13–17 µs against about 1.5 µs here, and scheduling
-took two fifths of a run's wall time.
+Why not asyncio with a jumping clock: each primitive goes through anyio's dispatch and asyncio's handles, futures
+and selector; a sleep's wake-up costs 13–17 µs there against about 1.5 µs here, and scheduling would take two fifths
+of a run's wall time.
 """
 
 from __future__ import annotations

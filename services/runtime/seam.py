@@ -217,9 +217,9 @@ LIVE_BACKENDS = ("asyncio", "trio")
 
 
 def live_backend() -> str:
-    """The event loop a live run's process runs on: asyncio (Hypercorn's asyncio worker served this machine's
-    loopback about 1.8× as many requests a second as its trio worker: README, "The live ceiling on this machine"), or
-    trio when CASCADESIM_LIVE_BACKEND says so, to compare the two. The service code is anyio's either way."""
+    """The event loop a live run's process runs on: asyncio (Hypercorn's asyncio worker serves loopback about
+    1.8× as many requests a second as its trio worker: docs/benchmarks.md, the live ceiling), or trio when
+    CASCADESIM_LIVE_BACKEND says so, to compare the two. The service code is anyio's either way."""
     backend = os.environ.get("CASCADESIM_LIVE_BACKEND", "asyncio")
     if backend not in LIVE_BACKENDS:
         raise ValueError(f"CASCADESIM_LIVE_BACKEND={backend!r}: must be one of {', '.join(LIVE_BACKENDS)}")

@@ -92,7 +92,7 @@ def test_a_services_internal_errors_are_listed_with_the_events(tmp_path: Path) -
 
 def write_comparison(root: Path, *, interrupted: bool) -> None:
     root.mkdir()
-    runs = []
+    runs: list[dict[str, object]] = []
     for policy, recovery in (("naive", None), (HOSTILE, 12.0)):
         directory = root / f"run-{len(runs)}"
         write_run(directory, interrupted=interrupted)

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import dns.message
 import dns.rcode
@@ -214,7 +215,8 @@ def test_bytes_names_and_numeric_only_lookups_are_answered_as_glibc_would(resolv
     AI_NUMERICHOST a name is EAI_NONAME at once, without a query."""
     cascadesim_names.install(cascadesim_names.CloudNames(resolver.address))
     try:
-        assert socket.getaddrinfo(b"a.cloud.test", 80, socket.AF_INET)[0][4][0].startswith("127.0.1.")
+        host = cast(str, socket.getaddrinfo(b"a.cloud.test", 80, socket.AF_INET)[0][4][0])  # AF_INET: (host, port)
+        assert host.startswith("127.0.1.")
         with pytest.raises(socket.gaierror) as numeric:
             socket.getaddrinfo("empty.cloud.test", 80, flags=socket.AI_NUMERICHOST)
     finally:

@@ -8,11 +8,12 @@ from scenarios.config.schema import DisableNlbFailover
 from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import changed, run_virtual, shipped
 
+CONNECT_NLB = NlbConfig(targets=4, nodes=2, checkers=4, checker_lifetime=8, check_interval=1)
 CONNECT = DeclaredService(
     name="connect",
     capacity=CapacityConfig(workers=2, queue_limit=8, service_time=ServiceTimeConfig(mean=0.05)),
     operations={"Contact": Operation(calls=(Call(service="lambda", operation="Invoke"),))},
-    nlb=NlbConfig(targets=4, nodes=2, checkers=4, checker_lifetime=8, check_interval=1),
+    nlb=CONNECT_NLB,
 )
 
 
@@ -102,7 +103,7 @@ def _flapping(check_capacity: float | None, disable_at: float) -> list[float]:
     """cascade-live for 400 s with CONNECT's NLB, its check fleet doing `check_capacity` checks' worth of work an
     interval (each membership change costing 4), and the operators disabling failover at `disable_at`: the times
     targets were taken out."""
-    nlb = changed(CONNECT.nlb, check_capacity=check_capacity, change_cost=4.0)
+    nlb = changed(CONNECT_NLB, check_capacity=check_capacity, change_cost=4.0)
     scenario = shipped("cascade-live")
     assert scenario.load is not None
     load = changed(

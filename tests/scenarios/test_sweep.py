@@ -235,7 +235,7 @@ def test_a_sweep_on_a_dask_cluster_gives_the_same_sweep_json_as_a_local_one(tmp_
             )
         from distributed import Client
 
-        with Client(address, timeout=60) as client:
+        with Client(address, timeout=60) as client:  # type: ignore[no-untyped-call]  # as scenarios/sweep/cluster.py
             client.wait_for_workers(2, timeout=60)
         sweep = [str(CLI), "sweep", RETRY_STORM, "--vary", "faults[0].duration=3,10", "--vary", "duration=130"]
         sweep += ["-p", "naive", "-p", "adaptive-concurrency"]

@@ -14,6 +14,7 @@ import trio.testing
 
 from services import runtime
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime
+from services.runtime.seam import ANYIO
 
 
 async def nothing() -> None:
@@ -145,13 +146,13 @@ class LateTimers:
     LATE = 0.001
 
     def __getattr__(self, name: str) -> object:
-        return getattr(runtime.ANYIO, name)
+        return getattr(ANYIO, name)
 
     def sleep(self, seconds: float) -> Awaitable[None]:
-        return runtime.ANYIO.sleep(seconds + self.LATE)
+        return ANYIO.sleep(seconds + self.LATE)
 
     def sleep_until(self, deadline: float) -> Awaitable[None]:
-        return runtime.ANYIO.sleep_until(deadline + self.LATE)
+        return ANYIO.sleep_until(deadline + self.LATE)
 
 
 async def test_late_timers_do_not_add_up_along_a_queue(autojump_clock: trio.testing.MockClock) -> None:

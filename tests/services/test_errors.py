@@ -6,6 +6,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+from typing import cast
 
 import services
 from services import errors
@@ -50,7 +51,8 @@ def test_every_exception_of_the_services_is_in_the_tree_and_derives_from_its_roo
         assert issubclass(exception, CascadesimError), exception
         if exception is CascadesimError:
             continue
-        assert parents.get(exception.__name__) == exception.__base__.__name__, exception
+        base = cast(type, exception.__base__)  # None only for object itself
+        assert parents.get(exception.__name__) == base.__name__, exception
         if exception.__module__ != "services.errors" and exception.__base__ is CascadesimError:
             where = exception.__module__.replace(".", "/") + ".py"
             assert re.search(rf"── {exception.__name__} +{where}:", tree), f"the tree does not say {where}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services import runtime
 from services.events import EventLog
-from services.net.http import Routes, json_response
+from services.net.http import HttpRequest, HttpResponse, Routes, json_response
 from services.net.virtual_network import VirtualNetwork
 from services.node.restartable import HttpNode
 from services.runtime.kernel import run_in_virtual_time
@@ -14,7 +14,7 @@ def test_a_revive_right_after_a_kill_brings_the_node_back() -> None:
     """kill() then revive() in the same instant, before the node's serving has wound down: it listens again."""
 
     async def main() -> list[bool]:
-        async def ok(request: object) -> object:
+        async def ok(request: HttpRequest) -> HttpResponse:
             return json_response({"ok": True})
 
         node = HttpNode(

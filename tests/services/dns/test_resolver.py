@@ -11,12 +11,14 @@ import pytest
 import trio
 import trio.testing
 
+from services import runtime
 from services.dns.authority import Authority
 from services.dns.cache import ResolverCache
 from services.dns.resolver import SharedResolver
 from services.dns.stub import StubResolver
 from services.dns.zone import Action, Change, RecordSet, WeightedAddress, Zone
 from services.errors import NameNotFound, NoAnswer, ResolverUnavailable
+from services.net.network import Address
 from services.net.virtual_network import VirtualNetwork
 
 NAME = "dynamodb.us-east-1.cloud.test"
@@ -47,7 +49,7 @@ async def dns_plane(*, serve_stale: bool = False, last_known_good: bool = False)
     async with trio.open_nursery() as nursery:
         stop_authority = trio.CancelScope()
 
-        async def run_authority(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async def run_authority(task_status: runtime.TaskStatus[Address] = runtime.TASK_STATUS_IGNORED) -> None:
             with stop_authority:
                 await authority.serve(network, AUTHORITY, task_status=task_status)
 

@@ -10,7 +10,7 @@ from services.dynamodb.errors import ValidationException
 from services.dynamodb.evaluate import Placeholders, apply_update, condition, project
 from services.dynamodb.expressions import parse
 from services.dynamodb.params import placeholders
-from services.dynamodb.values import format_number, number, validate_value
+from services.dynamodb.values import Value, format_number, number, validate_value
 
 ITEM: dict[str, Any] = {
     "pk": {"S": "user#1"},
@@ -20,7 +20,7 @@ ITEM: dict[str, Any] = {
     "map": {"M": {"inner": {"S": "deep"}, "count": {"N": "2"}}},
     "flag": {"BOOL": True},
 }
-VALUES = {
+VALUES: dict[str, Value] = {
     ":five": {"N": "5"},
     ":six": {"N": "6.0"},
     ":s": {"S": "user"},

@@ -7,7 +7,6 @@ import json
 import random
 from typing import Any
 
-import httpx
 import trio
 import trio.testing
 
@@ -15,6 +14,8 @@ from services.dynamodb import Router
 from services.dynamodb.tables import Storage
 from services.event_kinds import EventKind
 from services.events import EventLog
+from services.net.http import HttpResponse
+from services.net.network import HttpClient
 from services.net.virtual_network import VirtualNetwork
 from services.node.capacity import CapacitySpec, ServiceTime
 from services.node.internal_errors import IN_FULL as INTERNAL_ERRORS_IN_FULL
@@ -28,7 +29,7 @@ def headers(operation: str) -> dict[str, str]:
     return {"x-amz-target": f"DynamoDB_20120810.{operation}", "content-type": "application/x-amz-json-1.0"}
 
 
-async def call(client: httpx.AsyncClient, operation: str, body: dict[str, Any]) -> httpx.Response:
+async def call(client: HttpClient, operation: str, body: dict[str, Any]) -> HttpResponse:
     return await client.post(URL, content=json.dumps(body), headers=headers(operation))
 
 

@@ -12,10 +12,10 @@ import json
 import random
 from dataclasses import dataclass
 
-import httpx
-
 from services import runtime
 from services.dynamodb import Router
+from services.net.http import HttpResponse
+from services.net.network import HttpClient
 from services.net.virtual_network import VirtualNetwork
 from services.node.capacity import CapacitySpec, ServiceTime
 from services.runtime.kernel import run_in_virtual_time
@@ -31,7 +31,7 @@ class Result:
     seconds: float
 
 
-async def post(client: httpx.AsyncClient, operation: str, body: dict[str, object]) -> httpx.Response:
+async def post(client: HttpClient, operation: str, body: dict[str, object]) -> HttpResponse:
     headers = {"x-amz-target": f"DynamoDB_20120810.{operation}", "content-type": "application/x-amz-json-1.0"}
     return await client.post(URL, content=json.dumps(body), headers=headers)
 

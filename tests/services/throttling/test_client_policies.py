@@ -7,7 +7,7 @@ import random
 import pytest
 
 from services.throttling.aws import BETA, SCALE_CONSTANT, AwsAdaptive, AwsStandard
-from services.throttling.backoff import ExponentialBackoff, FixedDelay, ImmediateRetry, NoRetry
+from services.throttling.backoff import ExponentialBackoff, FixedDelay, ImmediateRetry, Jitter, NoRetry
 from services.throttling.budgets import CircuitBreaker, FinagleRetryBudget, GrpcRetryThrottling, SreAdaptiveThrottling
 from services.throttling.outcome import Outcome
 
@@ -48,7 +48,8 @@ def test_backoff_formulas_are_the_blog_posts() -> None:
         1.0,
     ]
     rng = random.Random(1)
-    for jitter, low, high in (("full", 0.0, 1.0), ("equal", 0.5, 1.0)):
+    bounds: tuple[tuple[Jitter, float, float], ...] = (("full", 0.0, 1.0), ("equal", 0.5, 1.0))
+    for jitter, low, high in bounds:
         policy = ExponentialBackoff(base=0.1, cap=1.0, jitter=jitter, rng=rng)
         draws = [policy.delay(n, 0.0) / min(1.0, 0.1 * 2**n) for n in range(8) for _ in range(200)]
         assert low <= min(draws) and max(draws) <= high and max(draws) - min(draws) > 0.4
