@@ -178,9 +178,9 @@ def run_virtual(
 ) -> VirtualRun:
     """Run a scenario in virtual time, in memory; the same scenario and seed give the same events every time.
 
-    The cloud and its fault timeline as a run drives them (`run_scenario`), without the run directory, sampler and
-    report of `execute`: for tests that look at the cloud's state and events themselves.
-With `load` (and a [load] section), virtual users play the clients that Locust plays in live runs.
+        The cloud and its fault timeline as a run drives them (`run_scenario`), without the run directory, sampler and
+        report of `execute`: for tests that look at the cloud's state and events themselves.
+    With `load` (and a [load] section), virtual users play the clients that Locust plays in live runs.
     """
 
     async def main() -> VirtualRun:
