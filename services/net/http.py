@@ -8,7 +8,7 @@ ways, through the same `Routes.handle`:
   response: those cost more than the simulated work itself.
 
 The replies are the bytes Starlette would send (its JSON encoding, its 404 and 405, its 500), which is what the
-nodes were first served with; tests/services/test_http.py holds the live app to it.
+nodes were first served with; tests/services/net/test_http.py holds the live app to it.
 """
 
 from __future__ import annotations

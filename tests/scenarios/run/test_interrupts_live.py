@@ -1,6 +1,6 @@
 """Interrupting `cascadesim run` at any moment stops every process it started, frees every port, and keeps the data.
 
-Two interrupts by default; `CASCADESIM_INTERRUPTS=20 pytest tests/scenarios/test_interrupts_live.py` runs twenty.
+Two interrupts by default; `CASCADESIM_INTERRUPTS=20 pytest tests/scenarios/run/test_interrupts_live.py` runs twenty.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def test_an_unmodified_boto3_program_reaches_the_cloud_by_its_names(tmp_path: Pa
 
 
 SLEEPER = "import subprocess, time; subprocess.Popen(['sleep', '120']); time.sleep(120)"
-GETITEM = Path(__file__).resolve().parents[2] / "examples" / "getitem_every_second.py"
+GETITEM = Path(__file__).resolve().parents[3] / "examples" / "getitem_every_second.py"
 COUNT = int(os.environ.get("CASCADESIM_INTERRUPTS", "1"))
 MOMENTS = random.Random(20251129).sample(range(5, 80) if COUNT == 1 else range(5, 560), COUNT)
 
@@ -154,7 +154,7 @@ def _processes_with(marker: str) -> list[int]:
 def test_getitem_every_second_through_the_race(tmp_path: Path) -> None:
     """examples/getitem_every_second.py through dns-race: ok before the race, EndpointConnectionError while the
     record is empty, ok again after restore_dns; exit 0 (its last call succeeded)."""
-    example = Path(__file__).resolve().parents[2] / "examples" / "getitem_every_second.py"
+    example = Path(__file__).resolve().parents[3] / "examples" / "getitem_every_second.py"
     done, _ = _exec(tmp_path, [sys.executable, str(example), "--seconds", "55"])
     assert done.returncode == 0, done.stderr
     outcomes = [
