@@ -56,8 +56,7 @@ from typing import Any, cast
 
 import simpy
 
-from loadgen.behaviour import Request as UserRequest
-from loadgen.behaviour import SecondOutcomes, Stage, Task, UserBehaviour, UserLoop, stage_at
+from loadgen.behaviour import SecondOutcomes, Stage, UserBehaviour, UserLoop, UserRequest, UserTask, stage_at
 from reports.columns import DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED, DYNAMODB_WASTED, SECOND
 from reports.kpis import compute
 from scenarios.config.cloud_settings import capacity_spec
@@ -183,10 +182,10 @@ def modelled(scenario: Scenario) -> None:
         sys.exit(f"{scenario.name} ({scenario.policy}): " + "; ".join(problems))
 
 
-def _unbuilt(task: Task) -> Task:
+def _unbuilt(task: UserTask) -> UserTask:
     """The same task with its request built once: every operation takes one service time, so its body is moot."""
     request = UserRequest("POST", "/", {}, b"", task.name)
-    return Task(task.name, task.weight, lambda rng: request)
+    return UserTask(task.name, task.weight, lambda rng: request)
 
 
 def run_peer(scenario: Scenario) -> tuple[SecondOutcomes, dict[str, Any]]:

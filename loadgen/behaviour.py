@@ -34,7 +34,7 @@ OUTCOME_CLASSES = (
 
 
 @dataclass(frozen=True)
-class Request:
+class UserRequest:
     method: str
     path: str
     headers: dict[str, str]
@@ -43,10 +43,10 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Task:
+class UserTask:
     name: str
     weight: int
-    build: Callable[[random.Random], Request]
+    build: Callable[[random.Random], UserRequest]
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,14 @@ class UserBehaviour:
     name: str
     service: str  # DNS name
     port: int
-    tasks: tuple[Task, ...]
+    tasks: tuple[UserTask, ...]
     wait: tuple[float, float] = (0.5, 1.5)
     timeout: float = 2.0  # a logical request's deadline, seconds after it starts
     attempt_timeout: float | None = None  # one attempt's timeout within it (None: the whole deadline)
     outbox: int = 0  # failed requests kept to send again, back to back, once the service answers
     keep_instances: int | None = None  # an EC2 user terminates its oldest instance once it holds more than this
 
-    def pick(self, rng: random.Random) -> Task:
+    def pick(self, rng: random.Random) -> UserTask:
         # The same draw as choices(weights=...), which sums the weights up on every call.
         return rng.choices(self.tasks, cum_weights=self._cum_weights)[0]
 
@@ -85,11 +85,11 @@ class UserLoop:
     def __init__(self, behaviour: UserBehaviour, rng: random.Random) -> None:
         self.behaviour = behaviour
         self.rng = rng
-        self.outbox: deque[Request] = deque(maxlen=behaviour.outbox)
+        self.outbox: deque[UserRequest] = deque(maxlen=behaviour.outbox)
         self._draining = False
         self.instances: deque[str] = deque()  # an EC2 user's running instances, oldest first
 
-    def next_request(self) -> Request:
+    def next_request(self) -> UserRequest:
         if self._draining and self.outbox:
             return self.outbox.popleft()
         keep = self.behaviour.keep_instances
@@ -97,7 +97,7 @@ class UserLoop:
             return _ec2("TerminateInstances", {"InstanceIds": [self.instances[0]]})
         return self.behaviour.pick(self.rng).build(self.rng)
 
-    def finished(self, request: Request, outcome: str, body: bytes = b"") -> float:
+    def finished(self, request: UserRequest, outcome: str, body: bytes = b"") -> float:
         """Note how `request` ended (an OUTCOME_CLASSES name, and the reply's body when there was one); returns
         the seconds to wait before the next."""
         housekeeping = request.name == TERMINATE
@@ -108,7 +108,7 @@ class UserLoop:
             self.outbox.append(request)
         return 0.0 if self._draining and self.outbox else self.behaviour.wait_time(self.rng)
 
-    def _note_instances(self, request: Request, outcome: str, body: bytes) -> None:
+    def _note_instances(self, request: UserRequest, outcome: str, body: bytes) -> None:
         """A launch adds its instances; a termination drops its instance once done, or once EC2 says it is gone."""
         try:
             if request.name == TERMINATE and (outcome == "ok" or b"InvalidInstanceID.NotFound" in body):
@@ -208,23 +208,23 @@ class SecondOutcomes:
         return out
 
 
-def _dynamodb(operation: str, body: dict[str, object]) -> Request:
+def _dynamodb(operation: str, body: dict[str, object]) -> UserRequest:
     headers = {"content-type": "application/x-amz-json-1.0", "x-amz-target": f"DynamoDB_20120810.{operation}"}
-    return Request("POST", "/", headers, json.dumps(body).encode(), f"DynamoDB {operation}")
+    return UserRequest("POST", "/", headers, json.dumps(body).encode(), f"DynamoDB {operation}")
 
 
 CUSTOMER_TABLE = "customer-orders"
 CUSTOMER_KEYS = 1000
 
 
-def _get(rng: random.Random) -> Request:
+def _get(rng: random.Random) -> UserRequest:
     return _dynamodb(
         "GetItem",
         {"TableName": CUSTOMER_TABLE, "Key": {"pk": {"S": f"c-{rng.randrange(CUSTOMER_KEYS)}"}, "sk": {"N": "0"}}},
     )
 
 
-def _put(rng: random.Random) -> Request:
+def _put(rng: random.Random) -> UserRequest:
     item = {
         "pk": {"S": f"c-{rng.randrange(CUSTOMER_KEYS)}"},
         "sk": {"N": "0"},
@@ -233,7 +233,7 @@ def _put(rng: random.Random) -> Request:
     return _dynamodb("PutItem", {"TableName": CUSTOMER_TABLE, "Item": item})
 
 
-def _query(rng: random.Random) -> Request:
+def _query(rng: random.Random) -> UserRequest:
     return _dynamodb(
         "Query",
         {
@@ -245,8 +245,8 @@ def _query(rng: random.Random) -> Request:
     )
 
 
-def _ec2(action: str, extra: dict[str, object]) -> Request:
-    return Request(
+def _ec2(action: str, extra: dict[str, object]) -> UserRequest:
+    return UserRequest(
         "POST",
         "/",
         {"content-type": "application/json"},
@@ -255,9 +255,9 @@ def _ec2(action: str, extra: dict[str, object]) -> Request:
     )
 
 
-def _invoke(rng: random.Random) -> Request:
+def _invoke(rng: random.Random) -> UserRequest:
     body = json.dumps({"order": rng.randrange(10**6)}).encode()
-    return Request(
+    return UserRequest(
         "POST",
         "/2015-03-31/functions/orders-handler/invocations",
         {"content-type": "application/json"},
@@ -280,7 +280,7 @@ DYNAMODB_USER = UserBehaviour(
     "dynamodb",
     "dynamodb.us-east-1.cloud.test",
     8000,
-    (Task("GetItem", 6, _get), Task("PutItem", 3, _put), Task("Query", 1, _query)),
+    (UserTask("GetItem", 6, _get), UserTask("PutItem", 3, _put), UserTask("Query", 1, _query)),
     outbox=20,
 )
 EC2_USER = UserBehaviour(
@@ -288,8 +288,8 @@ EC2_USER = UserBehaviour(
     "ec2.us-east-1.cloud.test",
     8000,
     (
-        Task("RunInstances", 1, lambda rng: _ec2("RunInstances", {"MinCount": 1})),
-        Task("DescribeInstances", 4, lambda rng: _ec2("DescribeInstances", {})),
+        UserTask("RunInstances", 1, lambda rng: _ec2("RunInstances", {"MinCount": 1})),
+        UserTask("DescribeInstances", 4, lambda rng: _ec2("DescribeInstances", {})),
     ),
     wait=(2.0, 5.0),
     timeout=5.0,
@@ -297,7 +297,7 @@ EC2_USER = UserBehaviour(
     keep_instances=3,  # a fleet that turns over, so that over a long run launches do not fill EC2 up
 )
 LAMBDA_USER = UserBehaviour(
-    "lambda", "lambda.us-east-1.cloud.test", 8000, (Task("Invoke", 1, _invoke),), timeout=3.0, outbox=10
+    "lambda", "lambda.us-east-1.cloud.test", 8000, (UserTask("Invoke", 1, _invoke),), timeout=3.0, outbox=10
 )
 BEHAVIOURS = {b.name: b for b in (DYNAMODB_USER, EC2_USER, LAMBDA_USER)}
 
@@ -305,8 +305,10 @@ BEHAVIOURS = {b.name: b for b in (DYNAMODB_USER, EC2_USER, LAMBDA_USER)}
 def declared_user(name: str, service: str, port: int, operations: tuple[str, ...]) -> UserBehaviour:
     """A user of a service declared in the scenario: each of its operations, equally often (POST /<Operation>)."""
 
-    def task(operation: str) -> Task:
-        request = Request("POST", f"/{operation}", {"content-type": "application/json"}, b"{}", f"{name} {operation}")
-        return Task(operation, 1, lambda rng: request)
+    def task(operation: str) -> UserTask:
+        request = UserRequest(
+            "POST", f"/{operation}", {"content-type": "application/json"}, b"{}", f"{name} {operation}"
+        )
+        return UserTask(operation, 1, lambda rng: request)
 
     return UserBehaviour(name, service, port, tuple(task(op) for op in operations), outbox=10)

@@ -39,7 +39,7 @@ from loadgen.behaviour import CUSTOMER_TABLE_DEFINITION, SecondOutcomes, UserBeh
 from loadgen.load_gauge import LoadGauge
 from loadgen.plan import LoadPlan
 from services.client.exchange import NoReply, Perform, Reply, Request, Resolve, Result, Send, Step, exchange, outcome_of
-from services.dns.stub import Answer, Found, StubCache, lookup
+from services.dns.stub import Found, StubAnswer, StubCache, lookup
 from services.dynamodb.calls import operation, until_done_steps
 from services.errors import DnsError
 from services.runtime.sansio import drive
@@ -95,7 +95,7 @@ class GeventStub:
         self.cache.keep(name, answer, cloud_now())
         return answer.found
 
-    def _ask(self, name: str) -> Answer:
+    def _ask(self, name: str) -> StubAnswer:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # gevent's, once Locust has patched
             sock.settimeout(self.timeout)
 

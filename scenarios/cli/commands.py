@@ -242,7 +242,7 @@ def sweep(
     ] = os.cpu_count() or 1,
 ) -> None:
     """Run a scenario (or a sweep file) over a grid of values in virtual time: one run per cell, their KPIs, a map."""
-    from scenarios.sweep.threshold import run_command
+    from scenarios.sweep import run_command
 
     try:
         _, results = run_command(

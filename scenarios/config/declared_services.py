@@ -43,7 +43,7 @@ def _service_capacity() -> CapacityConfig:
     return CapacityConfig(workers=16, queue_limit=256, service_time=ServiceTimeConfig(mean=0.002))
 
 
-class Call(ConfigModel):
+class DeclaredCall(ConfigModel):
     """One call an operation makes, in order."""
 
     service: str = Field(min_length=1)
@@ -53,7 +53,7 @@ class Call(ConfigModel):
     on_failure: Literal["fail", "serve_from_cache"] = "fail"
 
     @model_validator(mode="after")
-    def _table_where_needed(self) -> Call:
+    def _table_where_needed(self) -> DeclaredCall:
         if self.service == "dynamodb" and self.table is None:
             raise FieldProblem("table", None, "a DynamoDB call needs a table")
         if self.service != "dynamodb" and self.table is not None:
@@ -64,7 +64,7 @@ class Call(ConfigModel):
 
 
 class Operation(ConfigModel):
-    calls: tuple[Call, ...] = ()
+    calls: tuple[DeclaredCall, ...] = ()
 
 
 class NlbConfig(ConfigModel):
@@ -153,7 +153,9 @@ def check_dependencies(services: tuple[DeclaredService, ...], sections: dict[str
             raise FieldProblem(f"services[{i}].name", service.name, "a dependency cycle: " + " → ".join(cycle))
 
 
-def _check_call(where: str, call: Call, declared: dict[str, DeclaredService], sections: dict[str, bool]) -> None:
+def _check_call(
+    where: str, call: DeclaredCall, declared: dict[str, DeclaredService], sections: dict[str, bool]
+) -> None:
     if call.service in BUILT_IN:
         if not sections.get(call.service, False):
             raise FieldProblem(f"{where}.service", call.service, f"needs a [{call.service}] section")

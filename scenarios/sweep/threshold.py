@@ -182,34 +182,3 @@ def search_sweep(
         console.print(f"{one['policy']}{' at ' + shown if shown else ''}: {one['verdict']} ({one['runs']} runs)")
     write(root, base, [probed, *axes], list(planned.policies), planned.repeats, results, found)
     return render_map(root), results
-
-
-def run_command(
-    path: Path,
-    vary: list[str],
-    policies: list[str],
-    repeats: int | None,
-    find_threshold: str | None,
-    out: Path,
-    into: Path | None,
-    jobs: int,
-    scheduler: str | None,
-    console: Console,
-) -> tuple[Path, list[CellResult]]:
-    """`cascadesim sweep`: a grid, or a threshold search; the sweep directory and every cell's result. Raises
-    ScenarioError (one line) for a bad argument, before anything runs."""
-    from scenarios.run.execute import stamp_now
-
-    search = Search.parse(find_threshold) if find_threshold else None
-    planned = Sweep.from_arguments(path, vary, policies, repeats, searching=search is not None)
-    root = into if into is not None else out / f"{planned.base.name}-sweep-{stamp_now()}"
-    if search is None:
-        page, results = planned.run(root, console, jobs, scheduler)
-    else:
-        page, results = search_sweep(planned, search, root, console, jobs, scheduler)
-    failed = [r for r in results if r.error is not None]
-    console.print(
-        f"sweep: {page} (data: {root / 'sweep.csv'}; {len(results) - len(failed)} cells done, {len(failed)} not)",
-        highlight=False,
-    )
-    return root, results

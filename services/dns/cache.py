@@ -28,7 +28,7 @@ MAX_STALE = 86400.0
 
 
 @dataclass(frozen=True)
-class Answer:
+class CachedAnswer:
     """The parts of a response a resolver caches."""
 
     rcode: dns.rcode.Rcode
@@ -55,14 +55,14 @@ class Answer:
 class Cached:
     """An answer as served from the cache: `ttl` is what is left of it (or the stale TTL)."""
 
-    answer: Answer
+    answer: CachedAnswer
     ttl: int
     stale: bool = False
 
 
 @dataclass
 class _Entry:
-    answer: Answer
+    answer: CachedAnswer
     stored_at: float
     ttl: int
 
@@ -77,7 +77,7 @@ class ResolverCache:
     stale_answer_ttl: int = STALE_ANSWER_TTL
     max_stale: float = MAX_STALE
     _entries: dict[Key, _Entry] = field(default_factory=dict)
-    _last_good: dict[Key, Answer] = field(default_factory=dict)
+    _last_good: dict[Key, CachedAnswer] = field(default_factory=dict)
     kept_last_known_good: int = 0
 
     def fresh(self, key: Key, now: float) -> Cached | None:
@@ -95,7 +95,7 @@ class ResolverCache:
             return None
         return Cached(entry.answer, self.stale_answer_ttl, stale=True)
 
-    def store(self, key: Key, answer: Answer, now: float) -> Cached:
+    def store(self, key: Key, answer: CachedAnswer, now: float) -> Cached:
         """Cache a fresh answer from the authority; return what to serve for it."""
         if answer.positive:
             self._last_good[key] = answer

@@ -15,7 +15,7 @@ import dns.message
 import dns.rcode
 
 from services import runtime
-from services.dns.cache import Answer, Cached, Key, ResolverCache
+from services.dns.cache import Cached, CachedAnswer, Key, ResolverCache
 from services.dns.wire import Query, copy_rrset, parse_query, respond, to_wire
 from services.errors import NodeUnreachable
 from services.net.network import Address, Network
@@ -96,7 +96,7 @@ class SharedResolver:
             del self._pending[key]
             pending.done.set()
 
-    async def _ask_authority(self, query: Query) -> Answer | None:
+    async def _ask_authority(self, query: Query) -> CachedAnswer | None:
         """The authority's answer, or None when it failed to give a usable one."""
         upstream = dns.message.make_query(query.message.question[0].name, query.rdtype)
         upstream.id = self._rng.randrange(1 << 16)
@@ -110,7 +110,7 @@ class SharedResolver:
             return None
         if reply.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             return None
-        return Answer(reply.rcode(), tuple(reply.answer), tuple(reply.authority))
+        return CachedAnswer(reply.rcode(), tuple(reply.answer), tuple(reply.authority))
 
     def _render(self, query: Query, cached: Cached | None) -> dns.message.Message:
         if cached is None:

@@ -27,14 +27,14 @@ Found = list[str] | DnsError
 
 
 @dataclass(frozen=True)
-class Answer:
+class StubAnswer:
     """A lookup's result and how long it may be kept (None: not at all)."""
 
     found: Found
     ttl: float | None
 
 
-def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[bytes, bytes | OSError | None, Answer]:
+def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[bytes, bytes | OSError | None, StubAnswer]:
     """Ask for `name`'s A records: yields each query's wire form, is sent back the reply (None: none in time; an
     OSError: the resolver cannot be reached at all)."""
     query = dns.message.make_query(name, dns.rdatatype.A)
@@ -43,7 +43,7 @@ def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[byt
         query.id = rng.randrange(1 << 16)
         wire = yield query.to_wire()
         if isinstance(wire, OSError):
-            return Answer(ResolverUnavailable(name, str(wire)), None)
+            return StubAnswer(ResolverUnavailable(name, str(wire)), None)
         if wire is None:
             problem = "no reply in time"
             continue
@@ -56,20 +56,20 @@ def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[byt
             problem = "reply to another query"
             continue
         return _read(name, reply)
-    return Answer(ResolverUnavailable(name, problem), None)
+    return StubAnswer(ResolverUnavailable(name, problem), None)
 
 
-def _read(name: str, reply: dns.message.Message) -> Answer:
+def _read(name: str, reply: dns.message.Message) -> StubAnswer:
     rcode = reply.rcode()
     if rcode == dns.rcode.NXDOMAIN:
-        return Answer(NameNotFound(name, "NXDOMAIN"), _negative_ttl(reply))
+        return StubAnswer(NameNotFound(name, "NXDOMAIN"), _negative_ttl(reply))
     if rcode != dns.rcode.NOERROR:
-        return Answer(ResolverUnavailable(name, dns.rcode.to_text(rcode)), None)
+        return StubAnswer(ResolverUnavailable(name, dns.rcode.to_text(rcode)), None)
     records = [rrset for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A]
     addresses = [rd.address for rrset in records for rd in rrset]
     if not addresses:
-        return Answer(NoAnswer(name, "NOERROR with no addresses (NODATA)"), _negative_ttl(reply))
-    return Answer(addresses, min(rrset.ttl for rrset in records))
+        return StubAnswer(NoAnswer(name, "NOERROR with no addresses (NODATA)"), _negative_ttl(reply))
+    return StubAnswer(addresses, min(rrset.ttl for rrset in records))
 
 
 def _negative_ttl(reply: dns.message.Message) -> float | None:
@@ -91,7 +91,7 @@ class StubCache:
             return None
         return kept[1]
 
-    def keep(self, name: str, answer: Answer, now: float) -> None:
+    def keep(self, name: str, answer: StubAnswer, now: float) -> None:
         if answer.ttl is not None and answer.ttl > 0:
             self._kept[name] = (now + answer.ttl, answer.found)
 
@@ -156,7 +156,7 @@ class StubResolver:
             pending.done.set()
         return answer.found
 
-    async def _ask(self, name: str) -> Answer:
+    async def _ask(self, name: str) -> StubAnswer:
         return await drive_async(lookup(name, self._rng, attempts=self._attempts), self._exchange)
 
     async def _exchange(self, query: bytes) -> bytes | OSError | None:

@@ -17,14 +17,14 @@ from locust.env import Environment
 from loadgen import locustfile
 from loadgen.behaviour import classify
 from services.client.exchange import Request
-from services.dns.stub import Answer
+from services.dns.stub import StubAnswer
 
 SERVICE = "replay.cloud.test"
 
 
 def main() -> None:
     port, cases = int(sys.argv[1]), sys.argv[2:]
-    locustfile.STUB.cache.keep(SERVICE, Answer(["127.0.0.1"], 3600), locustfile.cloud_now())
+    locustfile.STUB.cache.keep(SERVICE, StubAnswer(["127.0.0.1"], 3600), locustfile.cloud_now())
     behaviour = locustfile.BEHAVIOURS["dynamodb"]
     probe = type("ProbeUser", (locustfile.CascadeUser,), {"behaviour": behaviour, "abstract": False})
     user = probe(Environment(user_classes=[probe]))

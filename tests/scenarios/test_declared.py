@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from scenarios.config.declared_services import Call, DeclaredService, Operation
+from scenarios.config.declared_services import DeclaredCall, DeclaredService, Operation
 from scenarios.config.schema import LoadConfig, LoadStage, Scenario, ScenarioError, parse_scenario
 from scenarios.run.runner import run_scenario
 from services import runtime
@@ -27,14 +27,14 @@ from tests.helpers import CLI, changed, on_free_ports, only_run, read_json, scen
 
 PAYMENTS = DeclaredService(
     name="payments",
-    operations={"Charge": Operation(calls=(Call(service="dynamodb", operation="PutItem", table="charges"),))},
+    operations={"Charge": Operation(calls=(DeclaredCall(service="dynamodb", operation="PutItem", table="charges"),))},
 )
 SHOP = DeclaredService(
     name="shop",
     operations={
         "Browse": Operation(
             calls=(
-                Call(
+                DeclaredCall(
                     service="dynamodb",
                     operation="GetItem",
                     table="catalog",
@@ -43,7 +43,7 @@ SHOP = DeclaredService(
                 ),
             )
         ),
-        "Checkout": Operation(calls=(Call(service="payments", operation="Charge"),)),
+        "Checkout": Operation(calls=(DeclaredCall(service="payments", operation="Charge"),)),
     },
 )
 
@@ -183,7 +183,8 @@ def test_a_declared_service_runs_live_and_virtual_and_has_its_own_chart(tmp_path
                 s,
                 services=(
                     changed(
-                        PAYMENTS, operations={"Charge": Operation(calls=(Call(service="shop", operation="Checkout"),))}
+                        PAYMENTS,
+                        operations={"Charge": Operation(calls=(DeclaredCall(service="shop", operation="Checkout"),))},
                     ),
                     SHOP,
                 ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scenarios.config.capacity_config import CapacityConfig, ServiceTimeConfig
-from scenarios.config.declared_services import Call, DeclaredService, NlbConfig, Operation
+from scenarios.config.declared_services import DeclaredCall, DeclaredService, NlbConfig, Operation
 from scenarios.config.schema import DisableNlbFailover
 from services.event_kinds import EventKind, OperatorKind
 from tests.helpers import changed, run_virtual, shipped
@@ -12,7 +12,7 @@ CONNECT_NLB = NlbConfig(targets=4, nodes=2, checkers=4, checker_lifetime=8, chec
 CONNECT = DeclaredService(
     name="connect",
     capacity=CapacityConfig(workers=2, queue_limit=8, service_time=ServiceTimeConfig(mean=0.05)),
-    operations={"Contact": Operation(calls=(Call(service="lambda", operation="Invoke"),))},
+    operations={"Contact": Operation(calls=(DeclaredCall(service="lambda", operation="Invoke"),))},
     nlb=CONNECT_NLB,
 )
 
@@ -48,7 +48,9 @@ def _tight(
     connect = changed(
         CONNECT,
         capacity=CapacityConfig(workers=1, queue_limit=4, service_time=ServiceTimeConfig(mean=0.3)),
-        operations={"Contact": Operation(calls=(Call(service="dynamodb", operation="GetItem", table="contacts"),))},
+        operations={
+            "Contact": Operation(calls=(DeclaredCall(service="dynamodb", operation="GetItem", table="contacts"),))
+        },
         nlb=NlbConfig(targets=8, nodes=2, checkers=2, checker_lifetime=8, check_interval=1, max_removed_share=share),
     )
     scenario = shipped("cascade-live")
