@@ -208,6 +208,7 @@ def test_a_threshold_search_brackets_where_naive_tips_in_a_few_runs(tmp_path: Pa
     assert (tmp_path / "search" / "map.html").is_file()
 
 
+@pytest.mark.live  # a scheduler and two workers on TCP
 def test_a_sweep_on_a_dask_cluster_gives_the_same_sweep_json_as_a_local_one(tmp_path: Path) -> None:
     """A real `dask scheduler` and two `dask worker` processes on loopback: the same sweep gives a sweep.json
     identical to the local run's, cell for cell; every process is stopped afterwards."""
