@@ -100,17 +100,6 @@ class HttpClient(ABC):
     async def get(self, url: str, *, timeout: float | None = None) -> HttpResponse:
         return await self.request("GET", url, timeout=timeout)
 
-    async def post(
-        self,
-        url: str,
-        *,
-        content: bytes | str = b"",
-        headers: dict[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> HttpResponse:
-        body = content.encode() if isinstance(content, str) else content
-        return await self.request("POST", url, headers=headers, content=body, timeout=timeout)
-
     async def aclose(self) -> None:  # noqa: B027 - nothing to close in-process; the live client overrides it
         """Close the client's connections."""
 

@@ -33,7 +33,7 @@ class Result:
 
 async def post(client: HttpClient, operation: str, body: dict[str, object]) -> HttpResponse:
     headers = {"x-amz-target": f"DynamoDB_20120810.{operation}", "content-type": "application/x-amz-json-1.0"}
-    return await client.post(URL, content=json.dumps(body), headers=headers)
+    return await client.request("POST", URL, content=json.dumps(body).encode(), headers=headers)
 
 
 def contend(jitter: Jitter, seed: int) -> Result:
