@@ -1,5 +1,5 @@
-"""Scenario files, their validation, the fault timeline, the runner and the `cascadesim` command."""
+"""Scenario files, their validation, the fault timeline, the runner and the `cascadesim` command.
 
-from scenarios.config.schema import Scenario, ScenarioError, load_scenario
-
-__all__ = ["Scenario", "ScenarioError", "load_scenario"]
+Importing the package imports nothing else: the command line starts fast and loads what its command needs (a
+scenario's models: scenarios.config.schema).
+"""

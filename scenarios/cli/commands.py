@@ -1,20 +1,17 @@
-"""The `cascadesim` command."""
+"""The `cascadesim` command.
+
+Each command imports what it uses when it runs, so that `cascadesim --help` (and a command that needs little, such
+as `validate`) starts without loading the cloud, Plotly or Locust's machinery.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import anyio
 import typer
 
-from scenarios.config.load_plan import load_plan
-from scenarios.config.problems import read_toml
-from scenarios.config.schema import Scenario, ScenarioError, load_scenario
-from scenarios.config.what_if import is_what_if_file, load_what_if
 from scenarios.guest.exec_command import exec_command
 from scenarios.run.arguments import (
     OutOption,
@@ -30,15 +27,10 @@ from scenarios.run.arguments import (
     load_or_exit,
     with_overrides,
 )
-from scenarios.run.console import kpi_table, verdict_line
-from scenarios.run.execute import RunOptions, RunResult, run_directory, stamp_now, write_scenario
-from scenarios.run.listing import Field, Listing
-from scenarios.run.serve import ServeLoad, serve_live
-from scenarios.sweep.compare import compare_policies, compare_what_if, execute_with_progress
-from services import runtime
-from services.errors import ListenError
 from services.net.addresses import HOST, router_host
-from services.net.network import LiveNetwork, require_loopback
+
+if TYPE_CHECKING:
+    from scenarios.run.execute import RunResult
 
 ROUTER_1 = router_host(1)
 SHIPPED = Path(__file__).resolve().parents[1]  # scenarios/: the shipped scenario files
@@ -53,6 +45,9 @@ app = typer.Typer(
 @app.command()
 def validate(scenario: ScenarioPath) -> None:
     """Check a scenario file (or a what-if file, every variant); print a one-line error and exit 2 if it is broken."""
+    from scenarios.config.problems import ScenarioError, read_toml
+    from scenarios.config.what_if import is_what_if_file, load_what_if
+
     try:
         what_if = load_what_if(scenario) if is_what_if_file(read_toml(scenario)) else None
     except ScenarioError as exc:
@@ -95,6 +90,11 @@ def serve(
     ] = 0,
 ) -> None:
     """Run the live cloud on loopback, with Locust playing the scenario's load section, until done or Ctrl-C."""
+    from scenarios.config.load_plan import load_plan
+    from scenarios.run.execute import stamp_now, write_scenario
+    from scenarios.run.serve import ServeLoad, serve_live
+    from services.errors import ListenError
+
     loaded = live_or_exit(load_or_exit(scenario), scenario)
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -132,6 +132,10 @@ def run(
     ] = None,
 ) -> None:
     """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
+    from scenarios.run.console import kpi_table, verdict_line
+    from scenarios.run.execute import RunOptions, run_directory, stamp_now
+    from scenarios.sweep.compare import execute_with_progress
+
     loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed, users)
     loaded = loaded if virtual else live_or_exit(loaded, scenario)
     directory = run_directory(out, loaded, stamp_now())
@@ -173,6 +177,11 @@ def compare(
     ] = None,
 ) -> None:
     """Run a scenario once per policy set, or a what-if file once per variant, then compare them side by side."""
+    from scenarios.config.problems import ScenarioError, read_toml
+    from scenarios.config.what_if import is_what_if_file, load_what_if
+    from scenarios.run.execute import stamp_now
+    from scenarios.sweep.compare import compare_policies, compare_what_if
+
     try:
         what_if = load_what_if(scenario, seed) if is_what_if_file(read_toml(scenario)) else None
     except ScenarioError as exc:
@@ -242,6 +251,7 @@ def sweep(
     ] = os.cpu_count() or 1,
 ) -> None:
     """Run a scenario (or a sweep file) over a grid of values in virtual time: one run per cell, their KPIs, a map."""
+    from scenarios.config.problems import ScenarioError
     from scenarios.sweep import run_command
 
     try:
@@ -302,6 +312,9 @@ def scenarios(
     """List the scenario files, with what each one shows."""
     from rich.text import Text
 
+    from scenarios.config.schema import ScenarioError, load_scenario
+    from scenarios.run.listing import Field, Listing
+
     fields = ("duration", "policy", "load")
     table = Listing("scenarios", [Field("file", "name"), *map(Field, fields), Field("description", "text")])
     for path in sorted(directory.glob("*.toml")):
@@ -319,6 +332,10 @@ def scenarios(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors: completion and checking as you type)."""
+    import json
+
+    from scenarios.config.schema import Scenario
+
     print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
@@ -330,6 +347,8 @@ def policies(
 ) -> None:
     """List the throttling policy sets; a broken file gets a one-line error and exit 2."""
     from scenarios.config.policies import load_policy_set, policy_sets
+    from scenarios.config.problems import ScenarioError
+    from scenarios.run.listing import Field, Listing
 
     fields = [Field("name", "name"), Field("client", "text"), Field("server", "text"), Field("description", "text")]
     table = Listing("policy sets", fields)
@@ -354,7 +373,14 @@ def dynamodb(
     ] = 0.0,
 ) -> None:
     """Run one standalone mock DynamoDB router, for boto3 or any SDK (endpoint_url=http://HOST:PORT), until Ctrl-C."""
+    import signal
+
+    import anyio
+
+    from services import runtime
     from services.dynamodb import Router
+    from services.errors import ListenError
+    from services.net.network import LiveNetwork, require_loopback
     from services.node.capacity import CapacitySpec, ServiceTime
 
     try:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from scenarios.config.schema import Scenario
-from scenarios.guest.program import Program, ProgramNotFound
 from scenarios.run.arguments import (
     OutOption,
     PolicyOption,
@@ -25,8 +23,10 @@ from scenarios.run.arguments import (
     load_or_exit,
     with_overrides,
 )
-from scenarios.run.console import EventPrinter
-from scenarios.run.execute import RunOptions, execute, run_directory, stamp_now
+
+if TYPE_CHECKING:
+    from scenarios.config.schema import Scenario
+    from scenarios.guest.program import Program
 
 
 def exec_command(
@@ -47,6 +47,8 @@ def exec_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print the DNS control plane's steps.")] = False,
 ) -> None:
     """Run your own program against the scenario's live cloud: unmodified AWS SDK code reaches it by its names."""
+    from scenarios.guest.program import Program, ProgramNotFound
+
     program = Program(tuple(command[1:] if command[:1] == ["--"] else command))
     try:
         program.check()
@@ -62,6 +64,9 @@ def exec_command(
 def exec_program(scenario: Scenario, program: Program, out: Path, console: Console, *, verbose: bool = False) -> int:
     """Run `program` through `scenario`'s live cloud (already made live: `for_live`); returns the exit status to
     leave with. `console` is where cascadesim speaks (stderr: stdout is the program's)."""
+    from scenarios.run.console import EventPrinter
+    from scenarios.run.execute import RunOptions, execute, run_directory, stamp_now
+
     directory = run_directory(out, scenario, stamp_now())
     printer = EventPrinter(console, verbose=verbose, quiet=True)
     result = execute(scenario, directory, RunOptions(), sinks=(printer,), guest=program)

@@ -4,14 +4,14 @@ on the command line is read (a broken one: one line, exit status 2)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from scenarios.config.cloud_settings import live_problem
-from scenarios.config.schema import Scenario, ScenarioError, for_live, load_scenario, parse_scenario
-from services.errors import ListenError
+if TYPE_CHECKING:  # imported where used: a command that reads no scenario does not load pydantic's models
+    from scenarios.config.schema import Scenario
+    from services.errors import ListenError
 
 console = Console()
 errors = Console(stderr=True)
@@ -20,6 +20,8 @@ ScenarioPath = Annotated[Path, typer.Argument(help="A scenario file, e.g. scenar
 
 
 def load_or_exit(path: Path) -> Scenario:
+    from scenarios.config.schema import ScenarioError, load_scenario
+
     try:
         return load_scenario(path)
     except ScenarioError as exc:
@@ -43,6 +45,8 @@ def with_overrides(
 ) -> Scenario:
     """The scenario with --policy, --seed and --users (a constant count of its [load] mix, for the whole run)
     applied, validated again as a whole."""
+    from scenarios.config.schema import ScenarioError, parse_scenario
+
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     if policy is not None:
         data["policy"] = policy
@@ -62,6 +66,9 @@ def with_overrides(
 
 def live_or_exit(scenario: Scenario, origin: Path) -> Scenario:
     """The scenario as a live run plays it (`for_live`), once this machine has what it needs (nginx, say)."""
+    from scenarios.config.cloud_settings import live_problem
+    from scenarios.config.schema import for_live
+
     problem = live_problem(scenario)
     if problem is not None:
         errors.print(f"error: {origin}: {problem}", highlight=False, markup=False, soft_wrap=True)
