@@ -140,13 +140,8 @@ class Ec2Api:
         if not self.netmgr.admits():  # AWS's fix: no new instance while its network state would wait in a backlog
             self.launch_failures += 1
             raise Ec2Error("RequestLimitExceeded", "Request limit exceeded.")
-        fleet, now = self.fleet, runtime.current_time()
-        hosts = [
-            d
-            for d in range(self.dwfm.settings.droplets)
-            if self.dwfm.has_lease(d, now) and fleet.used.get(d, 0) < fleet.slots_per_droplet
-        ]
-        free = sum(fleet.slots_per_droplet - fleet.used.get(d, 0) for d in hosts)
+        fleet = self.fleet
+        hosts, free = self._hosts(count)
         if free < count:
             self.launch_failures += 1
             raise Ec2Error(
@@ -162,6 +157,24 @@ class Ec2Api:
             self.netmgr.propagate(instance.instance_id)
             launched.append(instance)
         return {"Instances": [_describe(i, self.netmgr) for i in launched]}
+
+    def _hosts(self, count: int) -> tuple[list[int], int]:
+        """The droplets a launch may use, in order (a live lease and a free slot), as far as `count` instances need,
+        and their free slots: the whole fleet is looked at only when it cannot hold `count` more."""
+        leases, used, slots, now = (
+            self.dwfm.leases,
+            self.fleet.used,
+            self.fleet.slots_per_droplet,
+            runtime.current_time(),
+        )
+        hosts, free = [], 0
+        for d in range(self.dwfm.settings.droplets):
+            if leases.get(d, 0.0) > now and used.get(d, 0) < slots:
+                hosts.append(d)
+                free += slots - used.get(d, 0)
+                if free >= count:
+                    break
+        return hosts, free
 
     def _describe(self, body: dict[str, Any]) -> EncodedJson:
         wanted = body.get("InstanceIds")

@@ -92,9 +92,6 @@ class DropletWorkflowManager:
         now = runtime.current_time() if now is None else now
         return sum(1 for expiry in self.leases.values() if expiry > now)
 
-    def has_lease(self, droplet: int, now: float | None = None) -> bool:
-        return self.leases.get(droplet, 0.0) > (runtime.current_time() if now is None else now)
-
     async def run(self, *, task_status: TaskStatus[None] = runtime.TASK_STATUS_IGNORED) -> None:
         """Create the lease table, bring the fleet to steady state (every lease held), then run until cancelled.
 
