@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, cast
@@ -149,11 +150,13 @@ class installed:
     def __enter__(self) -> Backend:
         global _backend
         self._previous, _backend = _backend, self._backend
+        _serve_from(self._backend)
         return self._backend
 
     def __exit__(self, *exc: object) -> None:
         global _backend
         _backend = self._previous
+        _serve_from(self._previous)
 
 
 def current_time() -> float:
@@ -190,6 +193,32 @@ def create_task_group() -> TaskGroup:
 
 def open_signal_receiver(*signals: signal.Signals) -> AbstractContextManager[AsyncIterator[int]]:
     return _backend.open_signal_receiver(*signals)
+
+
+# The functions above, each one call into the installed backend. While a backend other than anyio's is installed
+# (the kernel, for a whole virtual run), the seam's names are that backend's own methods instead, here and in the
+# package that re-exports them: `runtime.current_time()` then costs one call, not two, and a virtual run makes tens
+# of millions of such calls. A function taken from the seam before the kernel was installed still dispatches.
+_SURFACE = (
+    "current_time",
+    "sleep",
+    "sleep_until",
+    "sleep_forever",
+    "checkpoint_if_cancelled",
+    "move_on_after",
+    "fail_after",
+    "create_task_group",
+    "open_signal_receiver",
+)
+_DISPATCHERS = {name: globals()[name] for name in _SURFACE}
+
+
+def _serve_from(backend: Backend) -> None:
+    surface = _DISPATCHERS if backend is ANYIO else {name: getattr(backend, name) for name in _SURFACE}
+    globals().update(surface)
+    package = sys.modules.get(__name__.rpartition(".")[0])
+    if package is not None:
+        vars(package).update(surface)
 
 
 LIVE_BACKENDS = ("asyncio", "trio")
