@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console, RenderableType
 
 from reports.labels import title_of
-from scenarios.cli import commands
+from scenarios.cli import reading
 from scenarios.config.policies import POLICY_DIR, load_policy_set
 from scenarios.config.schema import load_scenario
 from scenarios.run.console import TERMINAL_KPIS, kpi_table
@@ -28,7 +28,7 @@ def printed(renderable: RenderableType, width: int) -> str:
 def cli_output(monkeypatch: pytest.MonkeyPatch, width: int, command: Any) -> str:
     """What a `cascadesim` command prints on a terminal `width` columns wide."""
     buffer = io.StringIO()
-    monkeypatch.setattr(commands, "console", Console(width=width, file=buffer, color_system=None))
+    monkeypatch.setattr(reading, "console", Console(width=width, file=buffer, color_system=None))
     command()
     return buffer.getvalue()
 
@@ -36,7 +36,7 @@ def cli_output(monkeypatch: pytest.MonkeyPatch, width: int, command: Any) -> str
 @pytest.mark.parametrize("width", WIDTHS)
 def test_policies_shows_every_policy_set_whole(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
     """`cascadesim policies`: each policy set's full name on one line at any width, never an ellipsis."""
-    out = cli_output(monkeypatch, width, commands.policies)
+    out = cli_output(monkeypatch, width, reading.policies)
     assert "…" not in out
     assert all(load_policy_set(path).name in out for path in POLICY_DIR.glob("*.toml"))
 
@@ -44,7 +44,7 @@ def test_policies_shows_every_policy_set_whole(monkeypatch: pytest.MonkeyPatch, 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_scenarios_shows_every_file_and_policy_whole(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
     """`cascadesim scenarios`: each file's path and its policy set whole at any width, never an ellipsis."""
-    out = cli_output(monkeypatch, width, commands.scenarios)
+    out = cli_output(monkeypatch, width, reading.scenarios)
     assert "…" not in out
     for path in sorted(POLICY_DIR.parent.glob("*.toml")):
         assert f"scenarios/{path.name}" in out and f"{load_scenario(path).policy} " in out
