@@ -31,7 +31,8 @@ Both sides run in this process, one after the other, each timed whole with time.
 run, KPIs), then `cascadesim run SCENARIO --virtual` as scenarios.run.execute.execute runs it (the cloud, the virtual
 users, the run directory and its report). For each it prints the wall time, simulated seconds and attempts per
 wall second, the attempts (ours: outcomes.csv's `attempts` column; the peer's: the same count of its own), and
-whether the system was metastable (reports/kpis.py's definition, applied to the peer's per-second outcomes too),
+whether the system was metastable (reports/kpis.py's definition over the scenario's own horizon,
+scenarios/config/horizon.py, applied to the peer's per-second outcomes too),
 then the ratio of our attempts per wall second to the peer's (the target: at least 0.25). The two agree
 when their attempts are within 15 % and they say the same about metastability; exit status 1 if not. Run:
 
@@ -60,11 +61,13 @@ from loadgen.behaviour import SecondOutcomes, Stage, UserBehaviour, UserLoop, Us
 from reports.columns import DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED, DYNAMODB_WASTED, SECOND
 from reports.kpis import compute
 from scenarios.config.cloud_settings import capacity_spec
+from scenarios.config.horizon import horizon_of
 from scenarios.config.load_plan import load_plan, spikes_of
 from scenarios.config.policies import load_policy_set, policy_path
 from scenarios.config.schema import LoadSpike, Scenario, load_scenario
 from scenarios.run.execute import RunOptions, execute
 from scenarios.run.sampler import Row, with_clients
+from scenarios.run.verdict_watch import held_load
 from services.event_kinds import EventKind, FaultKind
 from services.events import Event
 from services.node.capacity import CapacitySpec
@@ -226,7 +229,7 @@ def run_peer(scenario: Scenario) -> tuple[SecondOutcomes, dict[str, Any]]:
         data = {"fault": FaultKind.LOAD_SPIKE, "start": start, "end": end}
         events.append(Event(start, EventKind.FAULT_START, "faults", f"load spike: {factor}x the users", data))
         events.append(Event(end, EventKind.FAULT_END, "faults", "load back to its stages", data))
-    return peer.outcomes, compute(with_clients(series, peer.outcomes), events)
+    return peer.outcomes, compute(with_clients(series, peer.outcomes), events, horizon=horizon_of(scenario))
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,11 @@ class Side:
     kpis: dict[str, Any]
 
 
-def peer_side(scenario: Scenario) -> Side:
+def peer_side(scenario: Scenario, until: float | None = None) -> Side:
+    """The peer, to the scenario's end or to `until` (as far as our run went to decide its verdict, its last load
+    stage held that long: scenarios/run/verdict_watch.py)."""
+    if until is not None and until != scenario.duration:
+        scenario = held_load(scenario, until).model_copy(update={"duration": until})
     started = time.perf_counter()
     outcomes, kpis = run_peer(scenario)
     wall = time.perf_counter() - started
@@ -254,7 +261,8 @@ def our_side(scenario: Scenario) -> Side:
             sys.exit(f"our run failed: {result.problems or 'interrupted'}")
         outcomes = SecondOutcomes.from_csv((result.directory / "outcomes.csv").read_text(encoding="utf-8"))
         kpis = json.loads((result.directory / "kpis.json").read_text(encoding="utf-8"))["kpis"]
-    return Side("cascadesim --virtual", wall, scenario.duration, outcomes.totals()["attempts"], kpis)
+        simulated = len((result.directory / "timeseries.csv").read_text(encoding="utf-8").splitlines()) - 1
+    return Side("cascadesim --virtual", wall, simulated, outcomes.totals()["attempts"], kpis)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -281,7 +289,7 @@ def report(scenario: Scenario, sides: Sequence[Side]) -> bool:
         ("herd peak (arrivals)", lambda s: _times(s.kpis["peak_dynamodb_over_baseline"])),
         ("metastable", lambda s: _yes_no(s.kpis["metastable"])),
     ]
-    print(f"{scenario.name} ({scenario.policy}), {scenario.duration:g} simulated s, seed {scenario.seed}")
+    print(f"{scenario.name} ({scenario.policy}), {sides[0].simulated:g} simulated s, seed {scenario.seed}")
     print(f"{'':22}" + "".join(f"{s.name:>22}" for s in sides))
     for title, show in figures:
         print(f"{title:22}" + "".join(f"{show(s):>22}" for s in sides))
@@ -310,9 +318,11 @@ def main() -> None:
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     modelled(scenario)
-    sides = [peer_side(scenario)]
-    if not args.peer_only:
-        sides.insert(0, our_side(scenario))
+    if args.peer_only:
+        sides = [peer_side(scenario)]
+    else:
+        ours = our_side(scenario)  # first: a virtual run goes on past its end until its verdict is decided
+        sides = [ours, peer_side(scenario, ours.simulated)]
     sys.exit(0 if report(scenario, sides) else 1)
 
 
