@@ -7,7 +7,6 @@ is computed from the item as it was before the update.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,7 +184,7 @@ def _predicate(node: Func, item: Item, p: Placeholders) -> bool:
 def apply_update(item: Item, actions: tuple[UpdateAction, ...], p: Placeholders) -> Item:
     """The item after the update; every right-hand side is evaluated against the original item."""
     planned = [(a, p.resolve(a.path), _update_value(a, item, p)) for a in actions]
-    new = copy.deepcopy(item)
+    new: Item = _copy(item)
     removals = [(path, a) for a, path, _ in planned if a.action == "REMOVE"]
     for action, path, value in planned:
         if action.action == "SET" and value is not None:
@@ -199,6 +198,16 @@ def apply_update(item: Item, actions: tuple[UpdateAction, ...], p: Placeholders)
     for path, _ in sorted(removals, key=lambda r: [e if isinstance(e, int) else -1 for e in r[0]], reverse=True):
         _remove(new, path)
     return new
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of an item or attribute value (dicts and lists of strings, bools and None, as JSON decodes them):
+    copy.deepcopy's result for such data, at a fraction of its cost (an UpdateItem's copy is on the hot path)."""
+    if type(value) is dict:
+        return {key: _copy(member) for key, member in value.items()}
+    if type(value) is list:
+        return [_copy(member) for member in value]
+    return value
 
 
 def _update_value(action: UpdateAction, item: Item, p: Placeholders) -> Value | None:

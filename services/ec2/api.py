@@ -127,7 +127,7 @@ class Ec2Api:
             self.internal_errors.record(exc, request.path, "InternalError")
             return self._error("InternalError", "An internal error has occurred")
         if isinstance(result, EncodedJson):
-            return respond(result, 200, JSON)
+            return respond(result.text, 200, JSON)
         return json_response(result)
 
     def _error(self, code: str, message: str) -> HttpResponse:
@@ -168,8 +168,10 @@ class Ec2Api:
             runtime.current_time(),
         )
         hosts, free = [], 0
-        for d in range(self.dwfm.settings.droplets):
-            if leases.get(d, 0.0) > now and used.get(d, 0) < slots:
+        # The live leases first (a comprehension over the leases DWFM wrote: while DynamoDB is unreachable none is
+        # live, and a failing launch costs no scan of the fleet), then in droplet order as far as `count` needs.
+        for d in sorted([d for d, expiry in leases.items() if expiry > now]):
+            if used.get(d, 0) < slots:
                 hosts.append(d)
                 free += slots - used.get(d, 0)
                 if free >= count:
@@ -214,8 +216,8 @@ class Ec2Api:
         return {"TerminatingInstances": changes}
 
 
-async def _call(handler: Any, body: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = handler(body)
+async def _call(handler: Any, body: dict[str, Any]) -> dict[str, Any] | EncodedJson:
+    result: dict[str, Any] | EncodedJson = handler(body)
     return result
 
 

@@ -92,9 +92,14 @@ class HttpResponse:
         return self.content.decode("utf-8", errors="replace")
 
 
-class EncodedJson(str):
+class EncodedJson:
     """JSON already encoded as `encode_json` does: an endpoint that keeps parts of its answers encoded (a long
     listing) answers with it instead of the data."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def encode_json(data: Any) -> str:

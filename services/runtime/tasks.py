@@ -15,10 +15,11 @@ seed gives the same run every time.
 
 from __future__ import annotations
 
-import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
+
+from services.runtime.traps import trap as trap  # a module of its own: it stays Python in the compiled build
 
 # What a task awaits (see trap): the kernel answers each kind.
 SLEEP, PARK, YIELD, WAIT_CHILDREN, EVENT = 0, 1, 2, 3, 4
@@ -27,11 +28,6 @@ INF = float("inf")
 
 class Cancelled(BaseException):
     """Raised inside a task whose cancel scope was cancelled; the scope that was cancelled catches it."""
-
-
-@types.coroutine
-def trap(kind: int, argument: Any = None) -> Generator[Any, Any, Any]:
-    return (yield (kind, argument))
 
 
 class Task:

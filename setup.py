@@ -1,0 +1,91 @@
+"""The optional compiled build: the hot modules of services/ and loadgen/ compiled with mypyc, beside their source.
+
+The Python source is the reference and what a plain install runs (no compiler needed: `pip install -e .` builds
+nothing). With CASCADESIM_COMPILE=1 this file also builds one extension per module in COMPILED, in place, next to
+its .py file, which Python then imports instead:
+
+    CASCADESIM_COMPILE=1 .venv/bin/python setup.py build_ext --inplace      # needs mypy (the dev extra) and gcc
+    .venv/bin/python -m services.compiled                                     # which modules run compiled
+    .venv/bin/python -m services.compiled --clean                             # back to the pure-Python build
+
+Both builds give the same runs byte for byte (tests/services/test_compiled.py). CASCADESIM_PURE=1 makes a process
+ignore the compiled modules (services/compiled.py), and a compiled module older than its source is ignored with a
+warning, so an edit is never shadowed by a stale build.
+"""
+
+from __future__ import annotations
+
+import os
+
+from setuptools import setup
+
+# Modules left out stay Python: package __init__ files (the seam's re-exports), the runtime seam (it rebinds its own
+# names to the kernel's methods while a kernel is installed), the one generator-based coroutine (runtime/traps.py),
+# the live transport and the Locust users (gevent), and a few modules mypyc does not take as they are (a subclass
+# of a builtin type, a generic class, an exception hierarchy, the enums of event kinds).
+COMPILED = [
+    "loadgen/behaviour.py",
+    "loadgen/plan.py",
+    "loadgen/virtual.py",
+    "services/client/exchange.py",
+    "services/client/service_client.py",
+    "services/dns/authority.py",
+    "services/dns/cache.py",
+    "services/dns/control.py",
+    "services/dns/enactor.py",
+    "services/dns/planner.py",
+    "services/dns/plans.py",
+    "services/dns/resolver.py",
+    "services/dns/stub.py",
+    "services/dns/wire.py",
+    "services/dns/zone.py",
+    "services/dynamodb/calls.py",
+    "services/dynamodb/errors.py",
+    "services/dynamodb/evaluate.py",
+    "services/dynamodb/items.py",
+    "services/dynamodb/params.py",
+    "services/dynamodb/reads.py",
+    "services/dynamodb/router.py",
+    "services/dynamodb/tables.py",
+    "services/dynamodb/values.py",
+    "services/ec2/api.py",
+    "services/ec2/canary.py",
+    "services/ec2/dwfm.py",
+    "services/ec2/netmgr.py",
+    "services/lambda_/function.py",
+    "services/lambda_/poller.py",
+    "services/lambda_/service.py",
+    "services/net/addresses.py",
+    "services/net/http.py",
+    "services/net/network.py",
+    "services/net/outside.py",
+    "services/net/protocol.py",
+    "services/net/virtual_network.py",
+    "services/node/capacity.py",
+    "services/node/internal_errors.py",
+    "services/node/metrics.py",
+    "services/node/restartable.py",
+    "services/runtime/kernel.py",
+    "services/runtime/sansio.py",
+    "services/runtime/tasks.py",
+    "services/throttling/admission.py",
+    "services/throttling/aws.py",
+    "services/throttling/backoff.py",
+    "services/throttling/base.py",
+    "services/throttling/budgets.py",
+    "services/throttling/outcome.py",
+    "services/throttling/settings.py",
+    "services/topology/cloud.py",
+    "services/topology/declared.py",
+    "services/topology/nginx.py",
+    "services/topology/nlb.py",
+    "services/topology/nlb_health.py",
+]
+
+ext_modules = []
+if os.environ.get("CASCADESIM_COMPILE") == "1":
+    from mypyc.build import mypycify
+
+    ext_modules = mypycify(COMPILED, opt_level="3", group_name="cascadesim_compiled")
+
+setup(ext_modules=ext_modules)
