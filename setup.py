@@ -9,7 +9,7 @@ its .py file, which Python then imports instead:
     .venv/bin/python -m services.compiled --clean                             # back to the pure-Python build
 
 Both builds give the same runs byte for byte (tests/services/test_compiled.py). CASCADESIM_PURE=1 makes a process
-ignore the compiled modules (services/compiled.py), and a compiled module older than its source is ignored with a
+ignore the compiled modules (services/native.py), and a compiled module older than its source is ignored with a
 warning, so an edit is never shadowed by a stale build.
 """
 

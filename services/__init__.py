@@ -1,5 +1,5 @@
 """The simulated cloud. Importing it starts nothing; `services.topology.cloud.Cloud` builds and runs a topology."""
 
-from services.compiled import use_source_if_asked
+from services.native import use_source_if_asked
 
 use_source_if_asked()  # the Python source over the optional compiled build, if asked or if the build is stale
