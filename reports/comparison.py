@@ -20,7 +20,7 @@ from reports.charts import line, series
 from reports.columns import CLIENTS_LOGICAL, CLIENTS_OK, DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED
 from reports.customers import PHASES, clock_text, delta_text, duration_text, label_of, service_order, shown_seconds
 from reports.labels import reading, title_of
-from reports.render import environment, plotly_js, read_json, run_events, run_rows
+from reports.render import environment, plotly_script, read_json, run_events, run_rows
 from reports.timeline import Figure, Row, chart_layout, text
 from services.events import Event
 
@@ -336,7 +336,7 @@ def render_comparison(root: Path) -> Path:
         interrupted=interrupted,
         reading=reading,
         title_of=title_of,
-        plotly_js=plotly_js(),
+        plotly=plotly_script(root),
     )
     path = root / "comparison.html"
     path.write_text(page, encoding="utf-8")

@@ -13,9 +13,10 @@ import csv
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from reports.charts import run_charts
@@ -76,7 +77,7 @@ def render_run(directory: Path) -> Path:
         locust_report=(directory / "locust" / "report.html").is_file(),
         reading=reading,
         title_of=title_of,
-        plotly_js=plotly_js(),
+        plotly=plotly_script(directory),
     )
     path = directory / "report.html"
     path.write_text(page, encoding="utf-8")
@@ -169,6 +170,37 @@ def plotly_js() -> str:
     """The Plotly bundle that ships with the plotly package, to inline into a page."""
     bundle: str = get_plotlyjs()
     return bundle
+
+
+PLOTLY_FILE = "plotly.min.js"  # a shared copy of the bundle, beside the runs of a sweep or a comparison
+
+
+def share_plotly(root: Path) -> Path:
+    """Write the Plotly bundle once into `root` (a sweep's or a comparison's directory): the pages written there and
+    in the run directories just under it then load it (~3.5 MB) instead of carrying a copy each."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / PLOTLY_FILE
+    bundle = plotly_js().encode("utf-8")
+    if not path.is_file() or path.read_bytes() != bundle:
+        path.write_bytes(bundle)
+    return path
+
+
+class PlotlyScript(NamedTuple):
+    """How a page gets Plotly: the <script> element, and what its Content-Security-Policy's script-src adds."""
+
+    tag: Markup
+    csp: str  # "" for the inlined bundle ('unsafe-inline' already allows it)
+
+
+def plotly_script(directory: Path) -> PlotlyScript:
+    """The page's Plotly: the shared copy in `directory` or its parent (share_plotly) by a relative path, which
+    still opens offline from the disk (the page's policy then allows scripts from its own origin and from files);
+    else the bundle inlined, so that a run's report stands on its own."""
+    for prefix, where in (("", directory), ("../", directory.parent)):
+        if (where / PLOTLY_FILE).is_file():
+            return PlotlyScript(Markup(f'<script src="{prefix}{PLOTLY_FILE}"></script>'), " 'self' file:")
+    return PlotlyScript(Markup(f"<script>{plotly_js()}</script>"), "")
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.comparison import PALETTE
-from reports.render import environment, plotly_js, read_json
+from reports.render import environment, plotly_script, read_json
 from reports.timeline import Figure, text
 from reports.verdict import RECOVERED, STUCK, UNDECIDED
 
@@ -261,7 +261,7 @@ def render_map(root: Path) -> Path:
         charts=charts,
         maps=charts[:-1],
         verdict_of=verdict_of,
-        plotly_js=plotly_js(),
+        plotly=plotly_script(root),
     )
     path = root / "map.html"
     path.write_text(page, encoding="utf-8")

@@ -80,6 +80,9 @@ def virtual_cells(cells: list[Cell], root: Path, jobs: int, scheduler: str | Non
 
 def live_runs(scenarios: list[Scenario], names: list[str], root: Path, options: RunOptions) -> list[RunResult]:
     """Live runs share the machine's ports and cores: one after another, until one is interrupted."""
+    from reports.render import share_plotly
+
+    share_plotly(root)  # one copy of Plotly for every run's report (reports/render.py), not one each
     results: list[RunResult] = []
     for variant, name in zip(scenarios, names, strict=True):
         results.append(execute_with_progress(variant, root / name, options))

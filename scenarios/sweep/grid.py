@@ -183,6 +183,9 @@ def run_sweep(
 ) -> list[CellResult]:
     """Every cell not done yet as a virtual run under `root`, `jobs` at a time; after Ctrl-C, the cells not
     started say so."""
+    from reports.render import share_plotly
+
+    share_plotly(root)  # one copy of Plotly for every cell's report (reports/render.py), not one each
     done = {c.index: kept for c in cells if (kept := _done(c, root)) is not None}
     if done:
         console.print(f"{len(done)} of {len(cells)} cells already done in {root}: skipped", highlight=False)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from reports.render import PLOTLY_FILE
 from scenarios.cli.commands import app
 from tests.helpers import CLI, ROOT, changed, scenario_file, shipped
 
@@ -66,14 +67,17 @@ def browser() -> Iterator[Any]:
 
 
 def open_offline(browser: Any, page_path: Path, screenshot: str) -> dict[str, Any]:
-    """Open a report with every request but the page's own file refused; what the page did and drew."""
+    """Open a report with every request refused but the page's own file and the shared Plotly beside it or one
+    directory up (a sweep's or a comparison's copy: reports/render.py); what the page did and drew."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     requests: list[str] = []
     problems: list[str] = []
+    shared = (page_path.parent / PLOTLY_FILE, page_path.parent.parent / PLOTLY_FILE)
+    allowed = {page_path.as_uri(), *(path.as_uri() for path in shared if path.is_file())}
 
     def route(handled: Any) -> None:
         url = handled.request.url
-        if url == page_path.as_uri():
+        if url in allowed:
             handled.continue_()
         else:
             requests.append(url)
@@ -110,6 +114,9 @@ def test_a_run_report_loads_offline_with_every_chart_drawn(comparison: Path, bro
     """The naive run's report: no console error, no request but itself, each chart with data, a screenshot."""
     seen = open_offline(browser, comparison / "naive" / "report.html", "run-report.png")
     assert seen["problems"] == [] and seen["requests"] == []
+    # Plotly once, beside the comparison's runs: each report loads that copy instead of carrying 3.5 MB of its own.
+    assert (comparison / PLOTLY_FILE).stat().st_size > 1_000_000
+    assert (comparison / "naive" / "report.html").stat().st_size < 500_000
     ids = {chart["id"] for chart in seen["charts"]}
     assert {"chart-timeline", "chart-dns", "chart-clients", "chart-service-dynamodb", "chart-dwfm"} <= ids
     assert all(chart["traces"] > 0 and chart["points"] > 0 and chart["drawn"] > 0 for chart in seen["charts"])
@@ -169,4 +176,7 @@ def test_a_sweep_map_loads_offline_and_every_cell_links_to_its_report(tmp_path: 
     assert all(chart["traces"] > 0 and chart["drawn"] > 0 for chart in seen["charts"])
     links = re.findall(r'<a href="([^"]+)">', page.read_text())
     assert len(links) == 4 and all((page.parent / link).is_file() for link in links)
+    cell = open_offline(browser, page.parent / links[0], "sweep-cell.png")  # on the sweep's one copy of Plotly
+    assert cell["problems"] == [] and cell["requests"] == [] and cell["charts"]
+    assert all(chart["traces"] > 0 and chart["drawn"] > 0 for chart in cell["charts"])
     assert "naive" in seen["text"] and "does not tip in range" in seen["text"]
