@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from services.native import group_library, stale
+
 PROGRAM = """
 import hashlib, sys, tempfile
 from pathlib import Path
@@ -19,8 +23,11 @@ with tempfile.TemporaryDirectory() as tmp:
 """
 
 
-def digest(hash_seed: str) -> str:
+def digest(hash_seed: str, *, pure: bool = False) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    env.pop("CASCADESIM_PURE", None)
+    if pure:
+        env["CASCADESIM_PURE"] = "1"  # the Python source, even where a compiled build is present
     return subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, check=True).stdout
 
 
@@ -29,3 +36,15 @@ def test_the_same_seed_gives_the_same_files_in_other_processes() -> None:
     string hashing: byte-identical kpis.json, timeseries.csv, events.jsonl and outcomes.csv."""
     digests = {digest(seed) for seed in ("1", "2", "3")}
     assert len(digests) == 1 and digests.pop().count("\n") == 4
+
+
+def test_the_compiled_build_gives_the_same_files_as_the_python_source() -> None:
+    """With the optional compiled build (setup.py; .ci/run builds it after the suite and runs this file again): the
+    same run, compiled and from the source, each in two processes with different string hashing, byte-identical."""
+    library = group_library()
+    if library is None or stale(library):
+        assert not os.environ.get("CASCADESIM_EXPECT_COMPILED"), "the compiled build is missing or stale"
+        pytest.skip("no current compiled build (CASCADESIM_COMPILE=1 python setup.py build_ext --inplace)")
+    compiled = {digest(seed) for seed in ("1", "2")}
+    pure = {digest(seed, pure=True) for seed in ("1", "2")}
+    assert len(compiled) == 1 and compiled == pure
