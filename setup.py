@@ -57,6 +57,7 @@ COMPILED = [
     "services/lambda_/service.py",
     "services/net/addresses.py",
     "services/net/http.py",
+    "services/net/json_codec.py",
     "services/net/network.py",
     "services/net/outside.py",
     "services/net/protocol.py",

@@ -19,6 +19,7 @@ from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
+from services.net.json_codec import loads
 from services.throttling.outcome import Outcome
 
 OUTCOME_CLASSES = (
@@ -112,11 +113,11 @@ class UserLoop:
         """A launch adds its instances; a termination drops its instance once done, or once EC2 says it is gone."""
         try:
             if request.name == TERMINATE and (outcome == "ok" or b"InvalidInstanceID.NotFound" in body):
-                for instance in json.loads(request.body)["InstanceIds"]:
+                for instance in loads(request.body)["InstanceIds"]:
                     if instance in self.instances:
                         self.instances.remove(instance)
             elif request.name == LAUNCH and outcome == "ok":
-                self.instances.extend(str(i["InstanceId"]) for i in json.loads(body).get("Instances", []))
+                self.instances.extend(str(i["InstanceId"]) for i in loads(body).get("Instances", []))
         except (ValueError, AttributeError, TypeError, KeyError):
             return
 

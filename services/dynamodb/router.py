@@ -11,7 +11,6 @@ InternalServerError, and reported to the event log (services/node/internal_error
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +38,7 @@ from services.net.http import (
     respond,
     text_response,
 )
+from services.net.json_codec import DYNAMODB, loads
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.node.internal_errors import InternalErrors
 from services.node.metrics import CONTENT_TYPE, prometheus_text
@@ -48,7 +48,6 @@ from services.throttling.disciplines import Discipline
 TARGET_PREFIX = "DynamoDB_20120810"
 JSON_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with arguments builds an encoder per call
 
 Operation = Callable[[Storage, dict[str, Any]], dict[str, Any]]
 
@@ -156,7 +155,7 @@ class Router:
         if len(raw) > MAX_REQUEST_BYTES:
             raise ValidationException("Request size exceeded 16777216 bytes")
         try:
-            body = json.loads(raw.decode() if raw else "{}")
+            body = loads(raw.decode() if raw else "{}")
         except (ValueError, UnicodeDecodeError):
             raise SerializationException("Could not parse the request body as JSON") from None
         if not isinstance(body, dict):
@@ -168,7 +167,7 @@ class Router:
 
     def _respond(self, status: int, body: dict[str, Any]) -> HttpResponse:
         headers = {"x-amzn-RequestId": request_id(self._rng)}
-        return respond(_COMPACT.encode(body), status, "application/x-amz-json-1.0", headers)
+        return respond(DYNAMODB.encode(body), status, "application/x-amz-json-1.0", headers)
 
 
 def request_id(rng: random.Random) -> str:

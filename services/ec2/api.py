@@ -8,7 +8,6 @@ bad parameters.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from services.net.http import (
     parse_deadline,
     respond,
 )
+from services.net.json_codec import loads
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.node.internal_errors import InternalErrors
 from services.node.metrics import CONTENT_TYPE, prometheus_text
@@ -104,7 +104,7 @@ class Ec2Api:
     async def _api(self, request: HttpRequest) -> HttpResponse:
         try:
             try:
-                body = json.loads(request.body or b"{}")
+                body = loads(request.body or b"{}")
             except (ValueError, UnicodeDecodeError):
                 raise Ec2Error("InvalidParameterValue", "the request body is not JSON") from None
             if not isinstance(body, dict):

@@ -21,6 +21,7 @@ from services.dynamodb.calls import call, until_done
 from services.errors import CallFailed, CascadesimError
 from services.events import EventLog
 from services.net.http import HttpRequest, HttpResponse, Routes, json_response, respond
+from services.net.json_codec import loads
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, ServiceTime, Shed
 from services.node.internal_errors import InternalErrors
 from services.node.metrics import CONTENT_TYPE, prometheus_text
@@ -101,7 +102,7 @@ class LambdaService:
 
     async def _invoke_route(self, request: HttpRequest) -> HttpResponse:
         try:
-            payload = json.loads(request.body or b"{}")
+            payload = loads(request.body or b"{}")
         except ValueError:  # not a bug of ours: the caller's body
             return json_response({"Type": "User", "Message": "Could not parse request body into json"}, 400)
         try:

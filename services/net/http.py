@@ -13,19 +13,17 @@ nodes were first served with; tests/services/net/test_http.py holds the live app
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import cached_property
 from typing import Any
 
+from services.net.json_codec import STARLETTE, loads
 from services.net.outside import OutsideCalls, from_outside
 
 DEADLINE_HEADER = "x-deadline"  # when the caller stops waiting, on the run's clock: clients set it, servers read it
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
-# Starlette's JSONResponse encoding, built once (json.dumps with arguments builds an encoder per call).
-_STARLETTE_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 
 def parse_deadline(value: str | None) -> float | None:
@@ -85,7 +83,7 @@ class HttpResponse:
         self.content = content
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return loads(self.content)
 
     @property
     def text(self) -> str:
@@ -104,12 +102,12 @@ class EncodedJson:
 
 def encode_json(data: Any) -> str:
     """JSON as Starlette's JSONResponse encodes it."""
-    return _STARLETTE_JSON.encode(data)
+    return STARLETTE.encode(data).decode()
 
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> HttpResponse:
     """JSON as Starlette's JSONResponse encodes it."""
-    return respond(_STARLETTE_JSON.encode(data), status, JSON, headers)
+    return respond(STARLETTE.encode(data), status, JSON, headers)
 
 
 def text_response(text: str, status: int = 200) -> HttpResponse:

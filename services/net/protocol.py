@@ -12,9 +12,10 @@ A reply whose body is not JSON keeps its status alone, as botocore's parsers fal
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from services.net.json_codec import loads
 
 ERROR_TYPE_HEADER = "x-amzn-errortype"
 
@@ -27,7 +28,7 @@ def error_code(status: int, headers: Mapping[str, str], body: bytes) -> str | No
     if header:
         return _clean(header)
     try:
-        parsed: Any = json.loads(body) if body else None
+        parsed: Any = loads(body) if body else None
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(parsed, dict):
