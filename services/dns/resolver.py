@@ -16,6 +16,7 @@ import dns.rcode
 
 from services import runtime
 from services.dns.cache import Cached, CachedAnswer, Key, ResolverCache
+from services.dns.stub import MEMO_SIZE
 from services.dns.wire import Query, copy_rrset, parse_query, respond, to_wire
 from services.errors import NodeUnreachable
 from services.net.network import Address, Network
@@ -58,13 +59,24 @@ class SharedResolver:
         self._upstream_timeout = upstream_timeout
         self._pending: dict[Key, _Pending] = {}
         self.stats = ResolverStats()
+        self._queries: dict[bytes, Query] = {}  # a query's wire form after its id, read
+        self._replies: dict[tuple[bytes, int, int], tuple[CachedAnswer, bytes]] = {}  # and the reply, after its id
 
     async def answer(self, wire: bytes) -> bytes | None:
         self.stats.queries += 1
-        parsed = parse_query(wire)
-        if not isinstance(parsed, Query):
-            self.stats.malformed += 1
-            return parsed
+        # A query's wire form after its id reads the same every time, and so does the reply to it from the same
+        # cached answer and TTL: both are kept (MEMO_SIZE at most) and the reply takes this query's id.
+        rest = wire[2:]
+        parsed = self._queries.get(rest)
+        if parsed is None:
+            found = parse_query(wire)
+            if not isinstance(found, Query):
+                self.stats.malformed += 1
+                return found
+            parsed = found
+            if len(self._queries) >= MEMO_SIZE:
+                self._queries.clear()
+            self._queries[rest] = parsed
         key = (parsed.qname, parsed.rdtype)
         now = runtime.current_time()
         cached = self.cache.fresh(key, now)
@@ -72,7 +84,15 @@ class SharedResolver:
             self.stats.hits += 1
         else:
             cached = await self._resolve(key, parsed)
-        return to_wire(self._render(parsed, cached))
+        if cached is None:  # SERVFAIL
+            return wire[:2] + to_wire(self._render(parsed, None))[2:]
+        memo = (rest, id(cached.answer), cached.ttl)
+        kept = self._replies.get(memo)
+        if kept is None or kept[0] is not cached.answer:
+            if len(self._replies) >= MEMO_SIZE:
+                self._replies.clear()
+            kept = self._replies[memo] = (cached.answer, to_wire(self._render(parsed, cached))[2:])
+        return wire[:2] + kept[1]
 
     async def _resolve(self, key: Key, query: Query) -> Cached | None:
         pending = self._pending.get(key)
