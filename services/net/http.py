@@ -131,6 +131,9 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+MATCHED_PATHS = 1024  # paths whose matching routes a node keeps
+
+
 class Routes:
     """A node's endpoints by method and path; a `{name}` segment of a path is a path parameter."""
 
@@ -139,6 +142,7 @@ class Routes:
         self.outside = OutsideCalls()  # calls from outside the cloud (net/outside.py), counted at the live edge
         self._exact: dict[str, dict[str, Endpoint]] = {}
         self._patterns: list[tuple[list[str], str, Endpoint]] = []
+        self._matched: dict[str, tuple[dict[str, Endpoint] | None, dict[str, str]]] = {}
         for method, path, endpoint in routes:
             if "{" in path:
                 self._patterns.append((path.split("/"), method, endpoint))
@@ -160,8 +164,22 @@ class Routes:
         return await endpoint(request)
 
     def _match(self, request: HttpRequest) -> dict[str, Endpoint] | None:
-        parts = request.path.split("/")
+        """The endpoints by method of the routes whose pattern the path matches (kept per path: a run asks the same
+        few paths millions of times), and the path parameters into the request."""
+        kept = self._matched.get(request.path)
+        if kept is None:
+            if len(self._matched) >= MATCHED_PATHS:
+                self._matched.clear()
+            kept = self._matched[request.path] = self._match_path(request.path)
+        found, params = kept
+        if found is not None:
+            request.path_params = params
+        return found
+
+    def _match_path(self, path: str) -> tuple[dict[str, Endpoint] | None, dict[str, str]]:
+        parts = path.split("/")
         found: dict[str, Endpoint] = {}
+        matched: dict[str, str] = {}
         for pattern, method, endpoint in self._patterns:
             if len(pattern) != len(parts):
                 continue
@@ -174,9 +192,9 @@ class Routes:
                 elif want != got:
                     break
             else:
-                request.path_params = params
+                matched = params
                 found[method] = endpoint
-        return found or None
+        return found or None, matched
 
     @cached_property
     def asgi(self) -> ASGIApp:

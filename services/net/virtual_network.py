@@ -108,6 +108,10 @@ class VirtualNetwork(Network):
             return reply
 
 
+URLS_KEPT = 4096
+_URLS: dict[str, tuple[str, Address, str, str]] = {}  # a URL's parts, kept: a run asks the same few URLs
+
+
 class _VirtualClient(HttpClient):
     """Hands a request to the node at its URL's host and port, in-process: the node's routes are called with the
     request itself (services/net/http.py), after the link latency, and the request's timeout covers the trip."""
@@ -125,13 +129,19 @@ class _VirtualClient(HttpClient):
         content: bytes = b"",
         timeout: float | None = None,
     ) -> HttpResponse:
-        if not url.startswith("http://"):
-            raise httpx.UnsupportedProtocol(f"the virtual network speaks plain http://, not {url!r}")
-        host_port, _, rest = url[7:].partition("/")
-        host, _, port = host_port.partition(":")
-        path, _, query = ("/" + rest).partition("?")
+        parts = _URLS.get(url)
+        if parts is None:
+            if not url.startswith("http://"):
+                raise httpx.UnsupportedProtocol(f"the virtual network speaks plain http://, not {url!r}")
+            host_port, _, rest = url[7:].partition("/")
+            host, _, port = host_port.partition(":")
+            path, _, query = ("/" + rest).partition("?")
+            if len(_URLS) >= URLS_KEPT:
+                _URLS.clear()
+            parts = _URLS[url] = (host_port, (host, int(port or 80)), path, query)
+        host_port, address, path, query = parts
         try:
-            handle, node = self._network.http_node((host, int(port or 80)))
+            handle, node = self._network.http_node(address)
         except NodeUnreachable as exc:
             raise httpx.ConnectError(str(exc)) from None
         sent = {k.lower(): v for k, v in headers.items()} if headers else {}
