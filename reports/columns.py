@@ -24,6 +24,7 @@ One row per simulated second (the row for second N covers N-1 to N):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 SECOND = "second"
 
@@ -51,6 +52,7 @@ P50_MS = "p50_ms"
 P99_MS = "p99_ms"
 
 
+@cache  # one string per column name: 52,340 rows of a replay share their keys, not hold copies
 def node_column(node: str, measure: str) -> str:
     """A node's column: one of its capacity counters (arrivals, completed, wasted, ...), QUEUE, IN_FLIGHT, P50_MS
     or P99_MS."""
@@ -75,11 +77,13 @@ OK = "ok"
 _CLIENTS = "clients_"
 
 
+@cache  # one string per column name: 52,340 rows of a replay share their keys, not hold copies
 def clients(measure: str) -> str:
     """A column over all the clients."""
     return _CLIENTS + measure
 
 
+@cache  # one string per column name: 52,340 rows of a replay share their keys, not hold copies
 def operation_column(service: str, operation: str, outcome: str) -> str:
     """A declared service's answers to one operation in a second: outcome "ok" or "failed" (429 or 503)."""
     return f"{service}_op_{operation}_{outcome}"
@@ -95,6 +99,7 @@ def operations(columns: Iterable[str]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+@cache  # one string per column name: 52,340 rows of a replay share their keys, not hold copies
 def clients_of(kind: str, measure: str) -> str:
     """A column of one user kind's clients (LOGICAL or OK)."""
     return f"{_CLIENTS}{kind}_{measure}"
