@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from loadgen.behaviour import SecondOutcomes
-from reports.columns import SECOND
+from reports.columns import DNS_REGIONAL_ADDRESSES, DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED, SECOND
 from reports.kpis import assess
 from reports.verdict import UNDECIDED, Horizon
 from scenarios.config.horizon import DEFAULT_CLIENT_TIMEOUT
@@ -61,6 +61,10 @@ class RunStop:
             self.event().set()
 
 
+# What assess() reads of a row besides the clients' columns (with_clients adds those).
+JUDGED = (SECOND, DNS_REGIONAL_ADDRESSES, DYNAMODB_ARRIVALS, DYNAMODB_COMPLETED)
+
+
 class VerdictWatch:
     """Judges the run's rows past its written end; asks `stop` to end it once the verdict is decided."""
 
@@ -91,6 +95,8 @@ class VerdictWatch:
         if (second - self.written_end) % self.every:
             return
         rows = self._rows()
-        judged = with_clients([dict(r) for r in rows[: max(1, len(rows) - self.settle)]], self._outcomes())
+        # The columns the verdict reads (reports/kpis.py's assess), not a copy of every row: a replay's rows are many.
+        slim = [{k: r[k] for k in JUDGED if k in r} for r in rows[: max(1, len(rows) - self.settle)]]
+        judged = with_clients(slim, self._outcomes())
         if assess(judged, self._events.events, self.horizon).decision.state != UNDECIDED:
             self._stop.request(second)
