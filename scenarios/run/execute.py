@@ -53,10 +53,10 @@ from scenarios.run.sampler import (
     Sampler,
     read_harness,
     read_lookups,
-    to_csv,
     with_clients,
     with_harness,
     with_lookups,
+    write_csv,
 )
 from scenarios.run.verdict_watch import RunStop, VerdictWatch, cap_of, held_load
 from scenarios.run.visitor import Guest, ProgramRun
@@ -308,7 +308,7 @@ def _write(
     if state.program is not None:
         lookups = sorted((directory / "program").glob("lookups-*.csv"))
         rows = with_lookups(rows, read_lookups(*(f.read_text(encoding="utf-8") for f in lookups)))
-    (directory / "timeseries.csv").write_text(to_csv(rows), encoding="utf-8")
+    write_csv(rows, directory / "timeseries.csv")
     droplets = scenario.ec2.droplets if scenario.ec2 is not None else None
     kpis = compute(rows, events, droplets=droplets, horizon=state.horizon)
     definitions = DEFINITIONS

@@ -17,8 +17,8 @@ The columns are named in reports/columns.py, which the reports read them by.
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from loadgen.behaviour import OUTCOME_CLASSES, SecondOutcomes
 from loadgen.load_gauge import LoadGauge
@@ -264,12 +264,12 @@ def read_lookups(*texts: str) -> dict[tuple[int, str], int]:
     return counts
 
 
-def to_csv(rows: Iterable[Row]) -> str:
-    rows = list(rows)
-    if not rows:
-        return SECOND + "\n"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+def write_csv(rows: Sequence[Row], path: Path) -> None:
+    """The rows as timeseries.csv, written as they go (a replay's CSV, built in memory first, took hundreds of MB)."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        if not rows:
+            out.write(SECOND + "\n")
+            return
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
