@@ -5,13 +5,15 @@ a sixth of a compiled run's time. orjson writes the same bytes as a compact json
 be written with an exponent by either (json: 1e-05 and 1e+16; orjson: 0.00001 and 1e+16), for NaN and infinity
 (orjson: null), and outside ASCII where the json encoder escapes it. Where the output shows any of those, and for
 anything orjson refuses (a key that is not a string, an integer past 64 bits, a dataclass), the json module itself
-encodes: the bytes are always the json module's. Decoding takes orjson's answer where orjson accepts the text (the
-same values), and the json module's answer or error where it does not.
+encodes: the bytes are always the json module's. Decoding takes orjson's answer where orjson accepts the text and
+has no integer of 19 digits or more (orjson reads one past 64 bits as a float), and the json module's answer or error
+otherwise.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -46,9 +48,17 @@ STARLETTE = CompactJson(
 DYNAMODB = CompactJson(json.JSONEncoder(separators=(",", ":")), ascii_only=True)
 
 
+# orjson reads an integer past 64 bits as a float (the json module: an int): such text goes to the json module.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+_LONG_NUMBER_TEXT = re.compile(r"[0-9]{19}")
+
+
 def loads(text: bytes | str) -> Any:
     """json.loads's value (or its error) for `text`."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)  # what orjson refuses (NaN, a BOM, a lone surrogate, ...): the json module decides
+    long_number = _LONG_NUMBER.search(text) if isinstance(text, bytes) else _LONG_NUMBER_TEXT.search(text)
+    if long_number is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # what orjson refuses (NaN, a BOM, a lone surrogate, ...): the json module decides
+    return json.loads(text)
