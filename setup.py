@@ -66,6 +66,7 @@ COMPILED = [
     "services/node/internal_errors.py",
     "services/node/metrics.py",
     "services/node/restartable.py",
+    "services/runtime/draws.py",
     "services/runtime/kernel.py",
     "services/runtime/sansio.py",
     "services/runtime/tasks.py",

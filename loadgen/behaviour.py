@@ -20,6 +20,7 @@ from itertools import accumulate
 from typing import Any
 
 from services.net.json_codec import loads
+from services.runtime import draws
 from services.throttling.outcome import Outcome
 
 OUTCOME_CLASSES = (
@@ -64,7 +65,7 @@ class UserBehaviour:
 
     def pick(self, rng: random.Random) -> UserTask:
         # The same draw as choices(weights=...), which sums the weights up on every call.
-        return rng.choices(self.tasks, cum_weights=self._cum_weights)[0]
+        return draws.weighted(rng, self.tasks, self._cum_weights)
 
     @cached_property
     def _cum_weights(self) -> list[int]:

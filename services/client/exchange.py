@@ -28,6 +28,7 @@ from services.errors import DnsError
 from services.net.http import DEADLINE_HEADER
 from services.net.outside import OWN_AGENT
 from services.net.protocol import error_code
+from services.runtime import draws
 from services.throttling.base import Call
 from services.throttling.outcome import LOCAL, Outcome
 
@@ -142,7 +143,9 @@ def exchange(
             if isinstance(found, DnsError):
                 outcome = Outcome(attempt, failure=f"DNS: {found}")
             else:
-                answer = yield _send(request, rng.choice(found), clock(), attempt_timeout, deadline, send_deadline)
+                answer = yield _send(
+                    request, draws.choice(rng, found), clock(), attempt_timeout, deadline, send_deadline
+                )
                 outcome = outcome_of(attempt, answer)
                 reply = answer if isinstance(answer, Reply) else None
         now = clock()

@@ -27,6 +27,7 @@ from hdrh.histogram import HdrHistogram
 
 from services import runtime
 from services.errors import CascadesimError
+from services.runtime import draws
 from services.throttling.admission import Admission, AdmitAll
 from services.throttling.disciplines import Discipline, Fifo, Waiting
 
@@ -85,7 +86,7 @@ class ServiceTime:
         if self.kind == "constant" or self.mean == 0:
             return self.mean
         if self.kind == "exponential":
-            return rng.expovariate(1.0 / self.mean)
+            return draws.expovariate(rng, 1.0 / self.mean)
         mu, sigma = self.lognormal_parameters()
         return rng.lognormvariate(mu, sigma)
 
