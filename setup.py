@@ -5,12 +5,13 @@ nothing). With CASCADESIM_COMPILE=1 this file also builds one extension per modu
 its .py file, which Python then imports instead:
 
     CASCADESIM_COMPILE=1 .venv/bin/python setup.py build_ext --inplace      # needs mypy (the dev extra) and gcc
+    CASCADESIM_COMPILED=1 .venv/bin/cascadesim run scenarios/aws-2025-10-19.toml --virtual
     .venv/bin/python -m services.compiled                                     # which modules run compiled
     .venv/bin/python -m services.compiled --clean                             # back to the pure-Python build
 
-Both builds give the same runs byte for byte (tests/services/test_compiled.py). CASCADESIM_PURE=1 makes a process
-ignore the compiled modules (services/native.py), and a compiled module older than its source is ignored with a
-warning, so an edit is never shadowed by a stale build.
+A process runs the build only when asked, with CASCADESIM_COMPILED=1 (virtual runs, sweeps and comparisons: live
+runs, Locust's processes and the tests run the source; services/native.py says why), and never a compiled module
+older than its source (a warning says so). Both builds give the same runs byte for byte (tests/test_determinism.py).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Runs `cascadesim run SCENARIO --virtual` (default: the full aws-2025-10-19 replay) as a user runs it, each in a
 process of its own, one after the other: the other commit (default 8c385ca, before the speed work of issue 28) from
-a git worktree of its own (removed afterwards), this checkout as it is (the compiled build if one is built and
-current: setup.py, services/native.py), and with --pure this checkout's Python source too (CASCADESIM_PURE=1). For
+a git worktree of its own (removed afterwards), this checkout with its compiled build if one is built and current
+(CASCADESIM_COMPILED=1: setup.py, services/native.py), and with --pure this checkout's Python source too. For
 each it prints the wall time and the process's peak resident memory, then each side's speed-up over the other
 commit (its wall time over ours). This machine's speed moves 2-3x from hour to hour: only the ratios measured in
 one invocation count.
@@ -47,13 +47,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", default=REFERENCE, help=f"the commit to compare with (default {REFERENCE})")
     parser.add_argument("--scenario", default="scenarios/aws-2025-10-19.toml")
-    parser.add_argument("--pure", action="store_true", help="also this checkout's Python source (CASCADESIM_PURE=1)")
+    parser.add_argument("--pure", action="store_true", help="also this checkout's Python source")
     parser.add_argument("--repeat", type=int, default=1, help="rounds, each side once per round (medians shown)")
     args = parser.parse_args()
-    from services.native import group_library, source_only
+    from services.native import group_library, stale
 
-    build = "compiled" if group_library() is not None and not source_only() else "Python source"
-    base = {key: value for key, value in os.environ.items() if key != "CASCADESIM_PURE"}
+    library = group_library()
+    build = "compiled" if library is not None and not stale(library) else "Python source"
+    base = {key: value for key, value in os.environ.items() if key != "CASCADESIM_COMPILED"}
+    here = {**base, "CASCADESIM_COMPILED": "1"} if build == "compiled" else base
     with tempfile.TemporaryDirectory(prefix="replay-speed-worktree-") as temp:
         other = Path(temp) / "other"
         subprocess.run(
@@ -61,10 +63,10 @@ def main() -> int:
         )
         sides: list[tuple[str, Path, dict[str, str]]] = [
             (args.against, other, base),
-            (f"here ({build})", ROOT, base),
+            (f"here ({build})", ROOT, here),
         ]
         if args.pure and build == "compiled":
-            sides.append(("here (Python source)", ROOT, {**base, "CASCADESIM_PURE": "1"}))
+            sides.append(("here (Python source)", ROOT, base))
         walls: dict[str, list[float]] = {name: [] for name, _, _ in sides}
         peaks: dict[str, list[float]] = {name: [] for name, _, _ in sides}
         try:

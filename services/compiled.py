@@ -30,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if library is None:
         print("no compiled build: every module runs from its Python source")
         return 0
-    state = "the Python source (CASCADESIM_PURE=1 or a stale build)" if source_only() else "the compiled build"
+    state = (
+        "the Python source (CASCADESIM_COMPILED=1 not set, or a stale build)" if source_only() else "the compiled build"
+    )
     print(f"compiled build: {library.name}, {len(modules)} modules; this process runs {state}")
     for source in modules:
         print(f"  {source.relative_to(ROOT)}")

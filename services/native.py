@@ -2,13 +2,18 @@
 
 setup.py compiles the hot modules of services/ and loadgen/ with mypyc, in place: beside each module's .py file an
 extension (.so) that Python imports first, and the code of them all in one library at the top
-(cascadesim_compiled__mypyc*.so). The Python source stays the reference. Before either package imports a module,
-`use_source_if_asked()` (called by services/__init__.py and loadgen/__init__.py) makes Python take the source
-instead of the extensions when
+(cascadesim_compiled__mypyc*.so). The Python source stays the reference, and what a process runs unless it asks
+for the build with CASCADESIM_COMPILED=1. Before either package imports a module, `use_source_if_asked()` (called by
+services/__init__.py and loadgen/__init__.py) makes Python take the source instead of the extensions when
 
-- CASCADESIM_PURE=1 is set (the pure-Python build, for comparing the two), or
-- a compiled module's .py file is newer than the build: an edit since the build must not be shadowed by a stale
+- CASCADESIM_COMPILED=1 is not set: the build is for virtual runs, sweeps and comparisons. Compiled code checks
+  every annotated type at run time, which the tests' stand-ins and the live transports do not all keep to, and
+  Locust's processes run under gevent's monkey-patching; those run the source;
+- or a compiled module's .py file is newer than the build: an edit since the build must not be shadowed by a stale
   extension (a warning says so).
+
+The decision is made once per process, before the first of the modules is imported: one module compiled and
+another from its source would each have classes of their own.
 
 The command that shows and removes the build is services/compiled.py.
 """
@@ -75,13 +80,14 @@ def source_only() -> bool:
 
 
 def use_source_if_asked() -> None:
-    """Take the Python source over the compiled build when asked (CASCADESIM_PURE=1) or when the build is stale."""
+    """Take the Python source over the compiled build unless asked for it (CASCADESIM_COMPILED=1), and when the
+    build is stale."""
     if source_only():
         return
     library = group_library()
     if library is None:
         return  # no compiled build: the source is all there is
-    if os.environ.get("CASCADESIM_PURE") != "1":
+    if os.environ.get("CASCADESIM_COMPILED") == "1":
         changed = stale(library)
         if not changed:
             return
