@@ -39,7 +39,7 @@ def test_the_same_seed_gives_the_same_files_in_other_processes() -> None:
 
 
 def test_the_compiled_build_gives_the_same_files_as_the_python_source() -> None:
-    """With the optional compiled build (setup.py; .ci/run builds it after the suite and runs this file again): the
+    """With the experimental compiled build (setup.py; CASCADESIM_EXPECT_COMPILED=1 makes its absence a failure): the
     same run, compiled and from the source, each in two processes with different string hashing, byte-identical."""
     library = group_library()
     if library is None or stale(library):
