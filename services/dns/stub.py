@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import dns.exception
 import dns.message
@@ -36,20 +37,25 @@ class StubAnswer:
 
 # What dnspython makes of the same bytes is the same every time: a query's wire form after its id (2 bytes), and the
 # answer read from a reply's wire form after its id, are kept and reused (a long run asks the same few names, and
-# gets the same few replies, hundreds of thousands of times). Each table is emptied when it grows past MEMO_SIZE.
+# gets the same few replies, hundreds of thousands of times).
 MEMO_SIZE = 4096
-_QUERIES: dict[str, bytes] = {}
-_READ: dict[tuple[str, bytes], StubAnswer] = {}
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _query_rest(name: str) -> bytes:
+    return dns.message.make_query(name, dns.rdatatype.A).to_wire()[2:]
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _reading(name: str, rest: bytes) -> StubAnswer:
+    """The answer in a reply, from its wire form after the id (an unreadable one raises, and is not kept)."""
+    return _read(name, dns.message.from_wire(b"\0\0" + rest))
 
 
 def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[bytes, bytes | OSError | None, StubAnswer]:
     """Ask for `name`'s A records: yields each query's wire form, is sent back the reply (None: none in time; an
     OSError: the resolver cannot be reached at all)."""
-    rest = _QUERIES.get(name)
-    if rest is None:
-        if len(_QUERIES) >= MEMO_SIZE:
-            _QUERIES.clear()
-        rest = _QUERIES[name] = dns.message.make_query(name, dns.rdatatype.A).to_wire()[2:]
+    rest = _query_rest(name)
     problem = "no reply"
     for _ in range(attempts):
         query_id = rng.randrange(1 << 16).to_bytes(2, "big")
@@ -59,17 +65,11 @@ def lookup(name: str, rng: random.Random, *, attempts: int = 2) -> Generator[byt
         if wire is None:
             problem = "no reply in time"
             continue
-        answer = _READ.get((name, wire[2:]))
-        if answer is None:
-            try:
-                reply = dns.message.from_wire(wire)
-            except dns.exception.DNSException as exc:
-                problem = f"unreadable reply: {exc}"
-                continue
-            answer = _read(name, reply)
-            if len(_READ) >= MEMO_SIZE:
-                _READ.clear()
-            _READ[(name, wire[2:])] = answer
+        try:
+            answer = _reading(name, wire[2:])
+        except dns.exception.DNSException as exc:
+            problem = f"unreadable reply: {exc}"
+            continue
         if wire[:2] != query_id:
             problem = "reply to another query"
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -108,8 +109,15 @@ class VirtualNetwork(Network):
             return reply
 
 
-URLS_KEPT = 4096
-_URLS: dict[str, tuple[str, Address, str, str]] = {}  # a URL's parts, kept: a run asks the same few URLs
+@lru_cache(maxsize=4096)  # a run asks the same few URLs millions of times
+def _url_parts(url: str) -> tuple[str, Address, str, str]:
+    """host:port, the address, the path and the query of a plain http:// URL."""
+    if not url.startswith("http://"):
+        raise httpx.UnsupportedProtocol(f"the virtual network speaks plain http://, not {url!r}")
+    host_port, _, rest = url[7:].partition("/")
+    host, _, port = host_port.partition(":")
+    path, _, query = ("/" + rest).partition("?")
+    return host_port, (host, int(port or 80)), path, query
 
 
 class _VirtualClient(HttpClient):
@@ -129,17 +137,7 @@ class _VirtualClient(HttpClient):
         content: bytes = b"",
         timeout: float | None = None,
     ) -> HttpResponse:
-        parts = _URLS.get(url)
-        if parts is None:
-            if not url.startswith("http://"):
-                raise httpx.UnsupportedProtocol(f"the virtual network speaks plain http://, not {url!r}")
-            host_port, _, rest = url[7:].partition("/")
-            host, _, port = host_port.partition(":")
-            path, _, query = ("/" + rest).partition("?")
-            if len(_URLS) >= URLS_KEPT:
-                _URLS.clear()
-            parts = _URLS[url] = (host_port, (host, int(port or 80)), path, query)
-        host_port, address, path, query = parts
+        host_port, address, path, query = _url_parts(url)
         try:
             handle, node = self._network.http_node(address)
         except NodeUnreachable as exc:
