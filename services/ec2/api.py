@@ -1,4 +1,5 @@
-"""The EC2-like API node: RunInstances, DescribeInstances, TerminateInstances, as JSON over HTTP.
+"""The EC2-like API node: RunInstances, DescribeInstances, TerminateInstances, as JSON over HTTP for the cloud's own
+users, and in EC2's query protocol (XML) for the SDKs (services/ec2/query.py).
 
 Requests are `POST /` with a JSON body naming the `Action`; errors come back as `{"Error": {"Code", "Message"}}`
 with EC2's status for the code: `InsufficientInstanceCapacity` (500) when no droplet holds a lease and has room,
@@ -9,11 +10,13 @@ bad parameters.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from services import runtime
+from services.ec2 import query
 from services.ec2.dwfm import DropletWorkflowManager
+from services.ec2.fleet import Fleet, Instance, state_of
 from services.ec2.netmgr import NetworkManager
 from services.errors import CascadesimError
 from services.events import EventLog
@@ -30,6 +33,7 @@ from services.net.http import (
     respond,
 )
 from services.net.json_codec import loads
+from services.net.query import QueryError, ec2_error, is_query, parse_form
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.node.internal_errors import InternalErrors
 from services.node.metrics import CONTENT_TYPE, prometheus_text
@@ -43,23 +47,6 @@ class Ec2Error(CascadesimError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
-
-
-@dataclass
-class Instance:
-    instance_id: str
-    droplet: int
-    launched_at: float
-    state: str = "running"
-
-
-@dataclass
-class Fleet:
-    """Instances by id, and how many each droplet hosts."""
-
-    slots_per_droplet: int = 4
-    instances: dict[str, Instance] = field(default_factory=dict)
-    used: dict[int, int] = field(default_factory=dict)
 
 
 class Ec2Api:
@@ -102,6 +89,8 @@ class Ec2Api:
         return respond(prometheus_text(self.name, self.capacity), 200, CONTENT_TYPE)
 
     async def _api(self, request: HttpRequest) -> HttpResponse:
+        if is_query(request):
+            return await self._query(request)
         try:
             try:
                 body = loads(request.body or b"{}")
@@ -130,6 +119,24 @@ class Ec2Api:
             return respond(result.text, 200, JSON)
         return json_response(result)
 
+    async def _query(self, request: HttpRequest) -> HttpResponse:
+        """EC2's query protocol, for the SDKs (services/ec2/query.py): the same work, answered in XML."""
+        try:
+            fields = parse_form(request.body)
+            work = query.handler(self, query.check(fields), fields)
+            deadline = parse_deadline(request.headers.get(DEADLINE_HEADER))
+            reply: HttpResponse = await self.capacity.serve(deadline, lambda: _call_sync(work))
+        except (Overloaded, Shed, DeadlineExceeded):
+            return ec2_error("RequestLimitExceeded", "Request limit exceeded.", 503)
+        except QueryError as exc:
+            return ec2_error(exc.code, exc.message, exc.status)
+        except Ec2Error as exc:
+            return ec2_error(exc.code, exc.message, STATUS.get(exc.code, 400))
+        except Exception as exc:  # a bug of ours: answer as EC2 does, and report it
+            self.internal_errors.record(exc, request.path, "InternalError")
+            return ec2_error("InternalError", "An internal error has occurred", 500)
+        return reply
+
     def _error(self, code: str, message: str) -> HttpResponse:
         return json_response({"Error": {"Code": code, "Message": message}}, STATUS.get(code, 400))
 
@@ -137,26 +144,40 @@ class Ec2Api:
         count = body.get("MinCount", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100:
             raise Ec2Error("InvalidParameterValue", "MinCount must be an integer between 1 and 100")
+        return {"Instances": [_describe(i, self.netmgr) for i in self.launch(count, count)]}
+
+    def launch(
+        self, min_count: int, max_count: int, *, image_id: str = "ami-00000000", instance_type: str = "m1.small"
+    ) -> list[Instance]:
+        """As many instances as the droplets with a live lease have room for, up to `max_count`; fewer than
+        `min_count` is InsufficientInstanceCapacity, and a launch the Network Manager's backlog refuses (AWS's fix)
+        is RequestLimitExceeded."""
         if not self.netmgr.admits():  # AWS's fix: no new instance while its network state would wait in a backlog
             self.launch_failures += 1
             raise Ec2Error("RequestLimitExceeded", "Request limit exceeded.")
         fleet = self.fleet
-        hosts, free = self._hosts(count)
-        if free < count:
+        hosts, free = self._hosts(max_count)
+        if free < min_count:
             self.launch_failures += 1
             raise Ec2Error(
                 "InsufficientInstanceCapacity",
                 "We currently do not have sufficient capacity in the Availability Zone you requested.",
             )
-        launched = []
-        for _ in range(count):
+        launched: list[Instance] = []
+        for _ in range(min(free, max_count)):
             droplet = next(d for d in hosts if fleet.used.get(d, 0) < fleet.slots_per_droplet)
             fleet.used[droplet] = fleet.used.get(droplet, 0) + 1
-            instance = Instance(f"i-{self._rng.getrandbits(64):016x}", droplet, runtime.current_time())
+            instance = Instance(
+                f"i-{self._rng.getrandbits(64):016x}",
+                droplet,
+                runtime.current_time(),
+                image_id=image_id,
+                instance_type=instance_type,
+            )
             fleet.instances[instance.instance_id] = instance
             self.netmgr.propagate(instance.instance_id)
             launched.append(instance)
-        return {"Instances": [_describe(i, self.netmgr) for i in launched]}
+        return launched
 
     def _hosts(self, count: int) -> tuple[list[int], int]:
         """The droplets a launch may use, in order (a live lease and a free slot), as far as `count` instances need,
@@ -189,7 +210,7 @@ class Ec2Api:
 
     def _encode(self, instance: Instance) -> str:
         """json_response's encoding of the instance's description, kept until its state changes."""
-        state = _state(instance, self.netmgr)
+        state = state_of(instance, self.netmgr)
         kept = self._encoded.get(instance.instance_id)
         if kept is None or kept[0] != state:
             kept = self._encoded[instance.instance_id] = (state, encode_json(_describe(instance, self.netmgr)))
@@ -201,11 +222,7 @@ class Ec2Api:
             raise Ec2Error("MissingParameter", "The request must contain the parameter InstanceIds")
         changes = []
         for instance_id in wanted:
-            instance = self.fleet.instances.pop(instance_id, None)
-            self._encoded.pop(instance_id, None)
-            if instance is None:
-                raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
-            self.fleet.used[instance.droplet] -= 1
+            instance = self.terminate(instance_id)
             changes.append(
                 {
                     "InstanceId": instance_id,
@@ -215,20 +232,32 @@ class Ec2Api:
             )
         return {"TerminatingInstances": changes}
 
+    def state(self, instance: Instance) -> str:
+        return state_of(instance, self.netmgr)
+
+    def terminate(self, instance_id: str) -> Instance:
+        """The instance, gone from the fleet (its slot on the droplet freed); InvalidInstanceID.NotFound if none."""
+        instance = self.fleet.instances.pop(instance_id, None)
+        self._encoded.pop(instance_id, None)
+        if instance is None:
+            raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
+        self.fleet.used[instance.droplet] -= 1
+        return instance
+
 
 async def _call(handler: Any, body: dict[str, Any]) -> dict[str, Any] | EncodedJson:
     result: dict[str, Any] | EncodedJson = handler(body)
     return result
 
 
-def _state(instance: Instance, netmgr: NetworkManager) -> str:
-    return instance.state if netmgr.reachable(instance.instance_id) else "pending"
+async def _call_sync(work: Callable[[], HttpResponse]) -> HttpResponse:
+    return work()
 
 
 def _describe(instance: Instance, netmgr: NetworkManager) -> dict[str, Any]:
     """An instance whose network state has not propagated yet is still `pending` (no connectivity)."""
     return {
         "InstanceId": instance.instance_id,
-        "State": {"Name": _state(instance, netmgr)},
+        "State": {"Name": state_of(instance, netmgr)},
         "Placement": {"HostId": f"d-{instance.droplet:05d}"},
     }

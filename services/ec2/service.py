@@ -13,9 +13,10 @@ from collections.abc import Callable
 from services import runtime
 from services.client.service_client import ServiceClient
 from services.dns.stub import StubResolver
-from services.ec2.api import Ec2Api, Fleet
+from services.ec2.api import Ec2Api
 from services.ec2.canary import LaunchCanary
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
+from services.ec2.fleet import Fleet
 from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
 from services.net.network import Address, Network

@@ -7,8 +7,9 @@ import random
 from typing import Any
 
 from services import runtime
-from services.ec2.api import Ec2Api, Fleet, Instance
+from services.ec2.api import Ec2Api
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
+from services.ec2.fleet import Fleet, Instance
 from services.ec2.netmgr import NetworkManager
 from services.events import EventLog
 from services.net.http import HttpRequest, json_response

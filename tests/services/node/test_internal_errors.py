@@ -7,8 +7,9 @@ import random
 
 import anyio
 
-from services.ec2.api import Ec2Api, Fleet
+from services.ec2.api import Ec2Api
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
+from services.ec2.fleet import Fleet
 from services.ec2.netmgr import NetworkManager
 from services.event_kinds import EventKind
 from services.events import EventLog
