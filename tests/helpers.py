@@ -11,12 +11,15 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import trio
 from pydantic import BaseModel
 
 from loadgen.virtual import VirtualUsers
@@ -30,6 +33,8 @@ from services import runtime
 from services.dns.planner import HealthProbe
 from services.event_kinds import EventKind
 from services.events import Event, EventLog, Sink
+from services.net.http import Routes
+from services.net.network import LiveNetwork
 from services.net.virtual_network import VirtualNetwork
 from services.runtime.kernel import run_in_virtual_time
 from services.topology.cloud import Cloud
@@ -205,3 +210,31 @@ def run_virtual(
 def of_kind(log: EventLog, *kinds: EventKind) -> list[Event]:
     """The events of these kinds, in order."""
     return [e for e in log.events if e.kind in kinds]
+
+
+@contextmanager
+def serve_routes(routes: Routes, host: str) -> Iterator[str]:
+    """A node's routes served live on `host` (a port the kernel picked) from a trio thread, so that blocking code
+    such as boto3 can call it; yields its URL and stops the server on leaving."""
+    port = free_port(host)
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        stop = trio.Event()
+        holder["stop"], holder["token"] = stop, trio.lowlevel.current_trio_token()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(LiveNetwork().serve_http, routes, (host, port))
+            ready.set()
+            await stop.wait()
+            nursery.cancel_scope.cancel()
+
+    thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
+    thread.start()
+    if not ready.wait(20):
+        raise RuntimeError(f"the node on {host} did not start")
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        trio.from_thread.run_sync(holder["stop"].set, trio_token=holder["token"])
+        thread.join(20)

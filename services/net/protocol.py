@@ -5,19 +5,21 @@ botocore's response parsers are the reference (`botocore/parsers.py`):
   the code is what follows the last `#` (and precedes any `:`).
 - Lambda (`restJson1`): the `x-amzn-ErrorType` header first, e.g. `TooManyRequestsException:http://...`; the code
   is what precedes the `:`. Without the header, the body's `code` or `Code`.
-- The EC2-like API: EC2's query protocol answers `<Errors><Error><Code>`; ours is the same shape in JSON,
-  `{"Error": {"Code": ...}}`.
-A reply whose body is not JSON keeps its status alone, as botocore's parsers fall back to the status.
+- The query protocol (EC2's, STS's: services/net/query.py): XML, the code in `<Error><Code>`; the EC2-like API's
+  JSON form for the cloud's own users is the same shape, `{"Error": {"Code": ...}}`.
+A reply whose body is neither keeps its status alone, as botocore's parsers fall back to the status.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from services.net.json_codec import loads
 
 ERROR_TYPE_HEADER = "x-amzn-errortype"
+_XML_CODE = re.compile(rb"<Error>.*?<Code>([^<]+)</Code>", re.DOTALL)
 
 
 def error_code(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
@@ -27,6 +29,9 @@ def error_code(status: int, headers: Mapping[str, str], body: bytes) -> str | No
     header = _header(headers, ERROR_TYPE_HEADER)
     if header:
         return _clean(header)
+    if body[:1] == b"<":
+        found = _XML_CODE.search(body)
+        return found.group(1).decode("utf-8", "replace") if found else None
     try:
         parsed: Any = loads(body) if body else None
     except (ValueError, UnicodeDecodeError):

@@ -18,8 +18,8 @@ import httpx
 from services.dynamodb import Router
 from services.dynamodb.tables import Storage, Table
 from services.ec2.api import Ec2Api
-from services.ec2.fleet import Fleet
 from services.ec2.dwfm import DropletWorkflowManager, DwfmSettings
+from services.ec2.fleet import Fleet
 from services.ec2.netmgr import NetworkManager
 from services.errors import CallFailed
 from services.events import EventLog
