@@ -80,6 +80,8 @@ def declared_settings(service: DeclaredService) -> DeclaredSettings:
             for name, operation in service.operations.items()
         },
         nlb=None if service.nlb is None else nlb_settings(service.nlb),
+        protocol=service.protocol,
+        session_scale=service.session_scale,
     )
 
 

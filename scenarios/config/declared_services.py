@@ -105,6 +105,11 @@ class DeclaredService(ConfigModel):
     capacity: CapacityConfig = Field(default_factory=_service_capacity)
     operations: dict[str, Operation] = Field(min_length=1)
     nlb: NlbConfig | None = None
+    # "sts": the service also speaks AWS STS's query protocol (AssumeRole, GetCallerIdentity) at POST /, for the
+    # SDKs; its AssumeRole operation's calls are what an AssumeRole needs (services/topology/sts.py).
+    protocol: Literal["json", "sts"] = "json"
+    # An STS session lasts DurationSeconds / session_scale; a live run played k times faster multiplies it by k.
+    session_scale: float = Field(1.0, gt=0, le=1_000_000, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _name_free(self) -> DeclaredService:
@@ -113,6 +118,8 @@ class DeclaredService(ConfigModel):
         for operation in self.operations:
             if not operation.isidentifier():
                 raise FieldProblem(f"operations.{operation}", operation, "must be a name like AssumeRole")
+        if self.protocol == "sts" and "AssumeRole" not in self.operations:
+            raise FieldProblem("protocol", self.protocol, "needs an AssumeRole operation (what an AssumeRole calls)")
         return self
 
 

@@ -375,7 +375,7 @@ def for_live(scenario: Scenario) -> Scenario:
     and proportions in minutes of real time. `live_from` is when the incident begins (the race emptying the record,
     say): the trigger before it plays as written, and so do the faults, whose mechanics have their own time scale.
     A time t after `live_from` becomes live_from + (t - live_from) / k; an operator action timed from an event
-    comes `delay` / k after it."""
+    comes `delay` / k after it; an STS session of a declared service lasts k times less (`session_scale`)."""
     k = scenario.live_compression
     if k == 1:
         return scenario
@@ -385,6 +385,7 @@ def for_live(scenario: Scenario) -> Scenario:
         return t if t <= origin else origin + (t - origin) / k
 
     load = scenario.load
+    services = tuple(s.model_copy(update={"session_scale": s.session_scale * k}) for s in scenario.services)
     if load is not None:
         stages = tuple(stage.model_copy(update={"until": sooner(stage.until)}) for stage in load.stages)
         load = load.model_copy(update={"stages": stages})
@@ -396,6 +397,7 @@ def for_live(scenario: Scenario) -> Scenario:
                 for a in scenario.operator
             ),
             "load": load,
+            "services": services,
             "live_compression": 1.0,
             "live_from": 0.0,
         }

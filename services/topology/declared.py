@@ -25,9 +25,19 @@ from services.dynamodb.calls import call as dynamodb_call
 from services.dynamodb.calls import until_done
 from services.errors import CallFailed, CascadesimError
 from services.lambda_.service import FUNCTION
-from services.net.http import DEADLINE_HEADER, HttpRequest, HttpResponse, Routes, json_response, parse_deadline
+from services.net.http import (
+    DEADLINE_HEADER,
+    Endpoint,
+    HttpRequest,
+    HttpResponse,
+    Routes,
+    json_response,
+    parse_deadline,
+)
+from services.net.query import QueryError, is_query, parse_form
 from services.node.capacity import CapacityModel, CapacitySpec, DeadlineExceeded, Overloaded, Shed
 from services.topology.nlb import NlbSettings
+from services.topology.sts import StsSessions
 
 INVOKE_PATH = f"/2015-03-31/functions/{FUNCTION}/invocations"
 
@@ -48,6 +58,8 @@ class DeclaredSettings:
     capacity: CapacitySpec
     operations: Mapping[str, tuple[CallSettings, ...]]
     nlb: NlbSettings | None = None  # behind a Network Load Balancer, on EC2 instances (services/topology/nlb.py)
+    protocol: str = "json"  # "sts": also AWS STS's query protocol at POST / (services/topology/sts.py)
+    session_scale: float = 1.0  # an STS session lasts DurationSeconds / session_scale
 
 
 class DependencyFailed(CascadesimError):
@@ -66,7 +78,14 @@ class DeclaredService:
         self._hosts: dict[tuple[str, int], str] = {}  # (operation, call) -> the instance its last launch gave
         self._retired: list[str] = []  # replaced hosts not yet terminated (EC2 failed to; asked again next time)
         self.answers: dict[str, list[int]] = {op: [0, 0] for op in settings.operations}  # op -> [ok, failed]
-        self.routes = Routes([("POST", "/{operation}", self._operation), ("GET", "/health", self._health)])
+        routes: list[tuple[str, str, Endpoint]] = [
+            ("POST", "/{operation}", self._operation),
+            ("GET", "/health", self._health),
+        ]
+        self.sts = StsSessions(settings.name, settings.session_scale) if settings.protocol == "sts" else None
+        if self.sts is not None:
+            routes.append(("POST", "/", self._query))
+        self.routes = Routes(routes)
 
     async def set_up(self) -> None:
         """Create the DynamoDB tables the operations use (a table that already exists counts)."""
@@ -88,18 +107,48 @@ class DeclaredService:
         calls = self.settings.operations.get(name)
         if calls is None:
             return _error("UnknownOperationException", f"{self.name} has no operation {name}", 400)
-        deadline = parse_deadline(request.headers.get(DEADLINE_HEADER))
+        failed = await self._serve(name, calls, parse_deadline(request.headers.get(DEADLINE_HEADER)))
+        if isinstance(failed, int):
+            return json_response({"operation": name, "calls": len(calls), "from_cache": failed})
+        if failed[0] == "throttled":
+            return _error("ThrottlingException", "Rate exceeded", 429)
+        return _error("ServiceUnavailableException", failed[1], 503)
+
+    async def _query(self, request: HttpRequest) -> HttpResponse:
+        """STS's query protocol (services/topology/sts.py): the declared operation's work, answered as STS does."""
+        sts = self.sts
+        assert sts is not None
+        try:
+            if not is_query(request):
+                raise QueryError("MissingAction", "Missing Action")
+            fields = parse_form(request.body)
+            action = sts.check(fields)
+        except QueryError as exc:
+            return sts.error(exc.code, exc.message, exc.status)
+        name = action if action in self.settings.operations else "AssumeRole"
+        failed = await self._serve(
+            name, self.settings.operations[name], parse_deadline(request.headers.get(DEADLINE_HEADER))
+        )
+        if isinstance(failed, int):
+            return sts.answer(action, fields, request.headers.get("authorization", ""))
+        if failed[0] == "throttled":
+            return sts.error("Throttling", "Rate exceeded", 400)
+        return sts.error("ServiceUnavailable", failed[1], 503)
+
+    async def _serve(self, name: str, calls: tuple[CallSettings, ...], deadline: float | None) -> int | tuple[str, str]:
+        """Run the operation under the node's capacity model: how many of its calls the cache answered when it
+        succeeded, else ("throttled" or "failed", why)."""
         answers = self.answers[name]
         try:
-            cached = await self.capacity.serve(deadline, lambda: self._run(name, calls, deadline))
+            from_cache = await self.capacity.serve(deadline, lambda: self._run(name, calls, deadline))
         except (Overloaded, Shed, DeadlineExceeded):
             answers[1] += 1
-            return _error("ThrottlingException", "Rate exceeded", 429)
+            return "throttled", "Rate exceeded"
         except DependencyFailed as exc:
             answers[1] += 1
-            return _error("ServiceUnavailableException", str(exc), 503)
+            return "failed", str(exc)
         answers[0] += 1
-        return json_response({"operation": name, "calls": len(calls), "from_cache": cached})
+        return from_cache
 
     async def _run(self, name: str, calls: tuple[CallSettings, ...], deadline: float | None) -> int:
         """Make the operation's calls in order; returns how many were answered from the cache."""

@@ -116,7 +116,13 @@ class NetworkLoadBalancer:
             HttpNode(
                 f"{name}-nlb-{i}",
                 network,
-                Routes([("POST", "/{operation}", self._forward), ("GET", "/health", self._health)]),
+                Routes(
+                    [
+                        ("POST", "/{operation}", self._forward),
+                        ("POST", "/", self._forward),  # an AWS protocol's requests (services/topology/sts.py)
+                        ("GET", "/health", self._health),
+                    ]
+                ),
                 (nlb_node_host(first_address + i - 1), port),
                 events,
             )
