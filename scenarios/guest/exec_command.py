@@ -45,17 +45,42 @@ def exec_command(
     load: Annotated[bool, typer.Option(help="Also play the scenario's load section with Locust.")] = True,
     out: OutOption = Path("runs"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print the DNS control plane's steps.")] = False,
+    assume_role: Annotated[
+        bool,
+        typer.Option(
+            "--assume-role",
+            help="Give the program no keys of its own: its SDK assumes a role through the cloud's STS (a declared "
+            'service with protocol = "sts"), as an application in a container or with a role profile does.',
+        ),
+    ] = False,
+    role_arn: Annotated[
+        str | None, typer.Option(help="The role to assume (with --assume-role; default: a role of the cloud's own).")
+    ] = None,
 ) -> None:
     """Run your own program against the scenario's live cloud: unmodified AWS SDK code reaches it by its names."""
-    from scenarios.guest.program import Program, ProgramNotFound
+    from scenarios.guest.program import DEFAULT_ROLE, Program, ProgramNotFound
 
-    program = Program(tuple(command[1:] if command[:1] == ["--"] else command))
+    if role_arn is not None and not assume_role:
+        errors.print("error: --role-arn needs --assume-role", highlight=False, markup=False)
+        raise typer.Exit(2)
+    program = Program(
+        tuple(command[1:] if command[:1] == ["--"] else command), (role_arn or DEFAULT_ROLE) if assume_role else None
+    )
     try:
         program.check()
     except ProgramNotFound as exc:
         errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(exc.status) from None
     loaded = with_overrides(load_or_exit(scenario), scenario, policy, None)
+    if assume_role and not any(s.protocol == "sts" for s in loaded.services):
+        errors.print(
+            f'error: {scenario}: --assume-role needs a service that speaks STS (protocol = "sts" under [[services]]); '
+            "scenarios/aws-2025-10-19.toml and scenarios/cascade-live.toml have one",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     changes = {"live_compression": compress} if compress is not None else {}
     loaded = live_or_exit(loaded.model_copy(update=changes | ({} if load else {"load": None})), scenario)
     raise typer.Exit(exec_program(loaded, program, out, errors, verbose=verbose))

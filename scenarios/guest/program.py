@@ -9,6 +9,9 @@ group of its own, with an environment under which unmodified AWS SDK code reache
     AWS_REGION, AWS_DEFAULT_REGION             us-east-1
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   throwaway credentials (a session token, a profile, the instance
                                                metadata service and the user's AWS config files are kept out)
+    AWS_PROFILE, AWS_CONFIG_FILE               with --assume-role instead: a profile that assumes a role through the
+                                               cloud's STS (boto3's own assume-role provider), the throwaway keys
+                                               its source profile's, so the program's credentials come from STS
     PYTHONPATH                                 scenarios/guest/app_hook first: its `sitecustomize` makes a program
                                                resolve the cloud's names through the shared resolver
     CASCADESIM_RESOLVER, _ZONE, _APP_DIR, _CLOCK   what that hook reads (scenarios/guest/app_hook/cascadesim_names.py)
@@ -58,11 +61,17 @@ class ProgramNotFound(Exception):
         self.status = status
 
 
-class Program:
-    """A command to run, as the user wrote it after `--`."""
+ROLE_PROFILE = "cascadesim-role"
+DEFAULT_ROLE = "arn:aws:iam::000000000000:role/cascadesim-app"
 
-    def __init__(self, argv: tuple[str, ...]) -> None:
+
+class Program:
+    """A command to run, as the user wrote it after `--`; with `role`, its credentials come from assuming that role
+    through the cloud's STS."""
+
+    def __init__(self, argv: tuple[str, ...], role: str | None = None) -> None:
         self.argv = argv
+        self.role = role
         self.run = ProgramRun(argv)
 
     def check(self) -> None:
@@ -81,6 +90,8 @@ class Program:
         """Run the program from the cloud's readiness to its exit, or until the run's end stops it."""
         clock = cloud_clock(anyio.current_time() - events.now())
         env = program_environment(cloud.endpoints(), cloud.dns.settings.resolver, directory, clock)
+        if self.role is not None:
+            env = role_environment(env, self.role, directory)
         command = shlex.join(self.argv)
         events.emit(EventKind.PROGRAM_STARTED, "program", f"started: {command}", command=list(self.argv))
         try:
@@ -115,6 +126,25 @@ def aws_environment(endpoints: dict[str, str], zone: str = "cloud.test") -> dict
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     return env
+
+
+def role_environment(env: dict[str, str], role: str, directory: Path) -> dict[str, str]:
+    """`env` with the program's credentials coming from an AssumeRole of `role` at the cloud's STS
+    (AWS_ENDPOINT_URL_STS): a config file in the run directory whose profile assumes the role, its source profile
+    holding the throwaway keys. The keys leave the environment, where botocore would take them first."""
+    config = directory / "aws-config"
+    config.write_text(
+        f"[profile {ROLE_PROFILE}]\n"
+        f"role_arn = {role}\n"
+        "source_profile = cascadesim-source\n"
+        "role_session_name = cascadesim-exec\n"
+        f"region = {REGION}\n\n"
+        "[profile cascadesim-source]\n"
+        f"aws_access_key_id = {THROWAWAY_CREDENTIALS['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {THROWAWAY_CREDENTIALS['AWS_SECRET_ACCESS_KEY']}\n"
+    )
+    env = {name: value for name, value in env.items() if name not in THROWAWAY_CREDENTIALS}
+    return env | {"AWS_PROFILE": ROLE_PROFILE, "AWS_CONFIG_FILE": str(config)}
 
 
 def program_environment(
