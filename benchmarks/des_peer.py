@@ -215,7 +215,7 @@ def run_peer(scenario: Scenario) -> tuple[SecondOutcomes, dict[str, Any]]:
         routers,
         behaviour,
         behaviour.attempt_timeout or behaviour.timeout,
-        plan.client.max_attempts if plan.client.retry == "immediate" else 1,
+        (plan.client.max_attempts or 3) if plan.client.retry == "immediate" else 1,
         RunOptions().latency,
         SecondOutcomes(),
     )

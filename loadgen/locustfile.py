@@ -43,7 +43,7 @@ from services.dns.stub import Found, StubAnswer, StubCache, lookup
 from services.dynamodb.calls import operation, until_done_steps
 from services.errors import DnsError
 from services.runtime.sansio import drive
-from services.throttling.settings import client_policy
+from services.throttling.settings import bind_service, client_policy
 
 PLAN = LoadPlan.from_json(Path(os.environ.get("CASCADESIM_LOAD_PLAN", "load-plan.json")).read_text())
 RUN_DIR = Path(os.environ.get("CASCADESIM_RUN_DIR", "."))
@@ -123,6 +123,7 @@ class CascadeUser(FastHttpUser):
     def on_start(self) -> None:
         self.rng = random.Random(f"{PLAN.seed}:{os.getpid()}:{id(self)}")
         self.policy = client_policy(PLAN.client, self.rng)
+        bind_service(self.policy, self.behaviour.service)
         self.loop = UserLoop(self.behaviour, self.rng)
         self.pause = 0.0
 

@@ -8,6 +8,7 @@ client and node builds its own policy objects.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError
 
@@ -34,9 +35,15 @@ class ClientConfig(ConfigModel):
     jitter: Jitter = "full"
     wait: PositiveSeconds = 1.0
     limit: Limit = "none"
+    # aws-standard and aws-adaptive: the SDKs' standard mode as designed in 2020, or as revised in 2026 (where,
+    # unless max_attempts is given, DynamoDB's clients make 4 attempts and the others 3)
+    rules: Literal["2020", "2026"] = "2020"
 
     def settings(self) -> ClientSettings:
-        return ClientSettings(**self.model_dump())
+        settings = self.model_dump()
+        if self.rules == "2026" and "max_attempts" not in self.model_fields_set:
+            settings["max_attempts"] = None
+        return ClientSettings(**settings)
 
 
 class ServerConfig(ConfigModel):
@@ -70,7 +77,9 @@ class PolicySet(ConfigModel):
     def summary(self) -> tuple[str, str, str, str]:
         """Its name, its client and server choices in a few words, and its description (`cascadesim policies`)."""
         c, s = self.client, self.server
-        client = c.retry + (f" ×{c.max_attempts}" if c.retry != "none" else "")
+        attempts = c.max_attempts if c.rules == "2020" or "max_attempts" in c.model_fields_set else "3-4"
+        client = c.retry + (f" ×{attempts}" if c.retry != "none" else "")
+        client += f" ({c.rules} rules)" if c.retry.startswith("aws-") else ""
         client += f" ({c.jitter} jitter)" if c.retry == "exponential" else ""
         client += f" + {c.limit}" if c.limit != "none" else ""
         parts = (

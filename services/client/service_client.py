@@ -33,6 +33,7 @@ from services.net.http import HttpResponse
 from services.net.network import Network
 from services.throttling.backoff import NoRetry
 from services.throttling.base import ClientPolicy
+from services.throttling.settings import bind_service
 
 __all__ = ["ServiceClient"]
 
@@ -60,6 +61,7 @@ class ServiceClient:
         self._rng = rng
         self._timeout = timeout
         self.policy: ClientPolicy = policy or NoRetry()
+        bind_service(self.policy, name)
         self._http = network.http_client(timeout=timeout, max_connections=pool_size)
         self.attempts = 0  # sent, over the client's life
         self.rejected_locally = 0  # refused by the client's own policy

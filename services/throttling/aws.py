@@ -7,6 +7,11 @@ Source: "Retry behavior", AWS SDKs and Tools Reference Guide, and the SDKs that 
   took); with the quota empty, failures are not retried. The wait before retry n (1-based) is full jitter,
   random(0, 1) · min(base · 2^(n-1), 20 s), with base 1 s after a throttling error and 0.025 s (DynamoDB's value)
   after any other transient error.
+  That is the 2020 design (`RULES_2020`, policy set aws-sdk-standard). Its 2026 revision (`RULES_2026`, "Retry
+  behavior" as revised in 2026; botocore 1.44's `retries/standard.py`, the default from botocore 1.44.0): 4 attempts
+  for DynamoDB (3 for the others) unless the policy sets max_attempts; base 0.05 s after a transient error (0.025 s
+  for DynamoDB), still 1 s after throttling; a transient retry costs 14 tokens and a throttling retry 5; a timeout
+  is a transient error like any other (14, no longer 10).
 - adaptive: standard plus a client-side rate limiter. After the first throttling response, sends pass through a
   token bucket whose rate follows CUBIC (C = 0.4, β = 0.7): on throttling the rate drops to β · min(measured
   rate, current rate); on success it grows along C · (t − K)³ + W_max with K = ∛(W_max · (1 − β) / C). The
@@ -24,12 +29,36 @@ from services.throttling.base import SEND, Admission
 from services.throttling.outcome import Outcome
 
 INITIAL_RETRY_TOKENS = 500
-RETRY_COST = 5
-TIMEOUT_RETRY_COST = 10
 NO_RETRY_INCREMENT = 1
 MAX_BACKOFF = 20.0
-THROTTLING_BASE = 1.0
-TRANSIENT_BASE = 0.025  # DynamoDB's non-throttling base scale; 0.05 for most services
+
+
+@dataclass(frozen=True)
+class StandardRules:
+    """One revision of the standard mode's numbers; `dynamodb_*` apply to a client of DynamoDB."""
+
+    revision: str
+    max_attempts: int = 3
+    dynamodb_max_attempts: int = 3
+    throttling_base: float = 1.0
+    transient_base: float = 0.025  # the 2020 model's: DynamoDB's value, for every service
+    dynamodb_transient_base: float = 0.025
+    retry_cost: int = 5
+    throttling_retry_cost: int = 5
+    timeout_retry_cost: int = 10
+
+
+RULES_2020 = StandardRules("2020")
+RULES_2026 = StandardRules(
+    "2026",
+    dynamodb_max_attempts=4,
+    transient_base=0.05,
+    dynamodb_transient_base=0.025,
+    retry_cost=14,
+    throttling_retry_cost=5,
+    timeout_retry_cost=14,
+)
+RULES = {"2020": RULES_2020, "2026": RULES_2026}
 
 
 @dataclass
@@ -61,26 +90,45 @@ class _StandardCall:
         if outcome.ok:
             policy.quota.release(self.held if self.held else NO_RETRY_INCREMENT)
             return None
-        if not outcome.retryable or outcome.attempt >= policy.max_attempts:
+        if not outcome.retryable or outcome.attempt >= policy.attempts:
             return None
-        cost = TIMEOUT_RETRY_COST if outcome.timed_out else RETRY_COST
+        rules = policy.rules
+        if outcome.throttled:
+            cost, base = rules.throttling_retry_cost, rules.throttling_base
+        else:
+            cost = rules.timeout_retry_cost if outcome.timed_out else rules.retry_cost
+            base = policy.transient_base
         if not policy.quota.acquire(cost):
             policy.quota_refusals += 1
             return None
         self.held = cost  # a success after retries returns what its last retry took
-        base = THROTTLING_BASE if outcome.throttled else TRANSIENT_BASE
         return policy.rng.random() * min(base * 2.0 ** (outcome.attempt - 1), MAX_BACKOFF)
 
 
 @dataclass
 class AwsStandard:
-    """The AWS SDK standard retry mode, with its default numbers (see module doc)."""
+    """The AWS SDK standard retry mode, with its default numbers (see module doc). `max_attempts` None: the rules'
+    own for the service (`bind`)."""
 
-    max_attempts: int = 3
+    max_attempts: int | None = 3
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     quota: RetryQuota = field(default_factory=RetryQuota)
     name: str = "aws-standard"
     quota_refusals: int = 0
+    rules: StandardRules = RULES_2020
+    attempts: int = field(init=False, default=3)
+    transient_base: float = field(init=False, default=0.025)
+
+    def __post_init__(self) -> None:
+        self.bind("")
+
+    def bind(self, service: str) -> None:
+        """The numbers for a client of `service` (a DNS name or a service's name): DynamoDB's own, or the others'."""
+        dynamodb = service.startswith("dynamodb")
+        rules = self.rules
+        default = rules.dynamodb_max_attempts if dynamodb else rules.max_attempts
+        self.attempts = self.max_attempts if self.max_attempts is not None else default
+        self.transient_base = rules.dynamodb_transient_base if dynamodb else rules.transient_base
 
     def new_call(self) -> _StandardCall:
         return _StandardCall(self)

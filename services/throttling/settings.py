@@ -22,7 +22,7 @@ from services.throttling.admission import (
     TokenBucketLimit,
     VegasLimit,
 )
-from services.throttling.aws import AwsAdaptive, AwsStandard
+from services.throttling.aws import RULES, AwsAdaptive, AwsStandard
 from services.throttling.backoff import (
     ExponentialBackoff,
     FixedDelay,
@@ -46,12 +46,15 @@ class ClientSettings:
     """How a client retries (`retry`, with its numbers) and what limits its retries (`limit`)."""
 
     retry: Retry = "none"
-    max_attempts: int = 3
+    max_attempts: int | None = 3  # None: the retry mode's own (aws-standard's 2026 rules: 4 for DynamoDB)
     base: float = 0.1
     cap: float = 20.0
     jitter: Jitter = "full"
     wait: float = 1.0
     limit: Limit = "none"
+    rules: Literal["2020", "2026"] = (
+        "2020"  # which revision of the AWS SDKs' standard mode (services/throttling/aws.py)
+    )
 
 
 @dataclass(frozen=True)
@@ -73,18 +76,19 @@ def client_policy(settings: ClientSettings, rng: random.Random) -> ClientPolicy:
     """A fresh client-side policy object (one per client: quotas and budgets are per client)."""
     c = settings
     if c.retry == "aws-standard":
-        return AwsStandard(max_attempts=c.max_attempts, rng=rng)
+        return AwsStandard(max_attempts=c.max_attempts, rng=rng, rules=RULES[c.rules])
     if c.retry == "aws-adaptive":
-        return AwsAdaptive(max_attempts=c.max_attempts, rng=rng)
+        return AwsAdaptive(max_attempts=c.max_attempts, rng=rng, rules=RULES[c.rules])
+    attempts = c.max_attempts if c.max_attempts is not None else 3
     schedule: RetrySchedule
     if c.retry == "none":
         schedule = NoRetry(rng=rng)
     elif c.retry == "immediate":
-        schedule = ImmediateRetry(max_attempts=c.max_attempts, rng=rng)
+        schedule = ImmediateRetry(max_attempts=attempts, rng=rng)
     elif c.retry == "fixed":
-        schedule = FixedDelay(max_attempts=c.max_attempts, wait=c.wait, rng=rng)
+        schedule = FixedDelay(max_attempts=attempts, wait=c.wait, rng=rng)
     else:
-        schedule = ExponentialBackoff(max_attempts=c.max_attempts, base=c.base, cap=c.cap, jitter=c.jitter, rng=rng)
+        schedule = ExponentialBackoff(max_attempts=attempts, base=c.base, cap=c.cap, jitter=c.jitter, rng=rng)
     if c.limit == "grpc":
         return GrpcRetryThrottling(schedule=schedule)
     if c.limit == "finagle":
@@ -94,6 +98,13 @@ def client_policy(settings: ClientSettings, rng: random.Random) -> ClientPolicy:
     if c.limit == "circuit-breaker":
         return CircuitBreaker(schedule=schedule)
     return schedule
+
+
+def bind_service(policy: ClientPolicy, service: str) -> None:
+    """Tell a client's policy which service it calls, for rules that differ by service (the AWS SDKs' 2026 standard
+    mode: DynamoDB's 4 attempts and 25-ms base)."""
+    if isinstance(policy, AwsStandard):
+        policy.bind(service)
 
 
 @dataclass(frozen=True)

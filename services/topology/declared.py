@@ -130,7 +130,7 @@ class DeclaredService:
             name, self.settings.operations[name], parse_deadline(request.headers.get(DEADLINE_HEADER))
         )
         if isinstance(failed, int):
-            return sts.answer(action, fields, request.headers.get("authorization", ""))
+            return sts.answer(action, fields, request.headers.get("x-amz-security-token"))
         if failed[0] == "throttled":
             return sts.error("Throttling", "Rate exceeded", 400)
         return sts.error("ServiceUnavailable", failed[1], 503)

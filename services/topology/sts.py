@@ -21,6 +21,7 @@ expiry, so a session shorter than that is asked for again on every call.) Signat
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import re
@@ -42,17 +43,17 @@ COMMON = ("Action", "Version", "AWSAccessKeyId", "Signature", "SignatureMethod",
           "Expires", "SecurityToken", "X-Amz-")  # fmt: skip
 ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
 SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}$")
-ACCESS_KEY = re.compile(r"Credential=([A-Z0-9]{16,128})/")
+TOKEN_PREFIX = "cascadesim-sts/"
 
 
 class StsSessions:
-    """The sessions this service handed out, by access key, so that GetCallerIdentity can name the caller."""
+    """What STS hands out. A session's token carries who it is (its user id, account and ARN), so that any of the
+    service's nodes (several behind an NLB) can answer GetCallerIdentity for a caller that signs with it."""
 
     def __init__(self, name: str, session_scale: float = 1.0) -> None:
         self.name = name
         self.session_scale = session_scale
         self._issued = itertools.count(1)
-        self._by_key: dict[str, tuple[str, str, str]] = {}  # access key -> (user id, account, ARN)
 
     def check(self, fields: Mapping[str, str]) -> str:
         """The action a well-formed request names; otherwise the error STS answers before doing anything."""
@@ -90,29 +91,28 @@ class StsSessions:
             raise _invalid(str(duration), "durationSeconds", "Member must have value between 900 and 43200")
         return found.group(1), found.group(3), session, duration
 
-    def answer(self, action: str, fields: Mapping[str, str], authorization: str) -> HttpResponse:
-        """The action's answer, once its declared calls succeeded."""
+    def answer(self, action: str, fields: Mapping[str, str], token: str | None) -> HttpResponse:
+        """The action's answer, once its declared calls succeeded; `token` is the caller's session token (the
+        `X-Amz-Security-Token` header), if it signs with a session's credentials."""
         if action == "AssumeRole":
             return self._assume_role(fields)
-        key = ACCESS_KEY.search(authorization)
-        user_id, account, arn = self._by_key.get(key.group(1) if key else "", (f"AIDA{ACCOUNT}", ACCOUNT, _user_arn()))
+        user_id, account, arn = _who(token) or (f"AIDA{ACCOUNT}", ACCOUNT, _user_arn())
         result = {"UserId": user_id, "Account": account, "Arn": arn}
         return xml_response(action, NAMESPACE, {"GetCallerIdentityResult": result}, member="member")
 
     def _assume_role(self, fields: Mapping[str, str]) -> HttpResponse:
         account, role, session, duration = self._assume_role_fields(fields)
         n = next(self._issued)
-        secret = hashlib.sha256(f"{self.name}/{n}".encode()).hexdigest()
+        secret = hashlib.sha512(f"{self.name}/{n}".encode()).hexdigest()
         access_key = "ASIA" + secret[:16].upper()
         role_id = "AROA" + hashlib.sha256(f"{account}/{role}".encode()).hexdigest()[:17].upper()
         arn = f"arn:aws:sts::{account}:assumed-role/{role}/{session}"
-        self._by_key[access_key] = (f"{role_id}:{session}", account, arn)
         expires = datetime.fromtimestamp(time.time() + duration / self.session_scale, UTC)
         result = {
             "Credentials": {
                 "AccessKeyId": access_key,
                 "SecretAccessKey": secret[16:56],
-                "SessionToken": "FwoGZXIvYXdzE" + hashlib.sha256(secret.encode()).hexdigest(),
+                "SessionToken": _token(f"{role_id}:{session}", account, arn, secret),
                 "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
             },
             "AssumedRoleUser": {"AssumedRoleId": f"{role_id}:{session}", "Arn": arn},
@@ -130,6 +130,22 @@ def _invalid(value: str, field: str, rule: str) -> QueryError:
         "ValidationError",
         f"1 validation error detected: Value {shown} at '{field}' failed to satisfy constraint: {rule}",
     )
+
+
+def _token(user_id: str, account: str, arn: str, secret: str) -> str:
+    who = base64.urlsafe_b64encode("\n".join((user_id, account, arn)).encode()).decode()
+    return f"{TOKEN_PREFIX}{who}.{secret[56:]}"
+
+
+def _who(token: str | None) -> tuple[str, str, str] | None:
+    """The user id, account and ARN a session token of ours carries; None for any other token."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    try:
+        user_id, account, arn = base64.urlsafe_b64decode(token[len(TOKEN_PREFIX) :].split(".")[0]).decode().split("\n")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return user_id, account, arn
 
 
 def _user_arn() -> str:

@@ -174,3 +174,44 @@ def test_circuit_breaker_opens_rejects_then_half_opens() -> None:
     assert breaker.admit(1, 12.4).allowed
     breaker.record(ok(), 12.5)
     assert breaker.state == "closed" and breaker.admit(1, 12.6).allowed
+
+
+def test_aws_standard_2026_rules_by_service() -> None:
+    """botocore 1.44's standard mode: DynamoDB 4 attempts and a 25-ms transient base, others 3 and 50 ms; 14 tokens
+    a transient retry (a timeout too), 5 a throttling one; a max_attempts the policy sets wins."""
+    from services.throttling.aws import RULES_2026
+    from services.throttling.settings import bind_service
+
+    dynamodb = AwsStandard(max_attempts=None, rng=random.Random(5), rules=RULES_2026)
+    bind_service(dynamodb, "dynamodb.us-east-1.cloud.test")
+    call = dynamodb.new_call()
+    waits = [call.after_attempt(fail(n, "InternalServerError", 500), 0.0) for n in (1, 2, 3)]
+    assert all(w is not None and w <= 0.025 * 2 ** (n - 1) for n, w in enumerate(waits, 1))
+    assert (
+        call.after_attempt(fail(4, "InternalServerError", 500), 0.0) is None
+        and dynamodb.quota.available == 500 - 3 * 14
+    )
+    timed_out = dynamodb.new_call()
+    assert timed_out.after_attempt(Outcome(1, failure="timed out after 2 s"), 0.0) is not None
+    assert dynamodb.quota.available == 500 - 4 * 14
+    throttled = dynamodb.new_call().after_attempt(Outcome(1, 400, "ThrottlingException"), 0.0)
+    assert throttled is not None and dynamodb.quota.available == 500 - 4 * 14 - 5
+
+    ec2 = AwsStandard(max_attempts=None, rng=random.Random(6), rules=RULES_2026)
+    bind_service(ec2, "ec2.us-east-1.cloud.test")
+    call = ec2.new_call()
+    assert [call.after_attempt(fail(n, "InternalServerError", 500), 0.0) is not None for n in (1, 2, 3)] == [
+        True,
+        True,
+        False,
+    ]
+    draws = [
+        AwsStandard(rng=random.Random(s), rules=RULES_2026)
+        .new_call()
+        .after_attempt(fail(1, "InternalServerError", 500), 0.0)
+        for s in range(200)
+    ]
+    assert max(d or 0 for d in draws) <= 0.05 and max(d or 0 for d in draws) > 0.04
+    fixed = AwsStandard(max_attempts=2, rules=RULES_2026)
+    bind_service(fixed, "dynamodb")
+    assert fixed.new_call().after_attempt(fail(2, "InternalServerError", 500), 0.0) is None

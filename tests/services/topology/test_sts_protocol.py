@@ -81,9 +81,8 @@ async def test_assume_role_and_get_caller_identity_as_boto3_reads_them() -> None
     assert got["AssumedRoleUser"]["Arn"] == "arn:aws:sts::123456789012:assumed-role/orders-app/s-1"
     assert got["ResponseMetadata"]["RequestId"]
 
-    scope = "20251020/us-east-1/sts/aws4_request"
-    signed = {**FORM, "authorization": f"AWS4-HMAC-SHA256 Credential={creds['AccessKeyId']}/{scope}, Signature=0"}
-    me = await call(service, "GetCallerIdentity", headers=signed)
+    signed = {**FORM, "x-amz-security-token": creds["SessionToken"]}
+    me = await call(sts(store), "GetCallerIdentity", headers=signed)  # another node of the service knows it too
     assert (me["Account"], me["Arn"]) == ("123456789012", got["AssumedRoleUser"]["Arn"])
     assert me["UserId"] == got["AssumedRoleUser"]["AssumedRoleId"]
     anonymous = await call(service, "GetCallerIdentity")
