@@ -270,6 +270,11 @@ def write_csv(rows: Sequence[Row], path: Path) -> None:
         if not rows:
             out.write(SECOND + "\n")
             return
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        # Every row's columns, in the order they first appear: a node that starts late (an NLB's targets, launched
+        # through EC2) adds its columns from then on, and the earlier rows count 0 there.
+        fields: dict[str, None] = {}
+        for row in rows:
+            fields.update(dict.fromkeys(row))
+        writer = csv.DictWriter(out, fieldnames=list(fields), restval=0, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
