@@ -153,3 +153,45 @@ async def test_requests_sts_refuses() -> None:
         assert (answer["status"], answer["Error"]["Code"], answer["Error"]["Type"]) == (400, code, "Sender"), body
     json_call = await service.routes.handle(HttpRequest("POST", "/AssumeRole", {}, b"{}"))
     assert json_call.status_code == 200  # the cloud's own users keep the JSON form
+
+
+async def test_generated_malformed_requests_each_get_stss_xml_error_and_the_node_stays_up() -> None:
+    """500 generated bad requests (no Action, unknown Action or Version, bad encodings, unknown or bad parameters):
+    each a 400 with STS's error in its XML shape, nothing raised in the node, and AssumeRole works after."""
+    rng = random.Random(2026)
+    service = sts(Store())
+    good = {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": ROLE, "RoleSessionName": "ok-1"}
+    for n in range(500):
+        junk = "".join(rng.choice("abcXYZ09._-é%&= \x00/:") for _ in range(rng.randrange(1, 12)))
+        kind = rng.randrange(7)
+        body: bytes
+        if kind == 0:
+            body, codes = urlencode({k: v for k, v in good.items() if k != "Action"}).encode(), {"MissingAction"}
+        elif kind == 1:
+            body, codes = urlencode({**good, "Action": junk}).encode(), {"InvalidAction", "MissingAction"}
+        elif kind == 2:
+            body, codes = urlencode({**good, "Version": junk}).encode(), {"NoSuchVersion"}
+        elif kind == 3:
+            body, codes = (
+                b"Action=AssumeRole&Version=2011-06-15&RoleArn=" + rng.choice([b"%ff", b"\xc3("]),
+                {"MalformedQueryString"},
+            )
+        elif kind == 4:
+            body, codes = (
+                urlencode({**good, f"X{junk}": "1"}).encode(),
+                {"InvalidParameterValue", "MalformedQueryString"},
+            )
+        elif kind == 5:
+            field, bad = rng.choice(
+                [("RoleArn", junk), ("RoleSessionName", junk + " "), ("DurationSeconds", "x" + junk)]
+            )
+            body, codes = urlencode({**good, field: bad}).encode(), {"ValidationError", "InvalidParameterValue"}
+        else:
+            left_out = rng.choice(["RoleArn", "RoleSessionName"])
+            body = urlencode({k: v for k, v in good.items() if k != left_out}).encode()
+            codes = {"ValidationError"}
+        answer = await raw(service, body)
+        assert answer["status"] == 400, (n, body, answer)
+        assert answer["Error"]["Code"] in codes and answer["Error"]["Type"] == "Sender", (n, body, answer["Error"])
+        assert answer["ResponseMetadata"]["RequestId"]
+    assert (await call(service, "AssumeRole", RoleArn=ROLE, RoleSessionName="after"))["status"] == 200
