@@ -63,6 +63,22 @@ def _exec(tmp_path: Path, program: list[str], **changes: object) -> tuple[subpro
     return done, out
 
 
+def test_assume_role_without_an_sts_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    """--assume-role on a scenario with no service that speaks STS: one line naming the file, exit 2, no run."""
+    scenario = scenario_file(on_free_ports(shipped("dns-race")), tmp_path)
+    out = tmp_path / "runs"
+    done = subprocess.run(
+        [str(CLI), "exec", str(scenario), "--assume-role", "--out", str(out), "--", sys.executable, "-c", "pass"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {scenario}: --assume-role needs a service that speaks STS")
+    assert not out.exists()
+
+
 def test_an_unknown_command_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
     """A command that does not exist: one line on stderr, exit 127 (a shell's "command not found"), no run."""
     done, out = _exec(tmp_path, ["no-such-command-here", "--flag"])
