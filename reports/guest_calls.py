@@ -15,11 +15,11 @@ from typing import Any
 from reports.charts import OUTCOMES, has, line, series
 from reports.columns import (
     APP_CALL_OUTCOMES,
-    APP_NODES,
     DNS_REGIONAL_ADDRESSES,
     DYNAMODB,
     DYNAMODB_ARRIVALS,
     LOOKUP_FAILURES,
+    LOOKUP_OUTCOMES,
     SECOND,
     app_calls,
     app_lookups,
@@ -44,13 +44,23 @@ def has_program(rows: Sequence[Row]) -> bool:
 
 def _per_second(rows: Sequence[Row]) -> tuple[list[int], dict[str, list[float]]]:
     """The program's calls per second by outcome, summed over the nodes, and those DNS stopped."""
-    groups = {o: [app_calls(n, o) for n in APP_NODES.values() if app_calls(n, o) in rows[0]] for o in APP_CALL_OUTCOMES}
-    groups[NO_ADDRESS] = [app_lookups(o) for o in LOOKUP_FAILURES if app_lookups(o) in rows[0]]
+    present = _program_columns(rows)
+    groups = {o: sorted(c for c in present if c.endswith(f"_{o}") and c not in LOOKUPS) for o in APP_CALL_OUTCOMES}
+    groups[NO_ADDRESS] = [app_lookups(o) for o in LOOKUP_FAILURES if app_lookups(o) in present]
     x, values = series(rows, [column for columns in groups.values() for column in columns])
     return x, {
         name: [sum(v) for v in zip(*(values[c] for c in columns), strict=True)] if columns else [0.0] * len(x)
         for name, columns in groups.items()
     }
+
+
+LOOKUPS = frozenset(app_lookups(o) for o in LOOKUP_OUTCOMES)
+
+
+def _program_columns(rows: Sequence[Row]) -> set[str]:
+    """The program's columns in any row: every node's calls (the built-in services' and the declared ones', whose
+    nodes may start mid-run, behind an NLB) and its lookups."""
+    return {column for row in rows for column in row if column.startswith("app_")}
 
 
 def program_chart(rows: Sequence[Row], events: Sequence[Event]) -> Figure | None:
