@@ -25,6 +25,8 @@ Most are defined here; the others live next to the code that raises them, and th
      │    ├── ServiceUnavailable                   503  expired work dropped by a deadline-aware router
      │    └── InternalServerError                  500  a bug of ours (the router also logs an internal_error)
      ├── Ec2Error                  services/ec2/api.py: answered as EC2's {"Error": {"Code", "Message"}}
+     ├── QueryError                services/net/query.py: a query-protocol request refused, answered in EC2's or
+     │                             STS's XML error with its code and status
      ├── LeaseWorkFailed           services/ec2/dwfm.py: a DynamoDB call of a lease work item did not succeed
      ├── LambdaError               services/lambda_/function.py: answered with Lambda's error code and status
      ├── StalledError              services/runtime/kernel.py: every task of a virtual run waits, nothing is scheduled

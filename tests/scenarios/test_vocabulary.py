@@ -55,16 +55,17 @@ def test_the_lists_that_read_kinds_hold_only_members() -> None:
 
 
 def test_every_time_series_column_is_one_reports_columns_names(tmp_path: Path) -> None:
-    """A run with DNS, DynamoDB, EC2, Lambda and three kinds of clients writes exactly the columns that
-    reports/columns.py forms, and the charts colour every outcome class the clients count."""
+    """A run with DNS, DynamoDB, EC2, Lambda, a declared STS and three kinds of clients writes exactly the columns
+    that reports/columns.py forms, and the charts colour every outcome class the clients count."""
     scenario = changed(shipped("cascade-live"), duration=20)
     result = execute(scenario, tmp_path / "run", RunOptions(virtual=True))
     header = (result.directory / "timeseries.csv").read_text().splitlines()[0].split(",")
-    nodes = (columns.DYNAMODB, columns.EC2_API, columns.DWFM, columns.NETMGR, columns.LAMBDA)
+    nodes = (columns.DYNAMODB, columns.EC2_API, columns.DWFM, columns.NETMGR, columns.LAMBDA, "sts")
     measures = (*COUNTERS, columns.QUEUE, columns.IN_FLIGHT, columns.P50_MS, columns.P99_MS)
     kinds = columns.client_kinds(header)
     named = {columns.SECOND, *columns.DNS_ADDRESSES, columns.DWFM_LEASES, columns.LAMBDA_POLLER_BACKLOG}
     named |= {columns.node_column(node, measure) for node in nodes for measure in measures}
+    named |= {columns.operation_column("sts", "AssumeRole", outcome) for outcome in ("ok", "failed")}
     named |= {columns.clients(measure) for measure in (columns.LOGICAL, columns.ATTEMPTS, *OUTCOME_CLASSES)}
     named |= {columns.clients_of(kind, measure) for kind in kinds for measure in (columns.LOGICAL, columns.OK)}
     assert kinds == ["dynamodb", "ec2", "lambda"]
