@@ -36,6 +36,7 @@ from scenarios.run.locust_run import stop_all
 from scenarios.run.visitor import ProgramRun
 from services.event_kinds import EventKind
 from services.events import EventLog
+from services.reaper import REAPER
 from services.topology.cloud import Cloud
 
 HOOK_DIR = Path(__file__).resolve().parent / "app_hook"
@@ -208,6 +209,7 @@ async def run_program(
         start_new_session=True,  # Ctrl-C reaches us; we stop the program ourselves
     )
     run.pids.append(process.pid)
+    REAPER.watch(process.pid)  # stopped even if this runner is killed hard
     started = anyio.current_time()
     run.stopped = True
     try:
@@ -218,5 +220,6 @@ async def run_program(
         run.seconds = anyio.current_time() - started
         with anyio.CancelScope(shield=True):
             await stop_all([process])  # its process group: whatever it started goes with it
+            REAPER.forget(process.pid)
         if process.returncode is not None:  # stop_all has waited for it
             run.status = exit_status(process.returncode)

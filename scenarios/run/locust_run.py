@@ -27,6 +27,7 @@ import anyio
 from anyio.abc import Process, TaskStatus
 
 from services.net.addresses import HOST
+from services.reaper import REAPER
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadgen" / "locustfile.py"
 STOP_GRACE = 7.0  # the whole serve must be gone within 10 s of Ctrl-C
@@ -145,6 +146,7 @@ async def run_locust(
             start_new_session=True,  # Ctrl-C reaches us; we stop Locust ourselves, in order
         )
         processes.append(process)
+        REAPER.watch(process.pid)  # stopped even if this runner is killed hard
         return process
 
     try:
@@ -175,6 +177,7 @@ async def stop_all(processes: list[Process]) -> None:
     for process in processes:
         _signal(process, signal.SIGKILL)
         await process.wait()
+        REAPER.forget(process.pid)
 
 
 def _group_alive(process: Process) -> bool:

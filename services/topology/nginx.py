@@ -31,6 +31,7 @@ from services.events import EventLog
 from services.net.addresses import nginx_backend_host
 from services.net.network import Address, require_loopback
 from services.node.restartable import RestartableNode
+from services.reaper import REAPER
 from services.runtime import TaskStatus
 
 PACKAGE = "nginx"  # Debian's package
@@ -148,6 +149,7 @@ class NginxFront(RestartableNode):
             start_new_session=True,  # Ctrl-C reaches the runner, which stops nginx itself
         )
         self.pid = process.pid
+        REAPER.watch(process.pid, str(prefix))  # stopped, its directory removed, even if this runner is killed hard
         try:
             await self._until_ready(process, prefix)
             task_status.started(self.address)
@@ -156,6 +158,7 @@ class NginxFront(RestartableNode):
         finally:
             with anyio.CancelScope(shield=True):
                 await _stop(process)
+            REAPER.forget(process.pid)
             shutil.rmtree(prefix, ignore_errors=True)
             self.pid = None
 
