@@ -87,11 +87,23 @@ class EventLog:
 
 
 class JsonlSink:
-    """Writes each event as one JSON line and flushes it, so an interrupted run keeps what it saw."""
+    """Writes each event as one JSON line and flushes it, so an interrupted run keeps what it saw.
 
-    def __init__(self, stream: IO[str]) -> None:
+    A write that fails (the disk full, say) is not the emitting component's problem: the sink stops writing and
+    tells `on_error` once, which stops the run; the events before it stay in the file."""
+
+    def __init__(self, stream: IO[str], on_error: Callable[[OSError], None] | None = None) -> None:
         self._stream = stream
+        self._on_error = on_error
+        self.failed: OSError | None = None
 
     def __call__(self, event: Event) -> None:
-        self._stream.write(event.to_json() + "\n")
-        self._stream.flush()
+        if self.failed is not None:
+            return
+        try:
+            self._stream.write(event.to_json() + "\n")
+            self._stream.flush()
+        except OSError as exc:
+            self.failed = exc
+            if self._on_error is not None:
+                self._on_error(exc)

@@ -28,6 +28,7 @@ from scenarios.run.arguments import (
     load_or_exit,
     with_overrides,
 )
+from services.errors import CascadesimError
 from services.net.addresses import HOST, router_host
 
 if TYPE_CHECKING:
@@ -109,18 +110,20 @@ def run(
 ) -> None:
     """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
     from scenarios.run.console import kpi_table, verdict_line
-    from scenarios.run.execute import RunOptions, run_directory, stamp_now
+    from scenarios.run.execute import RunOptions, prepare_run_directory, run_directory, stamp_now
     from scenarios.sweep.compare import execute_with_progress
 
     loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed, users)
     loaded = loaded if virtual else live_or_exit(loaded, scenario)
     directory = run_directory(out, loaded, stamp_now())
+    prepare_run_directory(loaded, directory)  # an unwritable --out: one line, before anything starts
     result = execute_with_progress(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
     console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
     said = verdict_line(result.kpis)
     if said is not None:
         console.print(said, highlight=False, markup=False)
-    console.print(f"run directory: {directory} (report: {directory / 'report.html'})", highlight=False)
+    report = directory / "report.html"
+    console.print(f"run directory: {directory} " + (f"(report: {report})" if report.exists() else "(no report)"))
     _finish([result])
 
 
@@ -305,4 +308,10 @@ app.command("exec")(exec_command)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except CascadesimError as exc:  # one that is the user's to fix (an unwritable --out): one line, exit 1
+        if not getattr(exc, "one_line", False):
+            raise
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise SystemExit(1) from None

@@ -90,9 +90,10 @@ def exec_program(scenario: Scenario, program: Program, out: Path, console: Conso
     """Run `program` through `scenario`'s live cloud (already made live: `for_live`); returns the exit status to
     leave with. `console` is where cascadesim speaks (stderr: stdout is the program's)."""
     from scenarios.run.console import EventPrinter
-    from scenarios.run.execute import RunOptions, execute, run_directory, stamp_now
+    from scenarios.run.execute import RunOptions, execute, prepare_run_directory, run_directory, stamp_now
 
     directory = run_directory(out, scenario, stamp_now())
+    prepare_run_directory(scenario, directory)  # an unwritable --out: one line, before anything starts
     printer = EventPrinter(console, verbose=verbose, quiet=True)
     result = execute(scenario, directory, RunOptions(), sinks=(printer,), guest=program)
     command = shlex.join(program.argv)

@@ -61,7 +61,7 @@ from scenarios.run.sampler import (
 from scenarios.run.verdict_watch import RunStop, VerdictWatch, cap_of, held_load
 from scenarios.run.visitor import Guest, ProgramRun
 from services import runtime
-from services.errors import ListenError
+from services.errors import CascadesimError, ListenError
 from services.event_kinds import CONTROL_PLANE_STEPS, EventKind
 from services.events import EventLog, JsonlSink, Sink
 from services.net.network import LiveNetwork, Network
@@ -85,6 +85,15 @@ class RunResult:
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)
     program: ProgramRun | None = None  # what became of the guest: the user's program, or a test
+
+
+INCOMPLETE = "INCOMPLETE"  # in a run directory whose files were not all written; removed once they are
+
+
+class RunDirectoryError(CascadesimError):
+    """The run directory cannot be made or written (a read-only or full filesystem): nothing was started."""
+
+    one_line = True  # the command line shows it as one line and exits 1 (scenarios/cli/commands.py)
 
 
 def run_directory(root: Path, scenario: Scenario, stamp: str) -> Path:
@@ -114,8 +123,7 @@ def execute(
     """Run `scenario` into `directory` (created), live or virtual; returns its KPIs. With a `guest` (live only), the
     user's program or test visits the cloud once it is ready, and the run ends when it leaves. Without `signals`
     (a run in a thread other than the main one), SIGINT and SIGTERM are left to the caller."""
-    directory.mkdir(parents=True, exist_ok=True)
-    write_scenario(scenario, directory / "scenario.toml")
+    prepare_run_directory(scenario, directory)
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
     if guest is not None and options.virtual:
         raise ValueError("a guest (a program or a test) visits live runs only: it runs on the wall clock")
@@ -125,11 +133,12 @@ def execute(
         limit, state.stop = cap_of(scenario, state.horizon), RunStop()
     if guest is not None:
         (directory / "program").mkdir(exist_ok=True)
-    with (directory / "events.jsonl").open("w", encoding="utf-8") as stream:
+    stream = (directory / "events.jsonl").open("w", encoding="utf-8")
+    try:
 
         async def main() -> None:
             events = EventLog(runtime.current_time, keep=lambda kind: kind not in CONTROL_PLANE_STEPS)
-            events.subscribe(JsonlSink(stream))
+            events.subscribe(JsonlSink(stream, on_error=lambda exc: _cannot_write(exc, directory, events, state)))
             for sink in sinks:
                 events.subscribe(sink)
             state.events = events
@@ -138,6 +147,7 @@ def execute(
             network: Network = VirtualNetwork(options.latency) if options.virtual else LiveNetwork()
             try:
                 async with runtime.create_task_group() as nursery:
+                    state.cancel = nursery.cancel_scope.cancel
                     with _signals(signals) as received:
                         if received is not None:
                             nursery.start_soon(_watch_signals, received, nursery.cancel_scope, events, state)
@@ -177,7 +187,43 @@ def execute(
             state.problems.append(_failure(exc))
         except KeyboardInterrupt:  # Ctrl-C before the run listens for it (as it starts): an interrupted run too
             state.interrupted = True
-    return _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
+    finally:
+        with contextlib.suppress(OSError):  # what a full disk left in the buffer is lost; the sink said so
+            stream.close()
+    try:
+        result = _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
+    except OSError as exc:  # the disk filled up, or the directory went away: what was written stays, marked
+        if state.cancel_reason is None:  # said once: the event log may have said it already
+            state.problems.append(f"could not write the run's files in {directory}: {exc.strerror or exc}; "
+                                  f"what was written is there, marked by {INCOMPLETE}")  # fmt: skip
+        return RunResult(directory, {}, state.interrupted, state.problems, state.program)
+    (directory / INCOMPLETE).unlink(missing_ok=True)
+    return result
+
+
+def prepare_run_directory(scenario: Scenario, directory: Path) -> None:
+    """The run directory, marked incomplete until its files are written, with the scenario as run; a directory
+    that cannot be made or written is RunDirectoryError, before anything starts."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / INCOMPLETE).write_text(
+            "This run did not write all its files (it is running, or it was stopped before it could).\n",
+            encoding="utf-8",
+        )
+        write_scenario(scenario, directory / "scenario.toml")
+    except OSError as exc:
+        raise RunDirectoryError(f"cannot write the run directory {directory}: {exc.strerror or exc}") from None
+
+
+def _cannot_write(exc: OSError, directory: Path, events: EventLog, state: _RunState) -> None:
+    """The event log could not be written (a full disk): stop the run, keep what was gathered, say so."""
+    state.cancel_reason = exc
+    state.problems.append(
+        f"could not write {directory / 'events.jsonl'} ({exc.strerror or exc}): the run stopped at "
+        f"{events.now():.0f} s; what it gathered is in {directory}, marked by {INCOMPLETE} where it is not whole"
+    )
+    if state.cancel is not None:
+        state.cancel()
 
 
 def _watching(
@@ -218,6 +264,8 @@ class _RunState:
     program: ProgramRun | None = None
     interrupted: bool = False
     problems: list[str] = field(default_factory=list)
+    cancel: Callable[[], None] | None = None  # stops the run (the disk is full)
+    cancel_reason: OSError | None = None  # why it was stopped so
     event_loop: str | None = None  # a live run's: asyncio or trio
     stop: RunStop | None = None  # a virtual run's: ended once its verdict is decided
     horizon: Horizon = NO_CONSTANTS  # what its verdict is judged over (scenarios/config/horizon.py)
