@@ -20,6 +20,7 @@ class LaunchCanary:
         self.interval = interval
         self.failing = False
         self.results: list[tuple[float, str]] = []
+        self._leftover: list[str] = []  # launched, but EC2 went away before they could be terminated
 
     async def run(self) -> None:
         while True:
@@ -36,7 +37,11 @@ class LaunchCanary:
             if response.status_code == 200:
                 outcome = "ok"
                 ids = [i["InstanceId"] for i in body.get("Instances", [])]
-                await self._call({"Action": "TerminateInstances", "InstanceIds": ids})
+                try:
+                    await self._call({"Action": "TerminateInstances", "InstanceIds": self._leftover + ids})
+                    self._leftover = []
+                except CallFailed:  # EC2 went away between the two calls: terminated after the next launch
+                    self._leftover += ids
             else:
                 outcome = str(body.get("Error", {}).get("Code", response.status_code))
         self.results.append((self.events.now(), outcome))

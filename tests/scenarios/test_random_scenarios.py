@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -55,6 +56,7 @@ def check(data: dict[str, Any], directory: Path, origin: str = "generated.toml")
     except ScenarioError as exc:
         message = str(exc)
         assert "\n" not in message and message.startswith(f"{origin}: "), message
+        hypothesis.event(f"refused: {message.removeprefix(origin + ': ').split(' = ')[0].split(':')[0]}")
         return "refused"
     with at_most(60):
         result = execute(scenario, directory, RunOptions(virtual=True))
@@ -72,7 +74,9 @@ def check(data: dict[str, Any], directory: Path, origin: str = "generated.toml")
 def run_many(data: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
     directory = tmp_path_factory.mktemp("generated") / "run"
     try:
-        OUTCOMES[check(data, directory)] += 1
+        outcome = check(data, directory)
+        OUTCOMES[outcome] += 1
+        hypothesis.event(outcome)
     except BaseException:
         print("\nthe scenario, as TOML-able JSON:\n" + json.dumps(data, indent=1))
         raise
