@@ -146,3 +146,4 @@ HARNESS_CLOUD_CPU = "harness_cloud_cpu"
 HARNESS_LOCUST_LAG_MS = "harness_locust_lag_ms"
 HARNESS_LOCUST_CPU = "harness_locust_cpu"
 HARNESS = ((HARNESS_CLOUD_LAG_MS, HARNESS_CLOUD_CPU), (HARNESS_LOCUST_LAG_MS, HARNESS_LOCUST_CPU))  # (lag, cpu) each
+HARNESS_CLOUD_TASKS = "harness_cloud_tasks"  # the cloud's process: its event loop's tasks (a soak watches them)

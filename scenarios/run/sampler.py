@@ -16,6 +16,7 @@ The columns are named in reports/columns.py, which the reports read them by.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ from reports.columns import (
     EC2_API,
     HARNESS_CLOUD_CPU,
     HARNESS_CLOUD_LAG_MS,
+    HARNESS_CLOUD_TASKS,
     HARNESS_LOCUST_CPU,
     HARNESS_LOCUST_LAG_MS,
     IN_FLIGHT,
@@ -157,6 +159,7 @@ class Sampler:
         self._sample_operations(row)
         if self.gauge is not None:
             row[HARNESS_CLOUD_LAG_MS], row[HARNESS_CLOUD_CPU] = self.gauge.read() if load is None else load
+            row[HARNESS_CLOUD_TASKS] = _tasks()
         if self.outside:
             self._sample_outside(row)
         return row
@@ -185,6 +188,14 @@ class Sampler:
                 total = sum(c.totals[outcome] for c in calls)
                 row[column] = total - self._outside_before.get(column, 0)
                 self._outside_before[column] = total
+
+
+def _tasks() -> int:
+    """How many tasks the live run's event loop holds (asyncio's; 0 under another loop)."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return 0
 
 
 def _ms(seconds: float | None) -> float:
