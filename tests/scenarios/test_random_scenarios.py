@@ -106,9 +106,16 @@ def test_random_scenarios_500(data: dict[str, Any], tmp_path_factory: pytest.Tem
     run_many(data, tmp_path_factory)
 
 
+@pytest.mark.slow
 def test_random_scenarios_report() -> None:
     """Not a check: prints what the runs in this process reached (pytest -s), for the notes."""
-    print(f"\nrandom scenarios: {dict(OUTCOMES)}; distinct combinations reached: {len(REACHED)}")
+    sections = {c[0] for c in REACHED}
+    faults = {f for c in REACHED for f in c[4]}
+    print(
+        f"\nrandom scenarios: {dict(OUTCOMES)}; distinct combinations reached: {len(REACHED)} (section sets "
+        f"{len(sections)}, fault kinds {len(faults)}, with an NLB {sum(n for c, n in REACHED.items() if c[2])}, "
+        f"with STS {sum(n for c, n in REACHED.items() if c[3])})"
+    )
 
 
 @pytest.mark.parametrize("path", sorted(KEPT.glob("*.toml")), ids=lambda p: p.stem)
