@@ -87,6 +87,7 @@ class RunResult:
     program: ProgramRun | None = None  # what became of the guest: the user's program, or a test
 
 
+SPILL = "rows.jsonl"  # a live run's time-series rows as they are taken (scenarios/run/sampler.py); gone once written
 INCOMPLETE = "INCOMPLETE"  # in a run directory whose files were not all written; removed once they are
 
 
@@ -158,7 +159,12 @@ def execute(
                             if state.stop is not None:
                                 listener = _watching(scenario, state, events, on_second)
                             state.sampler = Sampler(
-                                cloud, events, listener=listener, outside=guest is not None, gauge=gauge
+                                cloud,
+                                events,
+                                listener=listener,
+                                outside=guest is not None,
+                                gauge=gauge,
+                                spill=None if options.virtual else directory / SPILL,
                             )
                             await state.sampler.run()
 
@@ -366,7 +372,7 @@ def _write(
     simulated = len(rows)
     del rows  # the report reads timeseries.csv back: do not hold two copies of a long run
     if state.sampler is not None:
-        state.sampler.rows = []
+        state.sampler.forget()
     document = {"kpis": kpis, "definitions": definitions}
     (directory / "kpis.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     meta = {

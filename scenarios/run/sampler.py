@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -78,6 +79,7 @@ class Sampler:
         listener: Callable[[Row], None] | None = None,
         outside: bool = False,
         gauge: LoadGauge | None = None,
+        spill: Path | None = None,
     ) -> None:
         self.cloud = cloud
         self.gauge = gauge  # live runs: this process's lag and CPU each second (virtual runs have none)
@@ -86,7 +88,12 @@ class Sampler:
         self._operations_before: dict[str, int] = {}  # a declared service's answers per operation, so far
         self.events = events
         self.listener = listener
-        self.rows: list[Row] = []
+        # A live run can last hours: its rows go to `spill` (a JSON line each, which keeps ints and floats apart)
+        # as they are taken, not into memory, where they were most of a long run's growth; `rows` reads them back.
+        self._spill = spill.open("w", encoding="utf-8") if spill is not None else None
+        self._spill_path = spill
+        self._rows: list[Row] = []
+        self._last_second = 0
         self._last: dict[str, tuple[list[int], dict[str, int]]] = {}
 
     async def run(self) -> None:
@@ -104,18 +111,43 @@ class Sampler:
         finally:
             if self.gauge is not None:
                 self.gauge.stopped()  # woken by the run's end, not by the timer
-            last = int(self.rows[-1][SECOND]) if self.rows else 0
+            last = self._last_second
             now = self.events.now()
             # A second that has just ended gets its row; so does the part of one that a guest ended (the user's
             # program under `cascadesim exec` may exit at any moment, and what it did then counts).
             if int(now + 1e-6) > last or (self.outside and now > last + 1e-3):
                 self._add(last + 1)
+            if self._spill is not None:
+                self._spill.close()
 
     def _add(self, second: int, load: tuple[float, float] | None = None) -> None:
         row = self.sample(second, load)
-        self.rows.append(row)
+        self._last_second = second
+        if self._spill is not None:
+            self._spill.write(json.dumps(row) + "\n")
+            self._spill.flush()
+        else:
+            self._rows.append(row)
         if self.listener is not None:
             self.listener(row)
+
+    @property
+    def rows(self) -> list[Row]:
+        """Every row taken so far (read back from the spill file of a live run)."""
+        if self._spill_path is None:
+            return self._rows
+        if self._spill is not None and not self._spill.closed:
+            self._spill.flush()
+        with self._spill_path.open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+    def forget(self) -> None:
+        """Let go of the rows (the run's files are written): the memory, and the spill file."""
+        self._rows = []
+        if self._spill_path is not None:
+            if self._spill is not None:
+                self._spill.close()
+            self._spill_path.unlink(missing_ok=True)
 
     def _nodes(self) -> Iterator[tuple[str, list[CapacityModel]]]:
         cloud = self.cloud
