@@ -131,7 +131,7 @@ def _terminate(api: Ec2Api, fields: Mapping[str, str]) -> Callable[[], Any]:
         _known(api, wanted)
         changes = []
         for instance_id in wanted:
-            state = _state(api, api.terminate(instance_id))
+            state = api.state(api.terminate(instance_id))
             changes.append(
                 {
                     "instanceId": instance_id,
@@ -171,7 +171,7 @@ def _describe(api: Ec2Api, action: str, fields: Mapping[str, str]) -> Callable[[
             for i in instances
             if (not wanted or i.instance_id in wanted)
             and (after is None or i.instance_id > after)
-            and (everyone or _state(api, i) == "running")
+            and (everyone or api.state(i) == "running")
             and _matches(api, i, chosen)
         ]
         page, rest = (picked[:limit], picked[limit:]) if limit is not None else (picked, [])
@@ -224,12 +224,8 @@ def _encode_token(instance_id: str) -> str:
     return base64.urlsafe_b64encode(instance_id.encode("ascii")).decode("ascii")
 
 
-def _state(api: Ec2Api, instance: Instance) -> str:
-    return api.state(instance)
-
-
 def _matches(api: Ec2Api, instance: Instance, chosen: Mapping[str, list[str]]) -> bool:
-    state = _state(api, instance)
+    state = api.state(instance)
     have = {
         "instance-id": instance.instance_id,
         "instance-state-name": state,
@@ -246,7 +242,7 @@ def _launch_time(instance: Instance) -> str:
 
 
 def _instance(api: Ec2Api, instance: Instance, index: int) -> dict[str, Any]:
-    state = _state(api, instance)
+    state = api.state(instance)
     return {
         "instanceId": instance.instance_id,
         "imageId": instance.image_id,
@@ -259,7 +255,7 @@ def _instance(api: Ec2Api, instance: Instance, index: int) -> dict[str, Any]:
 
 
 def _status(api: Ec2Api, instance: Instance) -> dict[str, Any]:
-    state = _state(api, instance)
+    state = api.state(instance)
     check = ("ok", "passed") if state == "running" else ("initializing", "initializing")
     summary = {"status": check[0], "details": [{"name": "reachability", "status": check[1]}]}
     return {
