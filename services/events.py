@@ -10,7 +10,8 @@ and never the wall clock.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -69,6 +70,7 @@ class EventLog:
         self._sinks: list[Sink] = []
         self._keep = keep
         self.events: list[Event] = []  # those whose kind `keep` accepts (default: all); every sink sees every one
+        self._by: str | None = None  # who is acting now, when someone at the controls is (`acting`)
 
     def now(self) -> float:
         """Seconds since the run started."""
@@ -77,7 +79,19 @@ class EventLog:
     def subscribe(self, sink: Sink) -> None:
         self._sinks.append(sink)
 
+    @contextmanager
+    def acting(self, by: str) -> Iterator[None]:
+        """Every event emitted meanwhile says `by` whom it was done (an operator at the console, say); what is done
+        inside must not wait."""
+        self._by = by
+        try:
+            yield
+        finally:
+            self._by = None
+
     def emit(self, kind: EventKind, source: str, message: str, **data: Any) -> Event:
+        if self._by is not None:
+            data["by"] = self._by
         event = Event(self.now(), kind, source, message, data)
         if self._keep is None or self._keep(kind):
             self.events.append(event)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,7 +32,14 @@ from services.errors import CascadesimError
 from services.net.addresses import HOST, router_host
 
 if TYPE_CHECKING:
+    from scenarios.config.schema import Scenario
     from scenarios.run.execute import RunResult
+
+ConsoleOption = Annotated[
+    bool, typer.Option("--console", help="Live: serve the operator's console (a page on 127.0.0.1) beside the run.")
+]
+ConsolePortOption = Annotated[int, typer.Option(help="The console's port (default: one the kernel picks).", min=0)]
+OpenOption = Annotated[bool, typer.Option("--open", help="Open the console in a browser.")]
 
 ROUTER_1 = router_host(1)
 app = typer.Typer(
@@ -65,6 +72,9 @@ def serve(
     locust_workers: Annotated[
         int, typer.Option(help="Locust's distributed mode: a master plus this many worker processes.", min=0)
     ] = 0,
+    operator_console: ConsoleOption = False,
+    console_port: ConsolePortOption = 0,
+    open_page: OpenOption = False,
 ) -> None:
     """Run the live cloud on loopback, with Locust playing the scenario's load section, until done or Ctrl-C."""
     from scenarios.config.load_plan import load_plan
@@ -72,8 +82,14 @@ def serve(
     from scenarios.run.serve import ServeLoad, serve_live
     from services.errors import ListenError
 
-    loaded = live_or_exit(load_or_exit(scenario), scenario)
+    written = load_or_exit(scenario)
+    loaded = live_or_exit(written, scenario)
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
+    if operator_console:  # a run like `run`'s, sampled and reported, with the page beside it
+        if duration is not None:
+            loaded = loaded.model_copy(update={"duration": duration})
+        _run_with_console(written, loaded, run_dir, console_port, open_page, locust_workers)
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     write_scenario(loaded, run_dir / "scenario.toml")  # resolved
     plan_file = run_dir / "load-plan.json"  # what Locust reads, also when started by hand
@@ -107,24 +123,66 @@ def run(
     users: Annotated[
         int | None, typer.Option(help="A constant count of users of the scenario's mix, instead of its stages.", min=1)
     ] = None,
+    operator_console: ConsoleOption = False,
+    console_port: ConsolePortOption = 0,
+    open_page: OpenOption = False,
 ) -> None:
     """Run a scenario (live with Locust, or --virtual) into a run directory with its time series and KPIs."""
+    from scenarios.run.execute import run_directory, stamp_now
+
+    written = with_overrides(load_or_exit(scenario), scenario, policy, seed, users)
+    if operator_console and virtual:
+        errors.print("error: --console is for live runs (the page acts on the cloud as it runs)", highlight=False)
+        raise typer.Exit(2)
+    loaded = written if virtual else live_or_exit(written, scenario)
+    directory = run_directory(out, loaded, stamp_now())
+    if operator_console:
+        _run_with_console(written, loaded, directory, console_port, open_page, locust_workers)
+        return
+    _run_into(loaded, directory, virtual, locust_workers)
+
+
+def _run_into(loaded: Scenario, directory: Path, virtual: bool, locust_workers: int, **more: Any) -> None:
     from scenarios.run.console import kpi_table, verdict_line
-    from scenarios.run.execute import RunOptions, prepare_run_directory, run_directory, stamp_now
+    from scenarios.run.execute import RunOptions, prepare_run_directory
     from scenarios.sweep.compare import execute_with_progress
 
-    loaded = with_overrides(load_or_exit(scenario), scenario, policy, seed, users)
-    loaded = loaded if virtual else live_or_exit(loaded, scenario)
-    directory = run_directory(out, loaded, stamp_now())
     prepare_run_directory(loaded, directory)  # an unwritable --out: one line, before anything starts
-    result = execute_with_progress(loaded, directory, RunOptions(virtual=virtual, locust_workers=locust_workers))
+    options = RunOptions(virtual=virtual, locust_workers=locust_workers)
+    result = execute_with_progress(loaded, directory, options, **more)
     console.print(kpi_table([(Path(loaded.policy).stem, result.kpis)], title=f"{loaded.name}: KPIs"))
     said = verdict_line(result.kpis)
     if said is not None:
         console.print(said, highlight=False, markup=False)
     report = directory / "report.html"
     console.print(f"run directory: {directory} " + (f"(report: {report})" if report.exists() else "(no report)"))
+    if (directory / "response.toml").is_file():
+        console.print(f"your response: {directory / 'response.toml'} (cascadesim run it --virtual)", highlight=False)
     _finish([result])
+
+
+def _run_with_console(
+    written: Scenario, loaded: Scenario, directory: Path, port: int, open_page: bool, locust_workers: int
+) -> None:
+    """A live run with the operator's page beside it; the scenario's own operator actions are left out."""
+    from scenarios.run.operator_console import OperatorConsole
+
+    if loaded.operator:
+        console.print(
+            f"--console: the scenario's {len(loaded.operator)} operator action(s) are left out; you are the operator",
+            highlight=False,
+        )
+    playing = loaded.model_copy(update={"operator": ()})
+
+    def listening(url: str) -> None:
+        console.print(f"operator's console: {url}", highlight=False)
+        if open_page:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    page = OperatorConsole(playing, written, port=port, on_listening=listening)
+    _run_into(playing, directory, False, locust_workers, page=page)
 
 
 @app.command()

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sniffio
 import tomli_w
@@ -68,6 +68,9 @@ from services.net.network import LiveNetwork, Network
 from services.net.virtual_network import VirtualNetwork
 from services.runtime.kernel import run_in_virtual_time
 from services.topology.cloud import Cloud
+
+if TYPE_CHECKING:  # the console's server (starlette) is loaded by the command that asks for it
+    from scenarios.run.operator_console import OperatorConsole
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,12 @@ def execute(
     sinks: tuple[Sink, ...] = (),
     guest: Guest | None = None,
     signals: bool = True,
+    console: OperatorConsole | None = None,
 ) -> RunResult:
     """Run `scenario` into `directory` (created), live or virtual; returns its KPIs. With a `guest` (live only), the
     user's program or test visits the cloud once it is ready, and the run ends when it leaves. Without `signals`
-    (a run in a thread other than the main one), SIGINT and SIGTERM are left to the caller."""
+    (a run in a thread other than the main one), SIGINT and SIGTERM are left to the caller. With a `console` (live
+    only), the operator's page is served beside the run, and what was done at it is left as response.toml."""
     prepare_run_directory(scenario, directory)
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
     if guest is not None and options.virtual:
@@ -140,7 +145,7 @@ def execute(
         async def main() -> None:
             events = EventLog(runtime.current_time, keep=lambda kind: kind not in CONTROL_PLANE_STEPS)
             events.subscribe(JsonlSink(stream, on_error=lambda exc: _cannot_write(exc, directory, events, state)))
-            for sink in sinks:
+            for sink in (*sinks, *((console.on_event,) if console is not None else ())):
                 events.subscribe(sink)
             state.events = events
             if not options.virtual:
@@ -156,6 +161,9 @@ def execute(
                         async def observe(cloud: Cloud) -> None:
                             gauge = None if options.virtual else LoadGauge()  # a virtual run has no machine limit
                             listener = on_second
+                            if console is not None:
+                                listener = _also(console.on_row, on_second)
+                                nursery.start_soon(console.serve, cloud)
                             if state.stop is not None:
                                 listener = _watching(scenario, state, events, on_second)
                             state.sampler = Sampler(
@@ -197,6 +205,8 @@ def execute(
         with contextlib.suppress(OSError):  # what a full disk left in the buffer is lost; the sink said so
             stream.close()
     try:
+        if console is not None:  # first: what the operator did is worth more than the report
+            write_scenario(console.response(), directory / "response.toml")
         result = _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
     except OSError as exc:  # the disk filled up, or the directory went away: what was written stays, marked
         if state.cancel_reason is None:  # said once: the event log may have said it already
@@ -252,6 +262,15 @@ def _watching(
         watch(row)
 
     return listener
+
+
+def _also(first: Callable[[Row], None], then: Callable[[Row], None] | None) -> Callable[[Row], None]:
+    def both(row: Row) -> None:
+        first(row)
+        if then is not None:
+            then(row)
+
+    return both
 
 
 def _failure(exc: Exception) -> str:

@@ -222,7 +222,47 @@ async def play(scenario: Scenario, cloud: Cloud) -> None:
                 tg.start_soon(_when_seen, action, step, anchors, cloud)
         for step in timeline(scenario, cloud):
             await runtime.sleep(max(0.0, step.at - cloud.events.now()))
-            if step.kind is not None:  # operator actions report themselves, with what they did
-                start, end = step.window
-                cloud.events.emit(step.kind, "faults", step.message, fault=step.fault, start=start, end=end)
-            step.apply()
+            _take(step, cloud)
+
+
+def _take(step: _Step, cloud: Cloud) -> None:
+    """Log a step (operator actions report themselves, with what they did) and do it."""
+    if step.kind is not None:
+        start, end = step.window
+        cloud.events.emit(step.kind, "faults", step.message, fault=step.fault, start=start, end=end)
+    step.apply()
+
+
+def applies(item: Fault | OperatorAction, cloud: Cloud) -> bool:
+    """Whether this cloud has what an operator action or a fault acts on."""
+    if isinstance(item, RestoreDns | ThrottleDwfm | RestartDwfm | RelaxThrottles | DisableNlbFailover | RestartPoller):
+        return _operator_step(item, cloud, 0) is not None
+    try:
+        _fault_actions(item, cloud)
+    except (KeyError, IndexError, ValueError):
+        return False
+    return True
+
+
+async def take_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> None:
+    """An operator action or a fault taken now by someone at the run's controls (the operator's console), exactly
+    as a scripted one is (the same methods, the same events, each saying `by` whom): an action at once, a fault's
+    start at once and, when it has a duration, its end that long after. A fault's `at` is ignored (it is now)."""
+    now = cloud.events.now()
+    if isinstance(item, RestoreDns | ThrottleDwfm | RestartDwfm | RelaxThrottles | DisableNlbFailover | RestartPoller):
+        steps = [step] if (step := _operator_step(item, cloud, 0)) is not None else []
+    else:
+        fault = item.model_copy(update={"at": now})
+        window = (now, None if fault.duration is None else now + fault.duration)
+        steps = [replace(s, fault=fault.kind, window=window) for s in _fault_steps(fault, cloud, 0)]
+    for step in steps:
+        await runtime.sleep(max(0.0, step.at - cloud.events.now()))
+        with cloud.events.acting(by):
+            _take(step, cloud)
+
+
+def end_now(fault: KillNode, cloud: Cloud, by: str) -> None:
+    """A kill_node fault with no end, ended now from the console: the node is revived, as its window's end does."""
+    _, end = _fault_actions(fault, cloud)
+    with cloud.events.acting(by):
+        _take(_Step(cloud.events.now(), 0, EventKind.FAULT_END, end[0], end[1], fault.kind, (fault.at, None)), cloud)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.kpis import DEFINITIONS
 from scenarios.config.schema import Scenario
@@ -18,14 +18,20 @@ from scenarios.run.execute import RunOptions, RunResult, execute, stamp_now
 from scenarios.run.progress import RunProgress
 from scenarios.sweep.grid import Cell
 
+if TYPE_CHECKING:
+    from scenarios.run.operator_console import OperatorConsole
+
 
 def _label(scenario: Scenario, options: RunOptions) -> str:
     return f"{scenario.name} · {Path(scenario.policy).stem} · {'virtual' if options.virtual else 'live'}"
 
 
-def execute_with_progress(scenario: Scenario, directory: Path, options: RunOptions) -> RunResult:
+def execute_with_progress(
+    scenario: Scenario, directory: Path, options: RunOptions, page: OperatorConsole | None = None
+) -> RunResult:
+    """One run with a progress bar (and, live, the operator's console `page` beside it)."""
     with RunProgress(console, _label(scenario, options), scenario.duration) as progress:
-        return execute(scenario, directory, options, on_second=progress.second, sinks=(progress,))
+        return execute(scenario, directory, options, on_second=progress.second, sinks=(progress,), console=page)
 
 
 def compare_policies(

@@ -147,6 +147,12 @@ class LiveNetwork(Network):
     async def serve_http(
         self, routes: Routes, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
     ) -> None:
+        await self.serve_asgi(routes.asgi, address, task_status=task_status)
+
+    async def serve_asgi(
+        self, app: Any, address: Address, *, task_status: TaskStatus[Address] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve an ASGI app with Hypercorn at `address` (port 0: one the kernel picks, reported as started)."""
         from hypercorn.config import Config, Sockets
         from hypercorn.utils import wrap_app
 
@@ -168,14 +174,15 @@ class LiveNetwork(Network):
         # while it stops), so it runs shielded, and a cancellation here pulls the trigger and bounds the stop.
         shutdown = anyio.Event()
         stopping = anyio.CancelScope(shield=True)
-        serve = partial(worker_serve, wrap_app(cast(Any, routes.asgi), config.wsgi_max_body_size, "asgi"), config)
+        serve = partial(worker_serve, wrap_app(cast(Any, app), config.wsgi_max_body_size, "asgi"), config)
         try:
             async with anyio.create_task_group() as tg:
                 # Not `tg.start`: anyio waits for a task it is starting to end if the start is cancelled, and a
                 # shielded server whose trigger is pulled only below would never end.
                 tg.start_soon(_run_hypercorn, serve, Sockets([], [sock], []), shutdown, stopping)
                 try:
-                    task_status.started(address)  # the socket listens: connections wait in its backlog
+                    bound = sock.getsockname()
+                    task_status.started((str(bound[0]), int(bound[1])))  # it listens: connections wait in its backlog
                     await anyio.sleep_forever()
                 finally:
                     shutdown.set()
