@@ -365,6 +365,44 @@ def dynamodb(
 app.command("exec")(exec_command)
 
 
+@app.command("console")
+def console_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (runs/<name>-<policy>-<stamp>/), live or virtual.")],
+    port: ConsolePortOption = 0,
+    open_page: OpenOption = False,
+) -> None:
+    """Open a finished run in the operator's console, with a time slider: the cloud at any second (Ctrl-C stops)."""
+    import signal
+
+    import anyio
+
+    from scenarios.run.saved_console import SavedRun, saved_app
+    from services import runtime
+    from services.net.network import LiveNetwork
+
+    try:
+        run = SavedRun(run_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+    async def main() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with anyio.create_task_group() as nursery:
+                host, bound = await nursery.start(LiveNetwork().serve_asgi, saved_app(run), (HOST, port))
+                url = f"http://{host}:{bound}/"
+                console.print(f"console of {run_dir} ({run.seconds} s): {url} (Ctrl-C stops it)", highlight=False)
+                if open_page:
+                    import webbrowser
+
+                    webbrowser.open(url)
+                async for _ in signals:
+                    nursery.cancel_scope.cancel()
+                    return
+
+    runtime.run_live(main)
+
+
 def main() -> None:
     try:
         app()

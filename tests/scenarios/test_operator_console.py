@@ -190,3 +190,107 @@ def test_an_action_the_page_does_not_have_is_refused(tmp_path: Path) -> None:
     assert (bad.status_code, unknown.status_code, revive.status_code) == (400, 404, 409)
     assert "format_the_disk" in unknown.json()["error"]
     assert {"race", "restore_dns", "kill:router-1"} <= {c["id"] for c in info["controls"]}
+
+
+def second_shown(page: Any) -> int:
+    found = re.search(r"second (\d+)", str(page.evaluate("document.getElementById('clock').textContent")))
+    return int(found.group(1)) if found else 0
+
+
+def press_at(page: Any, second: int, *actions: str) -> None:
+    """Wait for the page to show `second`, then press each action's button."""
+    deadline = time.monotonic() + second + 60
+    while second_shown(page) < second:
+        assert time.monotonic() < deadline, f"the page never showed second {second}"
+        time.sleep(0.2)
+    for action in actions:
+        page.click(f"button[data-action='{action}']")
+
+
+@pytest.mark.slow
+def test_throttling_dwfm_from_the_page_brings_the_leases_back_as_the_scripted_throttle_does(
+    browser: Any, tmp_path: Path
+) -> None:
+    """cascade-live, its operators at the page: restore DNS at 70 s, throttle and restart DWFM at 110 s, as the
+    scenario scripts them. Each press is in events.jsonl with its time and `by = console`, and every lease is back
+    within the time the scripted throttle takes in the same scenario (its virtual run, plus slack for real time)."""
+    scripted = tmp_path / "scripted"
+    result = CliRunner().invoke(
+        app, ["run", str(ROOT / "scenarios" / "cascade-live.toml"), "--virtual", "--out", str(scripted)]
+    )
+    assert result.exit_code == 0, result.output
+    (directory,) = scripted.iterdir()
+    scripted_events = read_events(directory / "events.jsonl")
+    throttled = next(e.t for e in scripted_events if e.data.get("action") == "throttle_dwfm")
+    scripted_gap = next(e.t for e in scripted_events if e.kind == "leases_recovered" and e.t > throttled) - throttled
+
+    scenario = scenario_file(on_free_ports(shipped("cascade-live")), tmp_path)
+    run = ConsoleRun(scenario, tmp_path / "run")
+    try:
+        page, refused, problems = open_console(browser, run.url)
+        page.wait_for_selector("#events li[data-kind=leases_expiring]", timeout=90_000)
+        press_at(page, 70, "restore_dns")
+        press_at(page, 110, "throttle_dwfm", "restart_dwfm")
+        page.wait_for_selector("#events li[data-kind=leases_recovered]", timeout=45_000)
+        page.screenshot(path=str(_artifact("console-cascade-live.png")), full_page=True)
+        assert refused == [] and problems == [], (refused, problems)
+        page.close()
+    finally:
+        run.stop()
+    events = read_events(run.out / "events.jsonl")
+    pressed = [(e.data["action"], e.data.get("by"), e.t) for e in events if e.kind == "operator_action"]
+    assert [(a, by) for a, by, _ in pressed] == [
+        ("restore_dns", "console"),
+        ("throttle_dwfm", "console"),
+        ("restart_dwfm", "console"),
+    ]
+    throttle_at = pressed[1][2]
+    assert 110 <= throttle_at < 115
+    recovered = next(e.t for e in events if e.kind == "leases_recovered" and e.t > throttle_at)
+    assert recovered - throttle_at <= 2 * scripted_gap + 10, (recovered - throttle_at, scripted_gap)
+    response = load_scenario(run.out / "response.toml")
+    assert [a.kind for a in response.operator] == ["restore_dns", "throttle_dwfm", "restart_dwfm"]
+
+
+def test_a_saved_run_opens_in_the_console_with_a_slider_to_any_second(browser: Any, tmp_path: Path) -> None:
+    """`cascadesim console RUN_DIR` on a virtual cascade: the slider reaches the first, a middle and the last
+    second; the graph shows each (the record empty while the race holds it, DWFM's leases), drawn in well under a
+    second after the move; no request leaves, no console error."""
+    scenario = scenario_file(changed(shipped("cascade-live"), duration=90, verdict_cap=90), tmp_path)
+    result = CliRunner().invoke(app, ["run", str(scenario), "--virtual", "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (directory,) = (tmp_path / "runs").iterdir()
+    emptied = next(e.t for e in read_events(directory / "events.jsonl") if e.kind == "record_emptied")
+    env = os.environ | {"PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    server = subprocess.Popen(
+        [str(CLI), "console", str(directory)], stdout=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert found, line
+        page, refused, problems = open_console(browser, found.group(1))
+        wait_until(page, "window.__console.shown === 1", 15)
+        drawn = {}
+        for second in (int(emptied) + 3, 45, 90, 1):
+            page.evaluate(
+                f"(() => {{ const s = document.getElementById('slider'); s.value = '{second}';"
+                " s.dispatchEvent(new Event('input')); })()"
+            )
+            wait_until(page, f"window.__console.shown === {second}", 5)
+            drawn[second] = (
+                page.evaluate("window.__console.drawMs"),
+                page.evaluate(f"{ZONE}"),
+                page.evaluate("document.querySelector('#node-dwfm').textContent"),
+            )
+        page.screenshot(path=str(_artifact("console-saved-run.png")), full_page=True)
+        assert refused == [] and problems == [], (refused, problems)
+        page.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    assert "no address" in drawn[int(emptied) + 3][1]
+    assert "addresses" in drawn[1][1] and "leases" in drawn[1][2]
+    assert all(ms < 1000 for ms, _, _ in drawn.values()), drawn
+    assert server.returncode == 0
