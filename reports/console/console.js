@@ -3,7 +3,7 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = 1200, H = 560, BOX_W = 158, BOX_H = 86;
+const W = 1200, H = 560, BOX_W = 170, BOX_H = 86;
 const CHARTS = {
   "chart-dns": { title: "DNS and leases", series: { dns_regional_addresses: "DynamoDB record: addresses", dwfm_leases: "DWFM: leases held" } },
   "chart-load": { title: "DynamoDB and EC2, per second", series: { dynamodb_arrivals: "DynamoDB arrivals", dynamodb_completed: "DynamoDB goodput", ec2_api_completed: "EC2 API goodput" } },
@@ -33,7 +33,8 @@ function drawGraph(graph) {
     if (!a || !b) continue;
     const leftToRight = a.x <= b.x;
     const x1 = leftToRight ? a.x + BOX_W : a.x, x2 = leftToRight ? b.x : b.x + BOX_W;
-    const path = el("path", { class: "edge", d: `M ${x1} ${a.y + BOX_H / 2} L ${x2} ${b.y + BOX_H / 2}`, "marker-end": "url(#arrow)" });
+    const y1 = a.y + BOX_H / 2, y2 = b.y + BOX_H / 2, bend = (x2 - x1) / 2;
+    const path = el("path", { class: "edge", d: `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`, "marker-end": "url(#arrow)" });
     if (a.x === b.x) path.setAttribute("d", `M ${a.x + BOX_W / 2} ${a.y + BOX_H} L ${b.x + BOX_W / 2} ${b.y}`);
     svg.appendChild(path);
   }
