@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -151,6 +152,12 @@ def test_the_record_empties_and_comes_back_when_restored_from_the_page(browser: 
     finally:
         said = run.stop()
     assert "run directory:" in said, said
+    # Ctrl-C left nothing running (the command's whole process group is gone) and the page's port free.
+    with pytest.raises(ProcessLookupError):
+        os.killpg(run.process.pid, 0)
+    port = int(run.url.rsplit(":", 1)[1].strip("/"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))
     events = read_events(run.out / "events.jsonl")
     pressed = [e for e in events if e.kind == "operator_action"]
     assert [(e.data["action"], e.data.get("by")) for e in pressed] == [("restore_dns", "console")]
