@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ CHART_COLUMNS = (  # what the page's charts draw, where the run has it
     "lambda_poller_backlog",
 )
 KILLABLE = ("ec2-api", "netmgr", "lambda")
+ROWS_KEPT = 3600
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,10 @@ class OperatorConsole:
     port: int = 0
     on_listening: Callable[[str], None] | None = None
     taken: list[Taken] = field(default_factory=list)
-    _frames: list[str] = field(default_factory=list)  # every SSE message so far, for a page that opens late
+    # What a page that opens late is sent first: every event, and the last hour of rows (a long run's charts start
+    # there; the run directory has them all).
+    _event_frames: list[str] = field(default_factory=list)
+    _row_frames: deque[str] = field(default_factory=lambda: deque(maxlen=ROWS_KEPT))
     _subscribers: list[MemoryObjectSendStream[str]] = field(default_factory=list)
     _cloud: Cloud | None = None
     _controls: dict[str, Control] = field(default_factory=dict)
@@ -160,7 +165,7 @@ class OperatorConsole:
 
     def _send(self, kind: str, data: dict[str, Any]) -> None:
         message = f"event: {kind}\ndata: {json.dumps(data, allow_nan=False)}\n\n"
-        self._frames.append(message)
+        (self._row_frames if kind == "row" else self._event_frames).append(message)
         for subscriber in list(self._subscribers):
             try:
                 subscriber.send_nowait(message)
@@ -218,7 +223,7 @@ class OperatorConsole:
 
     async def _stream(self, request: Request) -> Response:
         send, receive = anyio.create_memory_object_stream[str](10_000)
-        backlog = list(self._frames)
+        backlog = [*self._event_frames, *self._row_frames]
         self._subscribers.append(send)
 
         async def messages() -> AsyncIterator[str]:
