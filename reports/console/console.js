@@ -9,7 +9,7 @@ const CHARTS = {
   "chart-load": { title: "DynamoDB and EC2, per second", series: { dynamodb_arrivals: "DynamoDB arrivals", dynamodb_completed: "DynamoDB goodput", ec2_api_completed: "EC2 API goodput" } },
   "chart-backlog": { title: "Backlogs", series: { netmgr_queue: "Network Manager backlog", lambda_poller_backlog: "Lambda poller backlog" } },
 };
-const page = { info: null, shapes: [], points: 0, open: {}, traces: {} };
+const page = { info: null, shapes: [], points: 0, traces: {}, second: 0 };
 window.__console = page;
 
 function el(tag, attrs, text) {
@@ -67,6 +67,7 @@ function figureLines(id, view) {
 }
 
 function applyStates(second, states) {
+  page.second = second;
   for (const [id, view] of Object.entries(states)) {
     const g = document.getElementById(`node-${id}`);
     if (!g) continue;
@@ -117,7 +118,12 @@ function noteEvent(event) {
     item.appendChild(by);
   }
   item.dataset.kind = event.kind;
+  if (event.name) item.dataset.name = event.name;
   list.insertBefore(item, list.firstChild);
+  if (event.kind === "record_emptied" && event.name === page.info.record && page.info.mode === "live") {
+    // The zone's node at once, not at the next second's row: the record is empty now.
+    applyStates(page.second, { zone: { state: "down", figures: { addresses: 0 }, addresses: [] } });
+  }
   const shape = shapeOf(event);
   if (shape) {
     page.shapes.push(shape);

@@ -11,9 +11,10 @@ So in a variant where DNS never empties, nobody restores it, nor throttles a DWF
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 from scenarios.config.schema import (
     Condition,
@@ -244,10 +245,11 @@ def applies(item: Fault | OperatorAction, cloud: Cloud) -> bool:
     return True
 
 
-async def take_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> None:
+def start_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> Callable[[], Coroutine[Any, Any, None]] | None:
     """An operator action or a fault taken now by someone at the run's controls (the operator's console), exactly
-    as a scripted one is (the same methods, the same events, each saying `by` whom): an action at once, a fault's
-    start at once and, when it has a duration, its end that long after. A fault's `at` is ignored (it is now)."""
+    as a scripted one is (the same methods, the same events, each saying `by` whom): an action, or a fault's start,
+    at once. A fault with a duration returns its end, to be awaited (it sleeps until then). A fault's `at` is
+    ignored (it is now)."""
     now = cloud.events.now()
     if isinstance(item, RestoreDns | ThrottleDwfm | RestartDwfm | RelaxThrottles | DisableNlbFailover | RestartPoller):
         steps = [step] if (step := _operator_step(item, cloud, 0)) is not None else []
@@ -255,10 +257,27 @@ async def take_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> None:
         fault = item.model_copy(update={"at": now})
         window = (now, None if fault.duration is None else now + fault.duration)
         steps = [replace(s, fault=fault.kind, window=window) for s in _fault_steps(fault, cloud, 0)]
-    for step in steps:
-        await runtime.sleep(max(0.0, step.at - cloud.events.now()))
+    if not steps:
+        return None
+    with cloud.events.acting(by):
+        _take(steps[0], cloud)
+    if len(steps) == 1:
+        return None
+    end = steps[1]
+
+    async def ending() -> None:
+        await runtime.sleep(max(0.0, end.at - cloud.events.now()))
         with cloud.events.acting(by):
-            _take(step, cloud)
+            _take(end, cloud)
+
+    return ending
+
+
+async def take_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> None:
+    """`start_now`, and a fault's end when its time comes."""
+    ending = start_now(item, cloud, by)
+    if ending is not None:
+        await ending()
 
 
 def end_now(fault: KillNode, cloud: Cloud, by: str) -> None:

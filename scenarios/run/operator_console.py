@@ -44,7 +44,7 @@ from scenarios.config.schema import (
     ThrottleDwfm,
     parse_scenario,
 )
-from scenarios.run.faults import applies, end_now, take_now
+from scenarios.run.faults import applies, end_now, start_now
 from services.dns import REGIONAL
 from services.event_kinds import CONTROL_PLANE_STEPS, FaultKind, OperatorKind
 from services.events import Event
@@ -217,6 +217,7 @@ class OperatorConsole:
                 "description": self.scenario.description,
                 "duration": self.scenario.duration,
                 "graph": self._graph.to_json(),
+                "record": REGIONAL,  # the name whose addresses the zone's node shows
                 "controls": [{"id": c.id, "label": c.label} for c in self._controls.values()],
             }
         )
@@ -262,9 +263,11 @@ class OperatorConsole:
             open_kill.ended = now
             end_now(open_kill.item, cloud, BY)  # type: ignore[arg-type]
             return JSONResponse({"taken": control.id, "t": round(now, 3)})
-        for item in control.items:
+        for item in control.items:  # taken here and now, so that the time kept is the time of its events
             self.taken.append(Taken(now, item))
-            self._tasks.start_soon(take_now, item, cloud, BY)
+            ending = start_now(item, cloud, BY)
+            if ending is not None:
+                self._tasks.start_soon(ending)
         return JSONResponse({"taken": control.id, "t": round(now, 3)})
 
     # --- what is left ---

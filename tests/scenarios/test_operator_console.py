@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from scenarios.cli.commands import app
 from scenarios.config.schema import load_scenario
+from services.dns import REGIONAL
 from services.events import read_events
 from tests.helpers import CLI, ROOT, changed, on_free_ports, scenario_file, shipped
 
@@ -136,7 +137,7 @@ def test_the_record_empties_and_comes_back_when_restored_from_the_page(browser: 
         wait_until(page, f"{ZONE}.includes('127.0.1.')", 15)
         before = points(page)
         # The race: nothing in the page or the test empties the record; the Enactors do.
-        page.wait_for_selector("#events li[data-kind=record_emptied]", timeout=60_000)
+        page.wait_for_selector(f"#events li[data-kind=record_emptied][data-name='{REGIONAL}']", timeout=60_000)
         emptied_at = time.monotonic()
         wait_until(page, f"{ZONE}.includes('no address')", 2)
         shown_after = time.monotonic() - emptied_at
@@ -156,8 +157,10 @@ def test_the_record_empties_and_comes_back_when_restored_from_the_page(browser: 
     with pytest.raises(ProcessLookupError):
         os.killpg(run.process.pid, 0)
     port = int(run.url.rsplit(":", 1)[1].strip("/"))
-    with socket.socket() as probe:
+    with socket.socket() as probe:  # as a server binds it: refused only while something listens there
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+        probe.listen()
     events = read_events(run.out / "events.jsonl")
     pressed = [e for e in events if e.kind == "operator_action"]
     assert [(e.data["action"], e.data.get("by")) for e in pressed] == [("restore_dns", "console")]
