@@ -118,15 +118,16 @@ def graph_of(scenario: Mapping[str, Any]) -> Graph:
         edges += [(LAMBDA, DYNAMODB), ("poller", LAMBDA)]
     for service in scenario.get("services", ()):
         name = str(service["name"])
-        behind = " behind an NLB" if service.get("nlb") else ""
-        nodes.append(GraphNode(name, name, f"declared service{behind}", "front", name, (name,)))
+        kind = "behind an NLB" if service.get("nlb") else "declared service"
+        nodes.append(GraphNode(name, name, kind, "front", name, (name,)))
         called = {str(c["service"]) for op in service.get("operations", {}).values() for c in op.get("calls", ())}
         for dependency in sorted(called):
             edges.append((name, _SERVICES.get(dependency, dependency)))
     load = scenario.get("load")
     if load is not None:
         mix = {k: w for k, w in dict(load.get("mix", {"dynamodb": 1})).items() if w}
-        nodes.append(GraphNode("users", "users", " + ".join(sorted(mix)) or "no mix", "load"))
+        kinds = ", ".join(sorted(mix)) or "no mix"
+        nodes.append(GraphNode("users", "users", kinds if len(kinds) <= 24 else kinds[:23] + "…", "load"))
         for kind in sorted(mix):
             edges.append(("users", _SERVICES.get(kind, kind)))
     known = {n.id for n in nodes}

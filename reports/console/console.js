@@ -3,7 +3,8 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = 1200, H = 560, BOX_W = 170, BOX_H = 86;
+const BOX_W = 170, BOX_H = 86, GAP_X = 34, GAP_Y = 18;
+let W = 1200, H = 560;  // the drawing's size, from the graph's columns (drawGraph)
 const CHARTS = {
   "chart-dns": { title: "DNS and leases", series: { dns_regional_addresses: "DynamoDB record: addresses", dwfm_leases: "DWFM: leases held" } },
   "chart-load": { title: "DynamoDB and EC2, per second", series: { dynamodb_arrivals: "DynamoDB arrivals", dynamodb_completed: "DynamoDB goodput", ec2_api_completed: "EC2 API goodput" } },
@@ -21,6 +22,11 @@ function el(tag, attrs, text) {
 
 function drawGraph(graph) {
   const svg = document.getElementById("graph");
+  const columns = new Set(graph.nodes.map((n) => n.x));
+  const tallest = Math.max(1, ...[...columns].map((x) => graph.nodes.filter((n) => n.x === x).length));
+  W = Math.max(1200, columns.size * (BOX_W + GAP_X) + 40);
+  H = Math.max(420, (tallest + 1) * (BOX_H + GAP_Y));
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const defs = el("defs");
   const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" });
   marker.appendChild(el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#888" }));
