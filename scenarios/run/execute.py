@@ -206,7 +206,7 @@ def execute(
             stream.close()
     try:
         if console is not None:  # first: what the operator did is worth more than the report
-            write_scenario(console.response(), directory / "response.toml")
+            console.write(directory)
         result = _write(scenario, directory, options, state, started_at, time.monotonic() - wall)
     except OSError as exc:  # the disk filled up, or the directory went away: what was written stays, marked
         if state.cancel_reason is None:  # said once: the event log may have said it already

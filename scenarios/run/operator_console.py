@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import tomli_w
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -271,6 +272,27 @@ class OperatorConsole:
         return JSONResponse({"taken": control.id, "t": round(now, 3)})
 
     # --- what is left ---
+
+    def write(self, directory: Path) -> None:
+        """response.toml; and, to set it beside the scenario's own script with `compare`, script.toml (the scenario
+        as written) and response-vs-script.toml (a what-if file of the two)."""
+        changes = self.response().model_dump(mode="json", by_alias=True, exclude_none=True)
+        written = self.original.model_dump(mode="json", by_alias=True, exclude_none=True)
+        (directory / "response.toml").write_text(tomli_w.dumps(changes), encoding="utf-8")
+        (directory / "script.toml").write_text(tomli_w.dumps(written), encoding="utf-8")
+        what_if = {
+            "scenario": "script.toml",
+            "question": "What did the operator's response at the console change, beside the scenario's own script?",
+            "variant": [
+                {"name": "script", "sentence": "The scenario's operators, as written."},
+                {
+                    "name": "your-response",
+                    "sentence": "The actions taken at the console, at their times.",
+                    "set": {"operator": changes.get("operator", []), "faults": changes.get("faults", [])},
+                },
+            ],
+        }
+        (directory / "response-vs-script.toml").write_text(tomli_w.dumps(what_if), encoding="utf-8")
 
     def response(self) -> Scenario:
         """The scenario as written, its operator being what was done at the console, at the scenario's times."""

@@ -175,6 +175,13 @@ def test_the_record_empties_and_comes_back_when_restored_from_the_page(browser: 
     again = [e for e in read_events(directory / "events.jsonl") if e.kind == "operator_action"]
     assert [e.data["action"] for e in again] == ["restore_dns"]
     assert again[0].t == pytest.approx(pressed[0].t, abs=0.002)
+    # ... and `compare` sets it beside the scenario's own script.
+    compared = CliRunner().invoke(
+        app,
+        ["compare", str(run.out / "response-vs-script.toml"), "--virtual", "--jobs", "1", "--dir", str(tmp_path / "c")],
+    )
+    assert compared.exit_code == 0, compared.output
+    assert {p.name for p in (tmp_path / "c").iterdir() if p.is_dir()} == {"script", "your-response"}
     assert not (run.out / "INCOMPLETE").exists()
     assert json.loads((run.out / "meta.json").read_text())["interrupted"] is True
 
@@ -260,6 +267,14 @@ def test_throttling_dwfm_from_the_page_brings_the_leases_back_as_the_scripted_th
     assert recovered - throttle_at <= 2 * scripted_gap + 10, (recovered - throttle_at, scripted_gap)
     response = load_scenario(run.out / "response.toml")
     assert [a.kind for a in response.operator] == ["restore_dns", "throttle_dwfm", "restart_dwfm"]
+    # Played back in virtual time: the same actions at the same scenario times.
+    replayed = tmp_path / "replayed"
+    result = CliRunner().invoke(app, ["run", str(run.out / "response.toml"), "--virtual", "--out", str(replayed)])
+    assert result.exit_code == 0, result.output
+    (again,) = replayed.iterdir()
+    played = [(e.data["action"], e.t) for e in read_events(again / "events.jsonl") if e.kind == "operator_action"]
+    assert [a for a, _ in played] == [a for a, _, _ in pressed]
+    assert all(t == pytest.approx(p[2], abs=0.002) for (_, t), p in zip(played, pressed, strict=True))
 
 
 def test_a_saved_run_opens_in_the_console_with_a_slider_to_any_second(browser: Any, tmp_path: Path) -> None:
