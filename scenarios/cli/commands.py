@@ -86,6 +86,11 @@ def serve(
     loaded = live_or_exit(written, scenario)
     run_dir = out or Path("runs") / f"{loaded.name}-serve-{stamp_now()}"
     if operator_console:  # a run like `run`'s, sampled and reported, with the page beside it
+        if users == 0:
+            written = written.model_copy(update={"load": None})
+        elif users is not None:
+            written = with_overrides(written, scenario, None, None, users)
+        loaded = live_or_exit(written, scenario)
         if duration is not None:
             loaded = loaded.model_copy(update={"duration": duration})
         _run_with_console(written, loaded, run_dir, console_port, open_page, locust_workers)
