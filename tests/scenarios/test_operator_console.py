@@ -265,7 +265,7 @@ def test_throttling_dwfm_from_the_page_brings_the_leases_back_as_the_scripted_th
     assert 110 <= throttle_at < 115
     recovered = next(e.t for e in events if e.kind == "leases_recovered" and e.t > throttle_at)
     print(
-        f"leases back {recovered - throttle_at:.1f} s after the page's throttle (scripted, virtual: {scripted_gap:.1f} s)"
+        f"leases back {recovered - throttle_at:.1f} s after the page's throttle (scripted: {scripted_gap:.1f} s)"
     )
     assert recovered - throttle_at <= 2 * scripted_gap + 10, (recovered - throttle_at, scripted_gap)
     response = load_scenario(run.out / "response.toml")
