@@ -264,9 +264,7 @@ def test_throttling_dwfm_from_the_page_brings_the_leases_back_as_the_scripted_th
     throttle_at = pressed[1][2]
     assert 110 <= throttle_at < 115
     recovered = next(e.t for e in events if e.kind == "leases_recovered" and e.t > throttle_at)
-    print(
-        f"leases back {recovered - throttle_at:.1f} s after the page's throttle (scripted: {scripted_gap:.1f} s)"
-    )
+    print(f"leases back {recovered - throttle_at:.1f} s after the page's throttle (scripted: {scripted_gap:.1f} s)")
     assert recovered - throttle_at <= 2 * scripted_gap + 10, (recovered - throttle_at, scripted_gap)
     response = load_scenario(run.out / "response.toml")
     assert [a.kind for a in response.operator] == ["restore_dns", "throttle_dwfm", "restart_dwfm"]
