@@ -5,7 +5,6 @@ Needs Debian's chromium (`.ci/run` installs it). The screenshots go to test-arti
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,27 +17,15 @@ from typer.testing import CliRunner
 
 from reports.render import PLOTLY_FILE
 from scenarios.cli.commands import app
+from tests.chromium import ARTIFACTS, launched, require_chromium
 from tests.helpers import CLI, ROOT, changed, scenario_file, shipped
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 HOSTILE_FILE = HOSTILE.replace("/", "")  # a policy set's name is its file's name, which cannot hold a slash
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-if not Path(CHROMIUM).is_file():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +45,7 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+    yield from launched()
 
 
 def open_offline(browser: Any, page_path: Path, screenshot: str) -> dict[str, Any]:

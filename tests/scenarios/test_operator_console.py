@@ -24,36 +24,19 @@ from scenarios.cli.commands import app
 from scenarios.config.schema import load_scenario
 from services.dns import REGIONAL
 from services.events import read_events
+from tests.chromium import artifact, launched, require_chromium
 from tests.helpers import CLI, ROOT, changed, on_free_ports, scenario_file, shipped
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ZONE = "(document.querySelector('#node-zone') || {textContent: ''}).textContent"  # the zone's node, as drawn
 
-if not Path(CHROMIUM).is_file():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
+    yield from launched()
 
 
 class ConsoleRun:
@@ -141,12 +124,12 @@ def test_the_record_empties_and_comes_back_when_restored_from_the_page(browser: 
         emptied_at = time.monotonic()
         wait_until(page, f"{ZONE}.includes('no address')", 2)
         shown_after = time.monotonic() - emptied_at
-        page.screenshot(path=str(_artifact("console-record-empty.png")), full_page=True)
+        page.screenshot(path=str(artifact("console-record-empty.png")), full_page=True)
         page.click("button[data-action=restore_dns]")
         wait_until(page, f"{ZONE}.includes('127.0.1.')", 5)
         page.wait_for_selector("#events li[data-kind=operator_action] .by", timeout=5_000)
         assert points(page) > before
-        page.screenshot(path=str(_artifact("console-restored.png")), full_page=True)
+        page.screenshot(path=str(artifact("console-restored.png")), full_page=True)
         assert refused == [] and problems == [], (refused, problems)
         assert shown_after < 2.0
         page.close()
@@ -184,11 +167,6 @@ def test_the_record_empties_and_comes_back_when_restored_from_the_page(browser: 
     assert {p.name for p in (tmp_path / "c").iterdir() if p.is_dir()} == {"script", "your-response"}
     assert not (run.out / "INCOMPLETE").exists()
     assert json.loads((run.out / "meta.json").read_text())["interrupted"] is True
-
-
-def _artifact(name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS / name
 
 
 def test_an_action_the_page_does_not_have_is_refused(tmp_path: Path) -> None:
@@ -249,7 +227,7 @@ def test_throttling_dwfm_from_the_page_brings_the_leases_back_as_the_scripted_th
         press_at(page, 70, "restore_dns")
         press_at(page, 110, "throttle_dwfm", "restart_dwfm")
         page.wait_for_selector("#events li[data-kind=leases_recovered]", timeout=45_000)
-        page.screenshot(path=str(_artifact("console-cascade-live.png")), full_page=True)
+        page.screenshot(path=str(artifact("console-cascade-live.png")), full_page=True)
         assert refused == [] and problems == [], (refused, problems)
         page.close()
     finally:
@@ -310,7 +288,7 @@ def test_a_saved_run_opens_in_the_console_with_a_slider_to_any_second(browser: A
                 page.evaluate(f"{ZONE}"),
                 page.evaluate("document.querySelector('#node-dwfm').textContent"),
             )
-        page.screenshot(path=str(_artifact("console-saved-run.png")), full_page=True)
+        page.screenshot(path=str(artifact("console-saved-run.png")), full_page=True)
         assert refused == [] and problems == [], (refused, problems)
         page.close()
     finally:
