@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from reports import console_model
 from reports.console_model import Graph, Happenings, graph_of, states
 from reports.render import plotly_js
 from scenarios.config.schema import (
@@ -316,7 +317,7 @@ class OperatorConsole:
         return parse_scenario(data, "response.toml")
 
 
-PAGE = Path(__file__).resolve().parents[2] / "reports" / "console"
+PAGE = Path(console_model.__file__).resolve().parent / "console"  # the page's files, beside the model they draw
 STATIC = {"/": ("page.html", "text/html"), "/console.js": ("console.js", "text/javascript"),
           "/console.css": ("console.css", "text/css")}  # fmt: skip
 
