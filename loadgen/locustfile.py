@@ -22,6 +22,7 @@ Each attempt is reported to Locust's statistics under the task's name, its failu
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -222,8 +223,38 @@ class ScenarioShape(LoadTestShape):
     """The plan's stages on the run's clock; Locust stops when the last one ends."""
 
     def tick(self) -> tuple[int, float] | None:
-        stage = stage_at(STAGES, elapsed())
-        return None if stage is None else (sum(stage.users.values()), PLAN.spawn_rate)
+        now = elapsed()
+        stage = stage_at(STAGES, now)
+        if stage is None:
+            return None
+        return round(sum(stage.users.values()) * CONSOLE_LOAD.factor(now)), PLAN.spawn_rate
+
+
+class ConsoleLoad:
+    """The users an operator at the console added or took away (scenarios/run/operator_console.py): windows of
+    (start, end, factor) on the run's clock, in RUN_DIR/console-load.json (RUN_DIR: the run directory's locust/),
+    read again when the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: float | None = None
+        self._windows: list[tuple[float, float, float]] = []
+
+    def factor(self, now: float) -> float:
+        try:
+            changed = self.path.stat().st_mtime
+        except OSError:
+            return 1.0
+        if changed != self._seen:
+            try:
+                self._windows = [(float(a), float(b), float(f)) for a, b, f in json.loads(self.path.read_text())]
+                self._seen = changed
+            except (OSError, ValueError, TypeError):
+                pass  # being written: read it at the next tick
+        return math.prod(f for a, b, f in self._windows if a <= now < b)
+
+
+CONSOLE_LOAD = ConsoleLoad(RUN_DIR / "console-load.json")
 
 
 @events.test_start.add_listener

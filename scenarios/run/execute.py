@@ -130,6 +130,8 @@ def execute(
     (a run in a thread other than the main one), SIGINT and SIGTERM are left to the caller. With a `console` (live
     only), the operator's page is served beside the run, and what was done at it is left as response.toml."""
     prepare_run_directory(scenario, directory)
+    if console is not None:
+        console.directory = directory
     started_at, wall = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
     if guest is not None and options.virtual:
         raise ValueError("a guest (a program or a test) visits live runs only: it runs on the wall clock")

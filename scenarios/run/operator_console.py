@@ -36,6 +36,7 @@ from scenarios.config.schema import (
     EnactorDelay,
     Fault,
     KillNode,
+    LoadSpike,
     OperatorAction,
     PlannerChurn,
     RelaxThrottles,
@@ -101,6 +102,10 @@ def controls(scenario: Scenario, cloud: Cloud) -> list[Control]:
             (DisableNlbFailover(kind=OperatorKind.DISABLE_NLB_FAILOVER, at=0),),
         ),
     ]
+    if scenario.load is not None:  # Locust's users, through console-load.json (loadgen/locustfile.py)
+        for factor, label in ((2.0, "Double the users for 60 s"), (0.5, "Halve the users for 60 s")):
+            spike = LoadSpike(kind=FaultKind.LOAD_SPIKE, at=0, factor=factor, duration=60)
+            candidates.append(Control(f"users:{factor:g}", label, (spike,)))
     nodes = [f"router-{k}" for k in range(1, len(cloud.routers) + 1)] + [n for n in KILLABLE if n in cloud.nodes()]
     for node in nodes:
         kill = KillNode(kind=FaultKind.KILL_NODE, at=0, node=node)
@@ -130,6 +135,7 @@ class OperatorConsole:
     original: Scenario  # as written, whose times response.toml keeps
     port: int = 0
     on_listening: Callable[[str], None] | None = None
+    directory: Path | None = None  # the run's (execute sets it): where Locust reads the users' changes
     taken: list[Taken] = field(default_factory=list)
     # What a page that opens late is sent first: every event, and the last hour of rows (a long run's charts start
     # there; the run directory has them all).
@@ -270,7 +276,20 @@ class OperatorConsole:
             ending = start_now(item, cloud, BY)
             if ending is not None:
                 self._tasks.start_soon(ending)
+            if isinstance(item, LoadSpike):
+                self._tell_locust()
         return JSONResponse({"taken": control.id, "t": round(now, 3)})
+
+    def _tell_locust(self) -> None:
+        """Every load change taken so far, as windows of the run's clock, where Locust's shape reads them."""
+        if self.directory is None:
+            return
+        windows = [[t.at, t.at + t.item.duration, t.item.factor] for t in self.taken if isinstance(t.item, LoadSpike)]
+        path = self.directory / "locust" / "console-load.json"  # Locust's own directory, its RUN_DIR
+        path.parent.mkdir(exist_ok=True)
+        part = path.with_suffix(".part")
+        part.write_text(json.dumps(windows), encoding="utf-8")
+        part.replace(path)  # whole, or not at all, for a reader polling it
 
     # --- what is left ---
 
