@@ -172,13 +172,14 @@ class OperatorConsole:
         self._send("row", frame)
 
     def _send(self, kind: str, data: dict[str, Any]) -> None:
-        message = f"event: {kind}\ndata: {json.dumps(data, allow_nan=False)}\n\n"
+        message = f"event: {kind}\ndata: {json.dumps(finite(data), allow_nan=False)}\n\n"
         (self._row_frames if kind == "row" else self._event_frames).append(message)
         for subscriber in list(self._subscribers):
             try:
                 subscriber.send_nowait(message)
             except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                self._subscribers.remove(subscriber)  # a page that does not keep up reconnects and starts over
+                self._subscribers.remove(subscriber)  # a page that does not keep up: its stream ends (it says so)
+                subscriber.close()
 
     @property
     def _scenario_data(self) -> dict[str, Any]:
@@ -365,11 +366,22 @@ SECURITY = {
 }
 
 
+def finite(value: Any) -> Any:
+    """JSON's numbers: a NaN or an infinity (a latency of nothing, say) is null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
 def event_record(event: Event) -> dict[str, Any]:
     """An event as the page gets it: its time, kind, source, message, and its data's plain values."""
     record: dict[str, Any] = {"t": round(event.t, 3), "kind": str(event.kind), "source": event.source}
     record["message"] = event.message
     for key, value in event.data.items():
         if isinstance(value, str | int | float | bool) or value is None:
-            record.setdefault(key, value if not isinstance(value, float) or math.isfinite(value) else None)
+            record.setdefault(key, value)
     return record

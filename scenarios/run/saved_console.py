@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reports.console_model import Happenings, graph_of, states
-from scenarios.run.operator_console import CHART_COLUMNS, event_record, static_routes
+from scenarios.run.operator_console import CHART_COLUMNS, event_record, finite, static_routes
 from services.event_kinds import CONTROL_PLANE_STEPS
 from services.events import read_events
 
@@ -107,14 +107,14 @@ def saved_app(run: SavedRun) -> Starlette:
         )
 
     async def history(request: Request) -> Response:
-        return JSONResponse(run.history())
+        return JSONResponse(finite(run.history()))
 
     async def at(request: Request) -> Response:
         try:
             second = int(request.path_params["second"])
         except ValueError:
             return JSONResponse({"error": "a second is a whole number"}, status_code=400)
-        return JSONResponse(run.at(second))
+        return JSONResponse(finite(run.at(second)))
 
     routes = [
         *static_routes(),
