@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scenarios.cli import reading
+from scenarios.cli.operator import ConsoleOption, ConsolePortOption, OpenOption, console_command, operator_console_for
 from scenarios.guest.exec_command import exec_command
 from scenarios.run.arguments import (
     OutOption,
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
     from scenarios.config.schema import Scenario
     from scenarios.run.execute import RunResult
 
-ConsoleOption = Annotated[
-    bool, typer.Option("--console", help="Live: serve the operator's console (a page on 127.0.0.1) beside the run.")
-]
-ConsolePortOption = Annotated[int, typer.Option(help="The console's port (default: one the kernel picks).", min=0)]
-OpenOption = Annotated[bool, typer.Option("--open", help="Open the console in a browser.")]
 
 ROUTER_1 = router_host(1)
 app = typer.Typer(
@@ -170,23 +166,7 @@ def _run_with_console(
     written: Scenario, loaded: Scenario, directory: Path, port: int, open_page: bool, locust_workers: int
 ) -> None:
     """A live run with the operator's page beside it; the scenario's own operator actions are left out."""
-    from scenarios.run.operator_console import OperatorConsole
-
-    if loaded.operator:
-        console.print(
-            f"--console: the scenario's {len(loaded.operator)} operator action(s) are left out; you are the operator",
-            highlight=False,
-        )
-    playing = loaded.model_copy(update={"operator": ()})
-
-    def listening(url: str) -> None:
-        console.print(f"operator's console: {url}", highlight=False)
-        if open_page:
-            import webbrowser
-
-            webbrowser.open(url)
-
-    page = OperatorConsole(playing, written, port=port, on_listening=listening)
+    playing, page = operator_console_for(written, loaded, port, open_page)
     _run_into(playing, directory, False, locust_workers, page=page)
 
 
@@ -370,42 +350,7 @@ def dynamodb(
 app.command("exec")(exec_command)
 
 
-@app.command("console")
-def console_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (runs/<name>-<policy>-<stamp>/), live or virtual.")],
-    port: ConsolePortOption = 0,
-    open_page: OpenOption = False,
-) -> None:
-    """Open a finished run in the operator's console, with a time slider: the cloud at any second (Ctrl-C stops)."""
-    import signal
-
-    import anyio
-
-    from scenarios.run.saved_console import SavedRun, saved_app
-    from services import runtime
-    from services.net.network import LiveNetwork
-
-    try:
-        run = SavedRun(run_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        errors.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-    async def main() -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with anyio.create_task_group() as nursery:
-                host, bound = await nursery.start(LiveNetwork().serve_asgi, saved_app(run), (HOST, port))
-                url = f"http://{host}:{bound}/"
-                console.print(f"console of {run_dir} ({run.seconds} s): {url} (Ctrl-C stops it)", highlight=False)
-                if open_page:
-                    import webbrowser
-
-                    webbrowser.open(url)
-                async for _ in signals:
-                    nursery.cancel_scope.cancel()
-                    return
-
-    runtime.run_live(main)
+app.command("console")(console_command)
 
 
 def main() -> None:

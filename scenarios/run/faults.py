@@ -234,9 +234,12 @@ def _take(step: _Step, cloud: Cloud) -> None:
     step.apply()
 
 
+OPERATOR_ACTIONS = (RestoreDns, ThrottleDwfm, RestartDwfm, RelaxThrottles, DisableNlbFailover, RestartPoller)
+
+
 def applies(item: Fault | OperatorAction, cloud: Cloud) -> bool:
     """Whether this cloud has what an operator action or a fault acts on."""
-    if isinstance(item, RestoreDns | ThrottleDwfm | RestartDwfm | RelaxThrottles | DisableNlbFailover | RestartPoller):
+    if isinstance(item, OPERATOR_ACTIONS):
         return _operator_step(item, cloud, 0) is not None
     try:
         _fault_actions(item, cloud)
@@ -251,7 +254,7 @@ def start_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> Callable[[
     at once. A fault with a duration returns its end, to be awaited (it sleeps until then). A fault's `at` is
     ignored (it is now)."""
     now = cloud.events.now()
-    if isinstance(item, RestoreDns | ThrottleDwfm | RestartDwfm | RelaxThrottles | DisableNlbFailover | RestartPoller):
+    if isinstance(item, OPERATOR_ACTIONS):
         steps = [step] if (step := _operator_step(item, cloud, 0)) is not None else []
     else:
         fault = item.model_copy(update={"at": now})
@@ -271,13 +274,6 @@ def start_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> Callable[[
             _take(end, cloud)
 
     return ending
-
-
-async def take_now(item: Fault | OperatorAction, cloud: Cloud, by: str) -> None:
-    """`start_now`, and a fault's end when its time comes."""
-    ending = start_now(item, cloud, by)
-    if ending is not None:
-        await ending()
 
 
 def end_now(fault: KillNode, cloud: Cloud, by: str) -> None:

@@ -3,7 +3,7 @@
 `cascadesim run|serve SCENARIO --console` serves it beside the run, on 127.0.0.1 (a port the kernel picks, unless
 given). The page (reports/console/) draws the cloud as a graph (reports/console_model.py), the run's charts and its
 events as they happen, all sent down one server-sent-events stream, and has a button for each operator action and
-fault this cloud has. A button pressed is taken as a scripted action is (scenarios/run/faults.py `take_now`), and
+fault this cloud has. A button pressed is taken as a scripted action is (scenarios/run/faults.py `start_now`), and
 its events say `by = "console"`. In a console run the scenario's own operator actions are left out: the operator is
 whoever sits at the page. At the end the run directory gets `response.toml`: the scenario with the actions taken at
 the page at the times they were taken, in the scenario's own time (live compression undone), which
@@ -181,17 +181,13 @@ class OperatorConsole:
                 self._subscribers.remove(subscriber)  # a page that does not keep up: its stream ends (it says so)
                 subscriber.close()
 
-    @property
-    def _scenario_data(self) -> dict[str, Any]:
-        return self.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-
     # --- the server ---
 
     async def serve(self, cloud: Cloud) -> None:
         """Serve the page until cancelled (the run's end)."""
         from services.net.network import LiveNetwork
 
-        self._graph = graph_of(self._scenario_data)
+        self._graph = graph_of(self.scenario.model_dump(mode="json", by_alias=True, exclude_none=True))
         self._cloud = cloud
         self._controls = {c.id: c for c in controls(self.scenario, cloud)}
         app = Starlette(

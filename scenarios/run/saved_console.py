@@ -46,7 +46,8 @@ class SavedRun:
         with series_file.open(encoding="utf-8", newline="") as f:
             reader = csv.reader(f)
             header = next(reader, [])
-            wanted = [(k, name) for k, name in enumerate(header) if self._wanted(name)]
+            prefixes = tuple(f"{n.capacity}_" for n in self.graph.nodes if n.capacity is not None)
+            wanted = [(k, name) for k, name in enumerate(header) if _drawn(name, prefixes)]
             for _, name in wanted:
                 self.columns[name] = array("d")
             for line in reader:
@@ -61,15 +62,6 @@ class SavedRun:
         happenings = [(e.t, str(e.kind), e.source) for e in events if e.kind in HAPPENINGS]
         self._happening_times = [t for t, _, _ in happenings]
         self._happenings = [(kind, source) for _, kind, source in happenings]
-
-    def _wanted(self, name: str) -> bool:
-        prefixes = [n.capacity for n in self.graph.nodes if n.capacity is not None]
-        return (
-            name == "second"
-            or name in CHART_COLUMNS
-            or name.startswith("dns_")
-            or any(name.startswith(prefix + "_") for prefix in prefixes)
-        )
 
     def at(self, second: int) -> dict[str, Any]:
         """The graph's states at `second` (clamped to the run's)."""
@@ -90,6 +82,11 @@ class SavedRun:
             if name in CHART_COLUMNS
         }
         return {"seconds": seconds, "series": series, "events": self.events[:EVENTS_SHOWN]}
+
+
+def _drawn(column: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether the page draws a column of timeseries.csv: a node's (by its prefix), DNS's, a chart's."""
+    return column == "second" or column in CHART_COLUMNS or column.startswith(("dns_", *prefixes))
 
 
 def saved_app(run: SavedRun) -> Starlette:

@@ -7,7 +7,7 @@ from typing import Any
 
 from scenarios.config.cloud_settings import cloud_settings
 from scenarios.config.schema import KillNode, RestoreDns, Scenario, ThrottleDwfm, for_live
-from scenarios.run.faults import take_now
+from scenarios.run.faults import start_now
 from scenarios.run.operator_console import OperatorConsole, Taken, controls
 from scenarios.run.runner import run_scenario
 from services import runtime
@@ -32,7 +32,9 @@ def _events(scenario: Scenario, pressed: list[tuple[float, Any]]) -> list[Event]
             async with runtime.create_task_group() as tg:
                 for at, item in pressed:
                     await runtime.sleep(max(0.0, at - events.now()))
-                    tg.start_soon(take_now, item, cloud, "console")
+                    ending = start_now(item, cloud, "console")
+                    if ending is not None:
+                        tg.start_soon(ending)
 
         await run_scenario(scenario, VirtualNetwork(0.0005), events, duration=20, clients=press)
         return events.events
